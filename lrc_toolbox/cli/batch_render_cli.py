@@ -1,0 +1,171 @@
+"""``lrc-batch-render``: the command line of the batch render manager.
+
+Also runs as ``python -m lrc_toolbox.cli.batch_render_cli`` and, inside Maya's own
+interpreter, ``mayapy -m lrc_toolbox.cli.batch_render_cli``.
+
+Exit codes: 0 success, 2 bad input (the message says what and where), 3 environment
+problem. Later subcommands add 1 (some frames failed) and 130 (interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from lrc_toolbox import __version__
+
+EXIT_OK = 0
+EXIT_FAILED_FRAMES = 1
+EXIT_BAD_INPUT = 2
+EXIT_ENVIRONMENT = 3
+EXIT_INTERRUPTED = 130
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lrc-batch-render",
+        description=(
+            "LRC Toolbox Batch Render Manager: render Maya layers and frame lists in "
+            "parallel, one mayapy worker per free GPU."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    info = sub.add_parser(
+        "info",
+        help="show CPUs, RAM and GPUs, and which are kept for Maya",
+        description="Show the machine's CPUs, RAM and NVIDIA GPUs, and what stays with Maya.",
+    )
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    frames = sub.add_parser(
+        "frames",
+        help="expand a frame list (e.g. '1-100x5') and print the frames",
+        description=(
+            "Expand a frame list. Syntax: '1,5,10-20', '1-100x5' (a stepped range keeps its "
+            "first and last frame), '10-1' (descending), '-5--1' (negative). "
+            "See docs/frame-syntax.md."
+        ),
+    )
+    frames.add_argument("expression", help="the frame list, quoted, e.g. '1-100x5'")
+    frames.add_argument("--json", action="store_true", help='print {"frames": [...], "count": N}')
+    return parser
+
+
+def _cmd_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from lrc_toolbox.config.batch_render_defaults import load_settings
+    from lrc_toolbox.core.system_detector import SystemDetector
+
+    loaded = load_settings()
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=err)
+    info = SystemDetector(loaded.settings).detect()
+    if args.json:
+        data = info.to_dict()
+        data["available_gpus"] = [g.index for g in info.available_gpus()]
+        json.dump(data, out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    out.write(format_system_info(info))
+    return EXIT_OK
+
+
+def format_system_info(info: object) -> str:
+    """The human table of ``lrc-batch-render info``."""
+    from lrc_toolbox.core.models import SystemInfo
+
+    assert isinstance(info, SystemInfo)
+    cpu = info.cpu
+    lines = [
+        f"CPU   {cpu.name or 'unknown CPU'}",
+        f"      {cpu.physical_cores} physical / {cpu.logical_cores} logical cores, "
+        f"{info.reserved_cpu_cores} kept for Maya, {info.render_cpu_cores} for rendering"
+        + (f", load {cpu.load_percent:.0f}%" if cpu.load_percent is not None else ""),
+        f"RAM   {info.ram_available_mb / 1024:.1f} GiB free of {info.ram_total_mb / 1024:.1f} GiB",
+    ]
+    if info.gpus:
+        driver = f" (driver {info.driver_version})" if info.driver_version else ""
+        sim = " [simulated]" if info.simulated else ""
+        lines.append(f"GPUs  {len(info.gpus)} NVIDIA GPU(s){driver}{sim}")
+        available = {g.index for g in info.available_gpus()}
+        header = f"      {'#':>2}  {'name':<36} {'memory used':>17} {'util':>5} {'temp':>5}  role"
+        lines.append(header)
+        for gpu in info.gpus:
+            if gpu.error:
+                role = f"unusable: {gpu.error}"
+            elif gpu.index in available and gpu.index in info.reserved_gpus:
+                role = "shared: Maya + rendering"
+            elif gpu.index in available:
+                role = "rendering"
+            elif gpu.index in info.reserved_gpus:
+                role = "kept for Maya" + (" (display)" if gpu.display_attached else "")
+            else:
+                role = "idle"
+            mem = f"{gpu.memory_used_mb:,}/{gpu.memory_total_mb:,} MiB"
+            util = f"{gpu.utilization_percent}%" if gpu.utilization_percent is not None else "-"
+            temp = f"{gpu.temperature_c}C" if gpu.temperature_c is not None else "-"
+            lines.append(
+                f"      {gpu.index:>2}  {gpu.name[:36]:<36} {mem:>17} {util:>5} {temp:>5}  {role}"
+            )
+    else:
+        lines.append("GPUs  none usable")
+    if info.gpu_error:
+        lines.append(f"      {info.gpu_error}")
+    for note in info.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_frames(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from lrc_toolbox.config.batch_render_defaults import load_settings
+    from lrc_toolbox.utils.frame_parser import FrameRangeError, parse_frames, preview_frames
+
+    max_frames = load_settings().settings.max_frames
+    try:
+        frames = parse_frames(args.expression, max_frames=max_frames)
+    except FrameRangeError as exc:
+        print(f"error: bad frame list: {exc.message}", file=err)
+        print(_indent(exc.pointer()), file=err)
+        return EXIT_BAD_INPUT
+    if args.json:
+        json.dump({"frames": frames, "count": len(frames)}, out)
+        out.write("\n")
+    else:
+        out.write(", ".join(str(f) for f in frames) + "\n")
+        print(f"({preview_frames(frames).split(':')[0]})", file=err)
+    return EXIT_OK
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _protect_negative_frames(argv: list[str]) -> list[str]:
+    """Let ``frames -10--1`` through: argparse would take ``-10--1`` for an option."""
+    if argv[:1] == ["frames"] and "--" not in argv:
+        for i, arg in enumerate(argv[1:], start=1):
+            if re.match(r"-\d", arg):
+                return [*argv[:i], *argv[i + 1 :], "--", arg]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (the console script passes it to ``sys.exit``)."""
+    parser = _build_parser()
+    args = parser.parse_args(_protect_negative_frames(list(sys.argv[1:] if argv is None else argv)))
+    out, err = sys.stdout, sys.stderr
+    if args.command == "info":
+        return _cmd_info(args, out, err)
+    if args.command == "frames":
+        return _cmd_frames(args, out, err)
+    parser.print_help(err)
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
