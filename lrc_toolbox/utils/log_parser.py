@@ -1,0 +1,858 @@
+"""Classify the log lines that Maya and its renderers print, one line at a time.
+
+Workers run ``mayapy`` in the background. Reading their output is how the manager shows
+progress, learns which images were written and notices fatal errors (licences, missing
+plug-ins, CUDA failures) early instead of waiting for a hung process. This module is the
+one place that knows what those lines look like. It is pure: no Qt, no Maya, no I/O.
+
+How it works:
+
+* :data:`PATTERNS` is a table of compiled regexes, one entry per meaning per renderer
+  (STYLE.md habit 5). Each entry was modelled on real log lines; the tests in
+  ``tests/test_log_parser.py`` cite where each sample came from.
+* :class:`LogParser` tries every FATAL pattern first (all renderers', because a loaded
+  Arnold plug-in prints Arnold-style lines even while another renderer renders), then the
+  selected renderer's other patterns, then the other renderers' (their formats are
+  distinct, so a foreign progress line still parses), then the generic Maya ones
+  (``Error:``, ``Warning:``, ``Result:``). The first match wins.
+* :meth:`LogParser.feed` splits a byte or text stream into lines incrementally: partial
+  lines wait for the next chunk, ``\\r\\n``, ``\\r\\r\\n`` and ``\\n`` end a line, a bare
+  ``\\r`` (a progress overwrite) ends one too, undecodable bytes become U+FFFD and lines
+  are capped at :data:`MAX_LINE_LENGTH` characters without buffering the excess.
+* Speed: each pattern lists literal hints; a regex runs only when one of its hints is in
+  the lower-cased line, so ordinary INFO lines cost a few substring tests (about 5 us).
+  Patterns are ASCII-only case-insensitive, and only a line's first 8192 characters are
+  matched, so a garbage line cannot make matching slow.
+
+Decisions worth knowing (each has a test):
+
+* ``Error:`` / ``ERROR`` lines are ERROR, never FATAL on their own: renders often finish
+  after them. Only lines that match a fatal meaning (licence, plug-in, GPU, abort, no
+  camera) are FATAL, even when Maya prefixes them with ``Error:`` or ``Warning:``.
+* ``V-Ray error: ...`` is FATAL, as in Thinkbox Deadline's MayaBatch/MayaCmd plug-ins:
+  V-Ray reports recoverable problems as ``V-Ray warning``; its errors precede an abort.
+* A frame number is only taken from a frame pattern (``Rendering frame 12``), never from
+  an image path (``Shot1.2.iff``) or a timestamp column (``00:00:15``).
+* Percentages are reported as printed: progress restarts for every layer and frame, so
+  it may go down. Redshift's ``Block N/M`` gives ``N / M * 100``.
+* ``FRAME_STARTED`` and ``FRAME_DONE`` may repeat for one frame (Maya Software prints
+  ``Starting Rendering`` and ``Rendering current frame``; Arnold prints ``render done in``
+  and kick also a bare ``render done``): treat them as idempotent for the current frame.
+* Redshift's ``Skipping frame`` (the image exists) is FRAME_DONE; its ``Rendering time:
+  ... GPU(s) used`` is PROGRESS 100; a Redshift ``Invalid device id`` is FATAL because
+  Redshift then renders on every GPU in the machine (MAYA_REFERENCE.md section 5).
+* Arnold's ``falling back to CPU`` is a WARNING (the frame still renders, slowly).
+* ``Result: <path>`` is OUTPUT only when the path has an image extension; ``file -open``
+  also prints ``Result:`` with the scene path.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+
+__all__ = [
+    "GENERIC",
+    "MAX_LINE_LENGTH",
+    "PATTERNS",
+    "RENDERERS",
+    "LineKind",
+    "LogParser",
+    "ParsedLine",
+    "Pattern",
+    "normalize_renderer",
+    "parse_lines",
+]
+
+MAX_LINE_LENGTH: int = 64 * 1024
+"""Characters kept of one line; the rest of an over-long line is dropped, not buffered."""
+
+RENDERERS: tuple[str, ...] = ("arnold", "redshift", "vray", "mayaSoftware", "mayaHardware2")
+"""Renderers with their own patterns, in the order their tables are tried by default."""
+
+GENERIC = "maya"
+"""Key in :data:`PATTERNS` (and ``ParsedLine.renderer``) for Maya's own lines."""
+
+_ALIASES = {
+    "arnold": "arnold",
+    "mtoa": "arnold",
+    "redshift": "redshift",
+    "redshift4maya": "redshift",
+    "vray": "vray",
+    "v-ray": "vray",
+    "vrayformaya": "vray",
+    "mayasoftware": "mayaSoftware",
+    "sw": "mayaSoftware",
+    "software": "mayaSoftware",
+    "mayahardware2": "mayaHardware2",
+    "hw2": "mayaHardware2",
+    "mayahardware": "mayaHardware2",
+}
+
+
+class LineKind(str, Enum):
+    """What a log line means to the batch manager."""
+
+    PROGRESS = "progress"
+    FRAME_STARTED = "frame_started"
+    FRAME_DONE = "frame_done"
+    OUTPUT = "output"
+    FATAL = "fatal"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class ParsedLine:
+    """One classified line.
+
+    Attributes:
+        kind: What the line means.
+        text: The line without its line ending.
+        renderer: Whose pattern matched (a name in :data:`RENDERERS`, ``"maya"`` for Maya's
+            own lines), or the parser's renderer for renderer-neutral GPU errors; None for
+            INFO lines that matched nothing.
+        percent: PROGRESS: the percentage as printed (0-100, may go down between lines).
+        frame: The frame number, only when a frame pattern names it.
+        path: The image path for OUTPUT / FRAME_DONE / FRAME_STARTED lines that carry one.
+        reason: FATAL / ERROR / WARNING: the meaningful part of the message.
+        pattern: The name of the table entry that matched (for logs and tests).
+    """
+
+    kind: LineKind
+    text: str
+    renderer: str | None = None
+    percent: float | None = None
+    frame: int | None = None
+    path: str | None = None
+    reason: str | None = None
+    pattern: str | None = None
+
+    @property
+    def is_fatal(self) -> bool:
+        """True when the worker must stop (the line is FATAL)."""
+        return self.kind is LineKind.FATAL
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One meaning of one renderer's log line.
+
+    Named groups in ``regex`` carry the values: ``percent``, ``done``/``total`` (a ratio
+    turned into a percentage), ``frame``, ``path`` and ``reason``. ``hints`` are lower-case
+    literals of which at least one occurs (in the lower-cased line) whenever the regex
+    matches; the parser skips the regex when none does, so most lines cost no search.
+
+    Attributes:
+        name: Short identifier, unique within its renderer's list.
+        kind: The kind a match produces.
+        regex: The compiled pattern, applied with ``search``.
+        renderer: Renderer label for matches; None means "the renderer being run".
+        hints: Necessary lower-case substrings (see above).
+        percent: A fixed percentage for PROGRESS patterns without a ``percent`` group.
+    """
+
+    name: str
+    kind: LineKind
+    regex: re.Pattern[str]
+    renderer: str | None
+    hints: tuple[str, ...]
+    percent: float | None = None
+    groups: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "groups", frozenset(self.regex.groupindex))
+
+
+_K = LineKind
+_NUM = r"\d{1,3}(?:\.\d+)?"  # a percentage as printed: 7, 45, 100, 12.5
+_TAIL = r"\s*(?://\s*)?$"  # Maya wraps messages as "// Error: ... //"
+_IMAGE_EXT = (
+    r"exr|deepexr|png|tif|tiff|tx|iff|jpg|jpeg|tga|bmp|hdr|dpx|sgi|rgb|rgba|gif|psd|"
+    r"vrimg|pic|als|yuv|cin|rla|webp"
+)
+
+
+def _p(
+    name: str,
+    kind: LineKind,
+    renderer: str | None,
+    regex: str,
+    hints: Iterable[str],
+    *,
+    flags: int = 0,
+    percent: float | None = None,
+) -> Pattern:
+    return Pattern(
+        name=name,
+        kind=kind,
+        # ASCII: case-insensitive matching must not fold exotic characters (U+017F to "s")
+        # that str.lower() keeps, or the hint gate would disagree with the regex.
+        regex=re.compile(regex, flags | re.ASCII),
+        renderer=renderer,
+        hints=tuple(h.lower() for h in hints),
+        percent=percent,
+    )
+
+
+def _maya_image_patterns(renderer: str) -> list[Pattern]:
+    """Maya's own renderers (Software, Hardware 2.0) print the same frame lines."""
+    return [
+        _p(
+            "progress",
+            _K.PROGRESS,
+            renderer,
+            rf"Percentage of rendering done:\s*(?P<percent>{_NUM})",
+            ["percentage of rendering done"],
+        ),
+        _p(
+            "frame_done_number",
+            _K.FRAME_DONE,
+            renderer,
+            r"Finished Rendering Frame (?P<frame>-?\d+)\b",
+            ["finished rendering"],
+        ),
+        _p(
+            "frame_done",
+            _K.FRAME_DONE,
+            renderer,
+            rf"Finished Rendering\s+(?P<path>\S.*?)\.?{_TAIL}",
+            ["finished rendering"],
+        ),
+        _p(
+            "frame_started_path",
+            _K.FRAME_STARTED,
+            renderer,
+            rf"Starting Rendering\s+(?P<path>\S.*?)\.?{_TAIL}",
+            ["starting rendering"],
+        ),
+        _p(
+            "frame_started",
+            _K.FRAME_STARTED,
+            renderer,
+            r"\bRendering current frame\b",
+            ["rendering current frame"],
+        ),
+    ]
+
+
+PATTERNS: dict[str, list[Pattern]] = {
+    # Arnold (MtoA / kick). Lines carry "HH:MM:SS  MEMMB SEVERITY |" columns.
+    "arnold": [
+        _p(
+            "failed_batch_render",
+            _K.FATAL,
+            "arnold",
+            r"(?P<reason>\[mtoa\] Failed batch render.*?)\s*$",
+            ["failed batch render"],
+        ),
+        _p(
+            "licence_abort",
+            _K.FATAL,
+            "arnold",
+            r"(?P<reason>aborting render because .*abort_on_license_fail.*?)\s*$",
+            ["abort_on_license_fail"],
+        ),
+        _p(
+            "licence_watermark",
+            _K.FATAL,
+            "arnold",
+            r"(?P<reason>rendering with watermarks? because of failed authori[sz]ation.*?)\s*$",
+            ["failed authori"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "licence_clm",
+            _K.FATAL,
+            "arnold",
+            r"(?P<reason>\[clm(?:\.v\d+)?\].*\berror\b.*?)\s*$",
+            ["[clm"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "licence_checkout",
+            _K.FATAL,
+            "arnold",
+            r"(?P<reason>(?:generic license checkout error|LICENSE_CHECKOUT_ERROR"
+            r"|could not initiali[sz]e (?:the )?licen[cs]e|\bnot licensed\b).*?)\s*$",
+            ["license", "licence", "licensed"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "render_aborted",
+            _K.FATAL,
+            "arnold",
+            r"(?P<reason>(?:\[kick\] )?(?:render aborted\b|render terminating early\b"
+            r"|aborting render\b).*?)\s*$",
+            ["render aborted", "terminating early", "aborting render"],
+        ),
+        _p(
+            "gpu_error",
+            _K.FATAL,
+            "arnold",
+            r"\bERROR\s*\|\s*(?P<reason>\[gpu\].*?)\s*$",
+            ["[gpu]"],
+        ),
+        _p(
+            "progress",
+            _K.PROGRESS,
+            "arnold",
+            rf"(?:^|\|)\s*(?P<percent>{_NUM})\s?% done\b",
+            ["% done"],
+        ),
+        _p(
+            "output",
+            _K.OUTPUT,
+            "arnold",
+            r"\[driver_\w+\]\s+writing file\s+[`'\"]?(?P<path>[^`'\"]+?)[`'\"]?\s*$",
+            ["writing file"],
+        ),
+        _p("render_done", _K.FRAME_DONE, "arnold", r"\|\s*render done\b", ["render done"]),
+        _p(
+            "frame_started",
+            _K.FRAME_STARTED,
+            "arnold",
+            r"\[mtoa(?:\.session)?\]\s+(?:Initializing|Updating|Exporting|Rendering)\b"
+            r"[^|]*?\bat frame (?P<frame>-?\d+)(?:\.0+)?(?![\d.])",
+            ["at frame"],
+        ),
+        _p(
+            "buckets_started",
+            _K.FRAME_STARTED,
+            "arnold",
+            r"\|\s*starting \d+ bucket workers\b",
+            ["bucket workers"],
+        ),
+        _p(
+            "cpu_fallback",
+            _K.WARNING,
+            "arnold",
+            r"\bfall(?:ing|s)?\s*back to (?:the )?CPU\b",
+            ["back to"],
+            flags=re.IGNORECASE,
+        ),
+        _p("gpu_device", _K.INFO, "arnold", r"\|\s+GPU \d+: .+ @ \d+\s*MHz\b", ["gpu "]),
+        _p(
+            "error",
+            _K.ERROR,
+            "arnold",
+            r"(?:^|\s)ERROR\s*\|\s*(?P<reason>.*?)\s*$",
+            ["error"],
+        ),
+        _p(
+            "warning",
+            _K.WARNING,
+            "arnold",
+            r"(?:^|\s)WARNING\s*\|\s*(?P<reason>.*?)\s*$",
+            ["warning"],
+        ),
+    ],
+    # Redshift: Maya prefixes some lines with "INFO : [Redshift]" or "// Error: [Redshift]".
+    "redshift": [
+        _p(
+            "licence",
+            _K.FATAL,
+            "redshift",
+            rf"(?P<reason>(?:Maxon )?licen[cs](?:e|ing) error\b.*?){_TAIL}",
+            ["license", "licensing", "licence"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "invalid_device",
+            _K.FATAL,
+            "redshift",
+            r"(?P<reason>Invalid device id\b:?\s*-?\d*)",
+            ["invalid device id"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "aborted",
+            _K.FATAL,
+            "redshift",
+            r"(?P<reason>Frame rendering aborted|Rendering was internally aborted"
+            r"|\bFrame aborted|No devices found\. Aborting rendering)",
+            ["aborted", "aborting"],
+        ),
+        _p(
+            "plugin_not_loaded",
+            _K.FATAL,
+            "redshift",
+            r"(?P<reason>Cannot find procedure \"rsPreference\")",
+            ["rspreference"],
+        ),
+        _p(
+            "progress",
+            _K.PROGRESS,
+            "redshift",
+            r"\bBlock (?P<done>\d+)/(?P<total>[1-9]\d*)\b.*?\brendered\b",
+            ["block"],
+        ),
+        _p(
+            "render_time",
+            _K.PROGRESS,
+            "redshift",
+            r"\bRendering time:\s*.*\(\d+ GPU\(s\) used\)",
+            ["gpu(s) used"],
+            percent=100.0,
+        ),
+        _p(
+            "frame_started",
+            _K.FRAME_STARTED,
+            "redshift",
+            r"\bRendering (?:layer '[^']*', )?frame (?P<frame>-?\d+)\b",
+            ["rendering frame", "rendering layer"],
+        ),
+        _p(
+            "frame_skipped",
+            _K.FRAME_DONE,
+            "redshift",
+            r"\bSkipping frame\b(?:\s+(?P<frame>-?\d+)\b)?",
+            ["skipping frame"],
+        ),
+        _p(
+            "frame_done",
+            _K.FRAME_DONE,
+            "redshift",
+            r"\bFrame (?:rendering )?done\b(?:.*?\bfor frame (?P<frame>-?\d+)\b)?",
+            ["done"],
+        ),
+        _p(
+            "output",
+            _K.OUTPUT,
+            "redshift",
+            rf"\bSaving:\s+[\"']?(?P<path>\S.*?)[\"']?{_TAIL}",
+            ["saving:"],
+        ),
+    ],
+    # V-Ray for Maya (and V-Ray Standalone, whose lines start "[date|time] [mem MB]").
+    "vray": [
+        _p(
+            "vray_error",
+            _K.FATAL,
+            "vray",
+            r"(?P<reason>V-Ray error:.*?)\s*$",
+            ["v-ray error"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "licence",
+            _K.FATAL,
+            "vray",
+            r"(?P<reason>Could not obtain a licen[cs]e.*?)\s*$",
+            ["obtain a licen"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "out_of_memory",
+            _K.FATAL,
+            "vray",
+            r"(?P<reason>Memory allocation failure.*?)\s*$",
+            ["memory allocation failure"],
+        ),
+        _p(
+            "output_path",
+            _K.FATAL,
+            "vray",
+            r"(?P<reason>V-Ray warning.*The file path for .* cannot be created.*?)\s*$",
+            ["cannot be created"],
+        ),
+        _p(
+            "environment",
+            _K.FATAL,
+            "vray",
+            r"(?P<reason>Could not read V-Ray environment variable.*?)\s*$",
+            ["environment variable"],
+        ),
+        _p(
+            "progress_completed",
+            _K.PROGRESS,
+            "vray",
+            rf"(?P<percent>{_NUM})\s?% completed",
+            ["% completed"],
+        ),
+        _p("progress", _K.PROGRESS, "vray", rf"V-Ray:\s+(?P<percent>{_NUM})\s?%", ["v-ray:"]),
+        _p(
+            "progress_image",
+            _K.PROGRESS,
+            "vray",
+            rf"Rendering image\.\.\.:\s*(?P<percent>{_NUM})\s?%",
+            ["rendering image"],
+        ),
+        _p(
+            "progress_word",
+            _K.PROGRESS,
+            "vray",
+            rf"\bV-Ray\b[^%]*?\bProgress:?\s+(?P<percent>{_NUM})\s?%",
+            ["progress"],
+        ),
+        _p(
+            "frame_started",
+            _K.FRAME_STARTED,
+            "vray",
+            r"(?:begin scene preprocessing for frame|V-Ray: Updating frame at time)"
+            r" (?P<frame>-?\d+)(?:\.0+)?(?![\d.])",
+            ["for frame", "at time"],
+        ),
+        _p(
+            "rendering_image",
+            _K.FRAME_STARTED,
+            "vray",
+            r"V-Ray: Rendering image\b",
+            ["rendering image"],
+        ),
+        _p(
+            "output",
+            _K.OUTPUT,
+            "vray",
+            r"Successfully written image file\s+\"?(?P<path>[^\"]+?)\"?\s*$",
+            ["successfully written"],
+        ),
+        _p(
+            "frame_done",
+            _K.FRAME_DONE,
+            "vray",
+            r"V-Ray: Total frame time\b",
+            ["total frame time"],
+        ),
+        _p(
+            "render_complete",
+            _K.FRAME_DONE,
+            "vray",
+            r"V-Ray: Render complete\b",
+            ["render complete"],
+        ),
+        _p(
+            "warning",
+            _K.WARNING,
+            "vray",
+            r"V-Ray warning:?\s*(?P<reason>.*?)\s*$",
+            ["v-ray warning"],
+            flags=re.IGNORECASE,
+        ),
+    ],
+    "mayaSoftware": _maya_image_patterns("mayaSoftware"),
+    "mayaHardware2": _maya_image_patterns("mayaHardware2"),
+    # Maya itself, and GPU failures whichever renderer reports them (renderer=None).
+    GENERIC: [
+        _p(
+            "flexlm",
+            _K.FATAL,
+            GENERIC,
+            r"(?P<reason>FLEXlm error:.*?)\s*$",
+            ["flexlm error"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "licence",
+            _K.FATAL,
+            GENERIC,
+            rf"(?P<reason>(?:Maya: )?Licen[cs]e was not obtained.*?){_TAIL}",
+            ["was not obtained"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "licence_init",
+            _K.FATAL,
+            GENERIC,
+            r"(?P<reason>Error encountered when initializing Maya.*?)\s*$",
+            ["initializing maya"],
+        ),
+        _p(
+            "missing_plugin",
+            _K.FATAL,
+            GENERIC,
+            r"(?P<reason>Plug-in,?\s*\"[^\"]*\",?\s*was not found on MAYA_PLUG_IN_PATH)",
+            ["maya_plug_in_path"],
+        ),
+        _p(
+            "no_renderable_camera",
+            _K.FATAL,
+            GENERIC,
+            r"(?P<reason>This scene does not have any renderable cameras"
+            r"|No renderable cameras? (?:was |were )?found)",
+            ["renderable camera"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "cannot_load_scene",
+            _K.FATAL,
+            GENERIC,
+            rf"(?P<reason>Cannot load scene.*?){_TAIL}",
+            ["cannot load scene"],
+        ),
+        _p(
+            "rendering_aborted",
+            _K.FATAL,
+            GENERIC,
+            rf"(?P<reason>\b(?:An exception has occurred, )?rendering aborted\b.*?){_TAIL}",
+            ["rendering aborted"],
+            flags=re.IGNORECASE,
+        ),
+        _p("usage", _K.FATAL, GENERIC, r"^(?P<reason>Usage: Render\b.*?)\s*$", ["usage: render"]),
+        _p(
+            "cuda_error",
+            _K.FATAL,
+            None,
+            r"(?P<reason>(?:CUDA_ERROR_\w+|cudaError\w*|\bCUDA error\b|Failed to init the CUDA"
+            r" driver API|does not support the required CUDA compute capabilit"
+            r"|an illegal memory access was encountered).*?)\s*$",
+            ["cuda", "illegal memory access"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "out_of_vram",
+            _K.FATAL,
+            None,
+            r"\bout of (?:VRAM|video memory|GPU memory|device memory)\b"
+            r"|\bless than \d+\s*MB of free VRAM\b",
+            ["out of", "vram"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "result_image",
+            _K.OUTPUT,
+            GENERIC,
+            rf"(?:^|\s|//)Result:\s+[\"']?(?P<path>\S.*?\.(?:{_IMAGE_EXT}))[\"']?{_TAIL}",
+            ["result:"],
+            flags=re.IGNORECASE,
+        ),
+        _p(
+            "error",
+            _K.ERROR,
+            GENERIC,
+            rf"(?<![A-Za-z])(?:Error:|ERROR:|error:|ERROR\s)\s*(?P<reason>.*?){_TAIL}",
+            ["error"],
+        ),
+        _p(
+            "python_error",
+            _K.ERROR,
+            GENERIC,
+            r"(?P<reason>\b[A-Z]\w*Error:.*?)\s*$",
+            ["error:"],
+        ),
+        _p(
+            "warning",
+            _K.WARNING,
+            GENERIC,
+            rf"(?<![A-Za-z])(?:Warning:|WARNING:|warning:|WARNING\s)\s*(?P<reason>.*?){_TAIL}",
+            ["warning"],
+        ),
+    ],
+}
+"""The pattern table: renderer name (or ``"maya"``) -> its patterns, fatal ones first."""
+
+
+def normalize_renderer(renderer: str | None) -> str | None:
+    """Map a renderer name as Maya or ``Render -r`` spells it to a key of :data:`PATTERNS`.
+
+    Returns None for None, empty and unknown names (those parse with the default order),
+    so that a renderer this module has no table for never stops a worker from being read.
+    """
+    if not renderer:
+        return None
+    return _ALIASES.get(renderer.strip().lower())
+
+
+@cache
+def _ordered(renderer: str | None) -> tuple[Pattern, ...]:
+    """All patterns in matching order for one selected renderer (see module docstring)."""
+    tables = [renderer] if renderer else []
+    tables += [name for name in RENDERERS if name != renderer]
+    tables.append(GENERIC)
+    fatal = [p for t in tables for p in PATTERNS[t] if p.kind is LineKind.FATAL]
+    other = [p for t in tables for p in PATTERNS[t] if p.kind is not LineKind.FATAL]
+    return tuple(fatal + other)
+
+
+def _minimal_hints() -> tuple[str, ...]:
+    """Every hint that does not contain a shorter one: present iff some hint is present."""
+    hints = {h for table in PATTERNS.values() for p in table for h in p.hints}
+    return tuple(sorted(h for h in hints if not any(o != h and o in h for o in hints)))
+
+
+_ANY_HINT = _minimal_hints()
+_SEPARATOR = re.compile(r"\r*\n|\r+")
+# Arnold's "00:00:15   325MB WARNING |" columns (also without the time/memory part).
+_ARNOLD_COLUMNS = re.compile(r"^\s*(?:\d+:\d\d:\d\d\s+\d+\s*[KMG]B\s+)?(?:[A-Z]+\s*)?\|\s*")
+_MATCH_WINDOW = 8192
+"""Characters of a line the table is matched against: bounds the cost of garbage lines."""
+
+
+def _clean_path(path: str) -> str:
+    return path.strip().strip("`'\"").strip()
+
+
+def _clean_reason(reason: str) -> str:
+    reason = reason.strip()
+    if reason.startswith("//"):
+        reason = reason[2:].lstrip()
+    if reason.endswith("//"):
+        reason = reason[:-2].rstrip()
+    return reason
+
+
+def _message(text: str) -> str:
+    """The message part of a line: without Arnold's columns and Maya's ``//`` wrapper."""
+    columns = _ARNOLD_COLUMNS.match(text)
+    return _clean_reason(text[columns.end() :] if columns else text)
+
+
+def _result(
+    pattern: Pattern, match: re.Match[str], text: str, default_renderer: str | None
+) -> ParsedLine:
+    groups = pattern.groups
+    percent = pattern.percent
+    if "percent" in groups:
+        percent = float(match.group("percent"))
+    elif "total" in groups:
+        percent = 100.0 * int(match.group("done")) / int(match.group("total"))
+    frame = None
+    if "frame" in groups:
+        value = match.group("frame")
+        frame = int(value) if value is not None else None
+    path = None
+    if "path" in groups:
+        value = match.group("path")
+        path = _clean_path(value) if value else None
+    reason = None
+    if pattern.kind in (LineKind.FATAL, LineKind.ERROR, LineKind.WARNING):
+        value = match.group("reason") if "reason" in groups else None
+        reason = (_clean_reason(value) if value else "") or _message(text) or text.strip()
+    return ParsedLine(
+        kind=pattern.kind,
+        text=text,
+        renderer=pattern.renderer if pattern.renderer is not None else default_renderer,
+        percent=percent,
+        frame=frame,
+        path=path,
+        reason=reason,
+        pattern=pattern.name,
+    )
+
+
+class LogParser:
+    """Classifies lines of one worker's output; keeps only the state of a partial line.
+
+    Args:
+        renderer: The renderer the worker runs (``"arnold"``, ``"sw"``, ``"redshift"``...),
+            or None. Its patterns are tried before the other renderers'; every renderer's
+            FATAL patterns always apply. Unknown names behave like None.
+    """
+
+    def __init__(self, renderer: str | None = None) -> None:
+        self.renderer: str | None = normalize_renderer(renderer)
+        self._patterns = _ordered(self.renderer)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._parts: list[str] = []
+        self._length = 0
+        self._overflow = False
+        self._cr_pending = False
+
+    @property
+    def patterns(self) -> tuple[Pattern, ...]:
+        """The patterns in the order this parser tries them."""
+        return self._patterns
+
+    def parse_line(self, line: str) -> ParsedLine:
+        """Classify one line (its trailing ``\\r`` / ``\\n`` are ignored). Never raises."""
+        text = line.rstrip("\r\n")
+        return self._classify(text, prefilter=True)
+
+    def _classify(self, text: str, *, prefilter: bool) -> ParsedLine:
+        window = text if len(text) <= _MATCH_WINDOW else text[:_MATCH_WINDOW]
+        # The prefilter: a regex runs only if one of its literal hints occurs. Plain
+        # substring tests on one lower-cased copy are far cheaper than the regexes, and
+        # most lines (INFO) then cost no regex search at all.
+        lowered = window.lower() if prefilter else ""
+        if prefilter:
+            for hint in _ANY_HINT:
+                if hint in lowered:
+                    break
+            else:
+                return ParsedLine(LineKind.INFO, text)
+        for pattern in self._patterns:
+            if prefilter:
+                for hint in pattern.hints:
+                    if hint in lowered:
+                        break
+                else:
+                    continue
+            match = pattern.regex.search(window)
+            if match is not None:
+                return _result(pattern, match, text, self.renderer)
+        return ParsedLine(LineKind.INFO, text)
+
+    # ------------------------------------------------------------------ streaming
+
+    def feed(self, chunk: bytes | str) -> list[ParsedLine]:
+        """Add a chunk of output; returns the lines it completed, in order.
+
+        Bytes are decoded as UTF-8 (undecodable bytes become U+FFFD, characters split
+        across chunks are joined). Do not mix bytes and str chunks within one line.
+        """
+        text = self._decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
+        return self._consume(text, final=False)
+
+    def flush(self) -> list[ParsedLine]:
+        """End of stream: returns the unterminated last line, if any, and resets."""
+        lines = self._consume(self._decoder.decode(b"", final=True), final=True)
+        if self._cr_pending or self._parts or self._overflow:
+            lines.append(self._emit())
+        self._decoder.reset()
+        return lines
+
+    def feed_lines(self, chunks: Iterable[bytes | str]) -> list[ParsedLine]:
+        """Feed every chunk, then flush: the whole stream's lines (handy for files)."""
+        lines: list[ParsedLine] = []
+        for chunk in chunks:
+            lines.extend(self.feed(chunk))
+        lines.extend(self.flush())
+        return lines
+
+    def _consume(self, text: str, *, final: bool) -> list[ParsedLine]:
+        if not text:
+            return []
+        if self._cr_pending:
+            # The held-back "\r" decides now: part of "\r\n", or a bare "\r" line break.
+            text = "\r" + text
+            self._cr_pending = False
+        lines: list[ParsedLine] = []
+        position = 0
+        for match in _SEPARATOR.finditer(text):
+            self._append(text, position, match.start())
+            position = match.end()
+            if position == len(text) and text[-1] == "\r" and not final:
+                self._cr_pending = True  # a "\n" may follow in the next chunk
+                return lines
+            lines.append(self._emit())
+        self._append(text, position, len(text))
+        return lines
+
+    def _append(self, text: str, start: int, end: int) -> None:
+        if self._overflow or start >= end:
+            return
+        room = MAX_LINE_LENGTH - self._length
+        if end - start > room:
+            end = start + room
+            self._overflow = True
+        self._parts.append(text[start:end])
+        self._length += end - start
+
+    def _emit(self) -> ParsedLine:
+        line = "".join(self._parts)
+        self._parts = []
+        self._length = 0
+        self._overflow = False
+        self._cr_pending = False
+        return self._classify(line, prefilter=True)
+
+
+def parse_lines(lines: Sequence[str], renderer: str | None = None) -> list[ParsedLine]:
+    """Classify already-split lines with a fresh :class:`LogParser`."""
+    parser = LogParser(renderer)
+    return [parser.parse_line(line) for line in lines]
