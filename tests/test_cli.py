@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,62 @@ def test_frames_accepts_a_list_that_starts_with_a_negative_frame(
 ) -> None:
     assert main(["frames", "-3--1", "--json"]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["frames"] == [-3, -2, -1]
+
+
+SAMPLE_SHOT = (
+    Path(__file__).resolve().parents[1] / "lrc_toolbox" / "sim" / "scenes" / "shot010_lighting.ma"
+)
+
+
+def test_layers_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["layers", str(SAMPLE_SHOT), "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    for key in (
+        "maya_version",
+        "renderer",
+        "time_unit",
+        "animation",
+        "frame_range",
+        "frames",
+        "image_prefix",
+        "layers",
+        "warnings",
+    ):
+        assert key in data
+    assert data["frame_range"] == {"start": 1.0, "end": 48.0, "by": 1.0}
+    char = next(layer for layer in data["layers"] if layer["name"] == "CHAR")
+    assert char == {
+        **char,
+        "node": "rs_CHAR",
+        "master": False,
+        "renderable": True,
+        "renderer": "arnold",
+        "frames": "1-24",
+    }
+
+
+def test_layers_table_lists_each_layer_and_the_frame_total(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["layers", str(SAMPLE_SHOT)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "FX_test" in out and "2 renderable layer(s), 72 frame(s)" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "phrase"),
+    [
+        (None, "scene not found"),
+        (b"FOR4\x00\x00\x00\x10CIMG", "Maya Binary"),
+        (b"hello\n", "Maya ASCII"),
+    ],
+)
+def test_layers_fails_cleanly_on_bad_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, phrase: str
+) -> None:
+    path = tmp_path / "scene.ma"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["layers", str(path)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and phrase in err

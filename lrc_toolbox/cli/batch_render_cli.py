@@ -54,6 +54,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     frames.add_argument("expression", help="the frame list, quoted, e.g. '1-100x5'")
     frames.add_argument("--json", action="store_true", help='print {"frames": [...], "count": N}')
+
+    layers = sub.add_parser(
+        "layers",
+        help="list a scene's render layers, renderers and frames",
+        description=(
+            "Read a scene and list what a batch render of it renders: each layer with its "
+            "renderable flag, renderer, frames and image prefix. Maya ASCII (.ma) files are "
+            "read directly; binary (.mb) files need --mayapy."
+        ),
+    )
+    layers.add_argument("scene", help="the .ma (or, with --mayapy, .mb) scene")
+    layers.add_argument("--json", action="store_true", help="print the description as JSON")
+    layers.add_argument("--mayapy", help="mayapy to open scenes this tool cannot read itself")
     return parser
 
 
@@ -141,6 +154,60 @@ def _cmd_frames(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_layers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from lrc_toolbox.scene.scene_source import SceneSourceError, scene_source_for
+
+    try:
+        source = scene_source_for(args.scene, [args.mayapy] if args.mayapy else None)
+        scene = source.describe()
+    except SceneSourceError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    if args.json:
+        json.dump(scene.to_dict(), out, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    out.write(format_scene(scene))
+    return EXIT_OK
+
+
+def format_scene(scene: object) -> str:
+    """The human view of ``lrc-batch-render layers``."""
+    from lrc_toolbox.scene.description import SceneDescription
+    from lrc_toolbox.utils.frame_parser import format_frames
+
+    assert isinstance(scene, SceneDescription)
+    anim = (
+        f"animation {scene.start_frame:g}-{scene.end_frame:g} by {scene.by_frame:g}"
+        if scene.animation
+        else f"animation off (renders the current frame, {scene.current_time:g})"
+    )
+    lines = [
+        f"Scene     {scene.path}",
+        f"Maya      {scene.maya_version or 'unknown'}, time unit {scene.time_unit} "
+        f"({scene.fps:g} fps), {'Render Setup' if scene.render_setup else 'legacy'} layers",
+        f"Renderer  {scene.renderer}, {anim}",
+        f"Output    prefix {scene.image_prefix or '(Maya default: <Scene>)'}, "
+        f"{scene.resolution[0]}x{scene.resolution[1]}, "
+        f"cameras: {', '.join(scene.renderable_cameras) or 'none renderable'}",
+        "",
+        f"  {'layer':<24} {'renderable':<10} {'renderer':<14} {'frames':<20} image prefix",
+    ]
+    for layer in scene.layers:
+        frames = format_frames(layer.frames) or "-"
+        lines.append(
+            f"  {layer.name[:24]:<24} {'yes' if layer.renderable else 'no':<10} "
+            f"{layer.renderer:<14} {frames[:20]:<20} {layer.image_prefix or '-'}"
+        )
+    renderable = scene.renderable_layers()
+    total = sum(len(layer.frames) for layer in renderable)
+    lines.append("")
+    lines.append(f"{len(renderable)} renderable layer(s), {total} frame(s) in a plain batch render")
+    for warning in scene.warnings:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines) + "\n"
+
+
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
@@ -163,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_info(args, out, err)
     if args.command == "frames":
         return _cmd_frames(args, out, err)
+    if args.command == "layers":
+        return _cmd_layers(args, out, err)
     parser.print_help(err)
     return EXIT_BAD_INPUT
 
