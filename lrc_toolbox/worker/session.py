@@ -1,0 +1,470 @@
+"""The long-lived render worker that runs INSIDE mayapy.
+
+``mayapy -m lrc_toolbox.worker --scene SNAPSHOT`` starts Maya standalone, opens the scene
+once, says ``hello`` and then renders whatever frames the manager sends on stdin, one JSON
+command per line, reporting ``@lrc`` events on stdout (see :mod:`lrc_toolbox.core.protocol`).
+
+How a frame is rendered follows what farm tools do (MAYA_REFERENCE §1): switch layer only
+when it changes, then override the render globals rather than trusting the scene
+(animation on, start = end = the frame, by 1, prefix, resolution, camera), call the layer's
+renderer, and report the files Maya was expected to write. Every exception from a Maya call
+becomes ``frame_failed``; the worker itself only dies on ``quit``, end of input, or a
+fatal start-up error.
+
+Exit codes: 0 quit or end of input; 2 bad arguments; 3 start-up failure (Maya would not
+start, the scene would not open); 4 the manager died (``LRC_PARENT_PID``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from lrc_toolbox.core import protocol
+from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
+from lrc_toolbox.worker.renderers import (
+    RendererHandler,
+    RenderSettings,
+    UnsupportedRendererError,
+    handler_for,
+)
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_STARTUP = 3
+EXIT_ORPHANED = 4
+
+#: environment variables reported in ``hello`` so the manager can check the pinning.
+DEVICE_VARIABLES = (
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
+    "REDSHIFT_GPUDEVICES",
+    "LRC_WORKER_ID",
+)
+
+
+class Emitter:
+    """Writes one event per line and flushes, so the manager sees it at once."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, name: str, **fields: Any) -> None:
+        line = protocol.encode_event(name, **fields)
+        # if a renderer left half a line on stdout, the manager's decoder still finds the
+        # event inside the line (protocol.split_event), so no blank line is forced here
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+class FrameFailure(Exception):
+    """A frame could not be rendered. ``fatal`` means no retry on this worker will help."""
+
+    def __init__(self, reason: str, fatal: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fatal = fatal
+
+
+def _exists(path: str) -> bool:
+    """An output counts only when it is a non-empty file."""
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:
+        return False
+
+
+def watch_parent(expected_parent: int, interval: float = 2.0) -> None:
+    """Exit when the manager that started us is gone, so no worker outlives it.
+
+    A daemon thread compares ``os.getppid()`` with the manager's pid (``LRC_PARENT_PID``);
+    when the manager dies (even by SIGKILL) the worker is re-parented and quits at once,
+    mid-frame included. Best effort: a render call that holds the GIL delays it until the
+    frame ends, and the manager's resume reaps any survivor by pid.
+    """
+    import threading
+
+    def run() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != expected_parent:
+                sys.stderr.write("lrc worker: the manager is gone; exiting\n")
+                sys.stderr.flush()
+                os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=run, name="lrc-parent-watch", daemon=True).start()
+
+
+def _flush_all() -> None:
+    """Flush Python's and, when possible, the C runtime's stdout buffers."""
+    sys.stdout.flush()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except Exception:
+        pass
+
+
+class WorkerSession:
+    """One opened scene in one mayapy process."""
+
+    def __init__(
+        self,
+        cmds: Any,
+        mel: Any,
+        emit: Emitter,
+        *,
+        scene_name: str | None = None,
+        renderer_override: str | None = None,
+        settings: RenderSettings | None = None,
+    ) -> None:
+        self.cmds = cmds
+        self.mel = mel
+        self.emit = emit
+        self.scene_name = scene_name
+        self.renderer_override = renderer_override
+        self.settings = settings or RenderSettings()
+        self.current_layer: str | None = None
+        self.handler: RendererHandler | None = None
+        self.output_dir: str | None = None
+
+    # ------------------------------------------------------------------ scene
+
+    def open_scene(self, path: str, project: str | None, output_dir: str | None) -> None:
+        """Open the snapshot; keep ``<Scene>`` pointing at the artist's scene name.
+
+        Raises:
+            RuntimeError: the scene could not be opened at all.
+        """
+        cmds = self.cmds
+        if project:
+            os.makedirs(project, exist_ok=True)
+            cmds.workspace(project, openWorkspace=True)
+        try:
+            cmds.file(path, open=True, force=True, prompt=False)
+        except RuntimeError as exc:
+            # Maya raises for missing references or plug-ins but still opens the scene.
+            if not cmds.file(query=True, sceneName=True):
+                raise RuntimeError(f"could not open scene {path}: {exc}") from exc
+            print(f"// Warning: scene opened with errors: {exc}", flush=True)
+        if self.scene_name:
+            folder, ext = os.path.split(path)[0], os.path.splitext(path)[1]
+            cmds.file(rename=os.path.join(folder, self.scene_name + ext))
+        if output_dir:
+            self.set_output_dir(output_dir)
+        pre_mel = cmds.getAttr("defaultRenderGlobals.preMel") or ""
+        if pre_mel.strip():
+            try:
+                self.mel.eval(pre_mel)
+            except Exception as exc:
+                print(f"// Warning: pre render MEL failed: {exc}", flush=True)
+
+    def set_output_dir(self, output_dir: str) -> None:
+        os.makedirs(output_dir, exist_ok=True)
+        self.cmds.workspace(fileRule=["images", output_dir])
+        self.output_dir = output_dir
+
+    def images_dir(self) -> str:
+        if self.output_dir:
+            return self.output_dir
+        cmds = self.cmds
+        rule = cmds.workspace(fileRuleEntry="images") or "images"
+        return str(cmds.workspace(expandName=rule))
+
+    # ------------------------------------------------------------------ layers
+
+    def layer_nodes(self) -> dict[str, str]:
+        """Display name -> renderLayer node, for every render layer of the main manager."""
+        result: dict[str, str] = {}
+        for node in self.cmds.ls(type="renderLayer") or []:
+            if ":" in node:  # referenced layers are not ours to render
+                continue
+            try:
+                name = self.mel.eval(f'renderLayerDisplayName "{node}"') or node
+            except Exception:
+                name = node
+            if node == "defaultRenderLayer":
+                name = MASTER_LAYER
+            result[str(name)] = str(node)
+        return result
+
+    def resolve_layer(self, layer: str) -> tuple[str, str]:
+        """(renderLayer node, display name) for a layer given by either."""
+        nodes = self.layer_nodes()
+        if layer in nodes:
+            return nodes[layer], layer
+        for name, node in nodes.items():
+            if node == layer:
+                return node, name
+        raise FrameFailure(
+            f"render layer {layer!r} not found in the scene; it has: {', '.join(nodes)}",
+            fatal=True,
+        )
+
+    def switch_layer(self, node: str) -> None:
+        if node == self.current_layer:
+            return
+        self.cmds.editRenderLayerGlobals(currentRenderLayer=node)
+        self.current_layer = node
+        renderer = self.renderer_override or str(
+            self.cmds.getAttr("defaultRenderGlobals.currentRenderer") or "mayaSoftware"
+        )
+        try:
+            handler = handler_for(renderer)
+        except UnsupportedRendererError as exc:
+            self.handler = None
+            raise FrameFailure(str(exc), fatal=True) from exc
+        if self.renderer_override:
+            self.cmds.setAttr(
+                "defaultRenderGlobals.currentRenderer", self.renderer_override, type="string"
+            )
+        try:
+            handler.ensure_plugin(self.cmds)
+        except RuntimeError as exc:
+            self.handler = None
+            raise FrameFailure(str(exc), fatal=True) from exc
+        handler.configure(self.cmds, self.mel, self.settings)
+        self.handler = handler
+
+    def renderable_cameras(self) -> list[str]:
+        cameras = []
+        for shape in self.cmds.ls(type="camera") or []:
+            if self.cmds.getAttr(f"{shape}.renderable"):
+                parents = self.cmds.listRelatives(shape, parent=True) or [shape]
+                cameras.append(str(parents[0]))
+        return cameras
+
+    def renderable_layer_count(self) -> int:
+        count = 0
+        for node in self.layer_nodes().values():
+            try:
+                count += bool(self.cmds.getAttr(f"{node}.renderable"))
+            except Exception:
+                pass
+        return count
+
+    # ------------------------------------------------------------------ frames
+
+    def apply_overrides(self, frame: int, overrides: dict[str, Any]) -> list[str]:
+        """Set the globals for one frame; returns the cameras to render."""
+        cmds = self.cmds
+        cmds.setAttr("defaultRenderGlobals.animation", 1)
+        cmds.setAttr("defaultRenderGlobals.startFrame", frame)
+        cmds.setAttr("defaultRenderGlobals.endFrame", frame)
+        cmds.setAttr("defaultRenderGlobals.byFrameStep", 1)
+        cmds.setAttr("defaultRenderGlobals.putFrameBeforeExt", 1)
+        cmds.setAttr("defaultRenderGlobals.periodInExt", 1)
+        assert self.handler is not None
+        if overrides.get("image_prefix"):
+            self.handler.set_prefix(cmds, str(overrides["image_prefix"]))
+        resolution = overrides.get("resolution")
+        if resolution:
+            cmds.setAttr("defaultResolution.width", int(resolution[0]))
+            cmds.setAttr("defaultResolution.height", int(resolution[1]))
+        camera = overrides.get("camera")
+        if camera:
+            shapes = cmds.listRelatives(camera, shapes=True, type="camera") or []
+            if not shapes and camera in (cmds.ls(type="camera") or []):
+                shapes = [camera]
+            if not shapes:
+                raise FrameFailure(f"camera {camera!r} not found in the scene", fatal=True)
+            cmds.setAttr(f"{shapes[0]}.renderable", 1)
+            return [str(camera)]
+        cameras = self.renderable_cameras()
+        if not cameras:
+            raise FrameFailure("This scene does not have any renderable cameras", fatal=True)
+        return cameras
+
+    def expected(self, camera: str, cameras: int, layer_name: str, frame: int) -> list[str]:
+        assert self.handler is not None and self.current_layer is not None
+        cmds = self.cmds
+        scene_path = cmds.file(query=True, sceneName=True) or "untitled"
+        spec = OutputSpec(
+            images_dir=self.images_dir(),
+            prefix=self.handler.prefix(cmds),
+            scene=os.path.splitext(os.path.basename(scene_path))[0],
+            layer=layer_name,
+            layer_node=self.current_layer,
+            camera=camera,
+            ext=self.handler.extension(cmds, self.mel),
+            padding=self.handler.padding(cmds),
+            multiple_layers=self.renderable_layer_count() > 1,
+            multiple_cameras=cameras > 1,
+            version=str(cmds.getAttr("defaultRenderGlobals.renderVersion") or ""),
+            passes=[self.handler.beauty_pass],
+        )
+        return expected_outputs(spec, frame)
+
+    def render_frame(self, layer: str, frame: int, overrides: dict[str, Any]) -> None:
+        started = time.monotonic()
+        self.emit("frame_started", layer=layer, frame=frame)
+        try:
+            node, layer_name = self.resolve_layer(layer)
+            self.switch_layer(node)
+            assert self.handler is not None
+            cameras = self.apply_overrides(frame, overrides)
+            self.handler.prepare_frame(self.cmds, frame)
+            outputs = [
+                path
+                for camera in cameras
+                for path in self.expected(camera, len(cameras), layer_name, frame)
+            ]
+            if overrides.get("skip_existing") and outputs and all(_exists(p) for p in outputs):
+                self.emit(
+                    "frame_done",
+                    layer=layer,
+                    frame=frame,
+                    outputs=outputs,
+                    seconds=0.0,
+                    skipped=True,
+                )
+                return
+            for camera in cameras:
+                self.handler.render(self.cmds, self.mel, camera, node, frame)
+        except FrameFailure as exc:
+            _flush_all()
+            self.emit("frame_failed", layer=layer, frame=frame, reason=exc.reason, fatal=exc.fatal)
+            return
+        except Exception as exc:  # any Maya error: report, keep the worker alive
+            _flush_all()
+            text = str(exc).strip() or type(exc).__name__
+            print(traceback.format_exc(), file=sys.stderr, flush=True)
+            self.emit("frame_failed", layer=layer, frame=frame, reason=text, fatal=False)
+            return
+        _flush_all()
+        missing = [p for p in outputs if not _exists(p)]
+        seconds = round(time.monotonic() - started, 3)
+        if missing:
+            self.emit(
+                "frame_failed",
+                layer=layer,
+                frame=frame,
+                reason="missing output: " + ", ".join(missing),
+                fatal=False,
+                outputs=outputs,
+                seconds=seconds,
+            )
+        else:
+            self.emit("frame_done", layer=layer, frame=frame, outputs=outputs, seconds=seconds)
+
+    # ------------------------------------------------------------------ loop
+
+    def serve(self, commands: TextIO) -> str:
+        """Answer commands until ``quit`` or end of input; returns why it stopped."""
+        self.emit("ready")
+        for line in commands:
+            if not line.strip():
+                continue
+            try:
+                command = protocol.decode_command(line)
+            except protocol.ProtocolError as exc:
+                self.emit("error", reason=str(exc))
+                continue
+            if command.op == "quit":
+                return "quit"
+            if command.op == "describe":
+                from lrc_toolbox.worker.describe import describe_open_scene
+
+                try:
+                    scene = describe_open_scene(self.cmds, self.mel).to_dict()
+                except Exception as exc:
+                    self.emit("error", reason=f"describe failed: {exc}")
+                else:
+                    self.emit("described", scene=scene)
+            elif command.op == "render":
+                overrides = dict(command.get("overrides") or {})
+                if overrides.get("output_dir") and overrides["output_dir"] != self.output_dir:
+                    self.set_output_dir(str(overrides["output_dir"]))
+                for frame in command.get("frames"):
+                    self.render_frame(str(command.get("layer")), int(frame), overrides)
+            self.emit("ready")
+        return "end of input"
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="mayapy -m lrc_toolbox.worker",
+        description="LRC batch render worker (runs inside mayapy; driven through stdin).",
+    )
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--scene", help="scene (snapshot) to open and render")
+    what.add_argument("--describe", metavar="SCENE", help="print the scene's layers as JSON")
+    parser.add_argument(
+        "--scene-name", help="name for <Scene> (the artist's scene, not the snapshot)"
+    )
+    parser.add_argument("--project", help="Maya project folder to open")
+    parser.add_argument("--output-dir", help="images folder (overrides the project's rule)")
+    parser.add_argument("--renderer", help="render with this renderer instead of the scene's")
+    parser.add_argument("--device", choices=("gpu", "cpu"), default="gpu")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for the renderer")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
+    try:
+        args = _parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else EXIT_OK
+    stdout = sys.stdout
+    emit = Emitter(stdout)
+    parent = os.environ.get("LRC_PARENT_PID", "")
+    if parent.isdigit():
+        watch_parent(int(parent))
+    try:
+        import maya.standalone
+
+        maya.standalone.initialize(name="python")
+    except Exception as exc:
+        emit("error", reason=f"Maya standalone failed to start: {exc}", fatal=True)
+        emit("bye", reason="startup failed")
+        return EXIT_STARTUP
+    try:
+        import maya.cmds as cmds
+        import maya.mel as mel
+
+        scene = args.scene or args.describe
+        session = WorkerSession(
+            cmds,
+            mel,
+            emit,
+            scene_name=args.scene_name,
+            renderer_override=args.renderer,
+            settings=RenderSettings(device=args.device, threads=args.threads),
+        )
+        try:
+            session.open_scene(os.path.abspath(scene), args.project, args.output_dir)
+        except Exception as exc:
+            emit("error", reason=str(exc), fatal=True)
+            emit("bye", reason="scene failed to open")
+            return EXIT_STARTUP
+        if args.describe:
+            from lrc_toolbox.worker.describe import describe_open_scene
+
+            description = describe_open_scene(cmds, mel, path=os.path.abspath(scene))
+            emit("described", scene=description.to_dict())
+            return EXIT_OK
+        emit(
+            "hello",
+            protocol=protocol.PROTOCOL_VERSION,
+            maya_version=str(cmds.about(version=True)),
+            renderer=args.renderer
+            or str(cmds.getAttr("defaultRenderGlobals.currentRenderer") or "mayaSoftware"),
+            devices={k: os.environ[k] for k in DEVICE_VARIABLES if k in os.environ},
+            device=args.device,
+            pid=os.getpid(),
+            scene=os.path.abspath(scene),
+        )
+        reason = session.serve(stdin or sys.stdin)
+        emit("bye", reason=reason)
+        return EXIT_OK
+    finally:
+        try:
+            maya.standalone.uninitialize()
+        except Exception:
+            pass
