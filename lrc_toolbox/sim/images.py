@@ -1,0 +1,189 @@
+"""Small but valid image files, written where the simulated renderer "renders" a frame.
+
+No imaging library is needed: each format here is simple enough to write directly.
+- PNG: RGBA 8-bit, zlib, with CRCs (PNG specification, ISO/IEC 15948).
+- OpenEXR: scan-line, uncompressed, half-float B/G/R/A channels, with every attribute the
+  OpenEXR file layout requires (channels, compression, dataWindow, displayWindow,
+  lineOrder, pixelAspectRatio, screenWindowCenter, screenWindowWidth).
+- TIFF: baseline, uncompressed RGBA, little-endian.
+- TGA: uncompressed true-colour with alpha.
+- IFF: Maya's IFF (``FOR4``/``CIMG`` with a ``TBHD`` header and one uncompressed ``RGBA`` tile).
+The picture is a gradient whose tint depends on the frame, so frames differ.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["SUPPORTED_EXTENSIONS", "pixels", "write_image"]
+
+
+def pixels(width: int, height: int, frame: int) -> list[list[tuple[int, int, int, int]]]:
+    """Rows of RGBA pixels, a gradient tinted by the frame number."""
+    tint = (frame * 37) % 256
+    return [
+        [
+            (
+                (x * 255) // max(1, width - 1),
+                (y * 255) // max(1, height - 1),
+                tint,
+                255,
+            )
+            for x in range(width)
+        ]
+        for y in range(height)
+    ]
+
+
+def _png(width: int, height: int, frame: int) -> bytes:
+    raw = b"".join(
+        b"\x00" + bytes(c for px in row for c in px) for row in pixels(width, height, frame)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _exr(width: int, height: int, frame: int) -> bytes:
+    def attr(name: str, kind: str, data: bytes) -> bytes:
+        return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(data)) + data
+
+    names = ["A", "B", "G", "R"]  # channels are stored sorted by name
+    chlist = b"".join(n.encode() + b"\0" + struct.pack("<iB3xii", 1, 0, 1, 1) for n in names)
+    chlist += b"\0"
+    box = struct.pack("<iiii", 0, 0, width - 1, height - 1)
+    header = (
+        struct.pack("<ii", 20000630, 2)  # magic, version 2 (single-part scan-line)
+        + attr("channels", "chlist", chlist)
+        + attr("compression", "compression", b"\0")
+        + attr("dataWindow", "box2i", box)
+        + attr("displayWindow", "box2i", box)
+        + attr("lineOrder", "lineOrder", b"\0")
+        + attr("pixelAspectRatio", "float", struct.pack("<f", 1.0))
+        + attr("screenWindowCenter", "v2f", struct.pack("<ff", 0.0, 0.0))
+        + attr("screenWindowWidth", "float", struct.pack("<f", 1.0))
+        + b"\0"
+    )
+    index = {"R": 0, "G": 1, "B": 2, "A": 3}
+    lines = []
+    for y, row in enumerate(pixels(width, height, frame)):
+        data = b"".join(
+            struct.pack(f"<{width}e", *(px[index[n]] / 255.0 for px in row)) for n in names
+        )
+        lines.append(struct.pack("<ii", y, len(data)) + data)
+    table_size = 8 * height
+    offsets, position = [], len(header) + table_size
+    for line in lines:
+        offsets.append(position)
+        position += len(line)
+    return header + struct.pack(f"<{height}Q", *offsets) + b"".join(lines)
+
+
+def _tif(width: int, height: int, frame: int) -> bytes:
+    data = bytes(c for row in pixels(width, height, frame) for px in row for c in px)
+    entries = [
+        (256, 3, 1, width),  # ImageWidth
+        (257, 3, 1, height),  # ImageLength
+        (258, 3, 4, 0),  # BitsPerSample -> offset of 4 shorts, patched below
+        (259, 3, 1, 1),  # Compression: none
+        (262, 3, 1, 2),  # Photometric: RGB
+        (273, 4, 1, 0),  # StripOffsets -> patched
+        (277, 3, 1, 4),  # SamplesPerPixel
+        (278, 3, 1, height),  # RowsPerStrip
+        (279, 4, 1, len(data)),  # StripByteCounts
+        (338, 3, 1, 2),  # ExtraSamples: unassociated alpha
+    ]
+    ifd_offset = 8
+    ifd_size = 2 + 12 * len(entries) + 4
+    bits_offset = ifd_offset + ifd_size
+    data_offset = bits_offset + 8
+    out = b"II*\0" + struct.pack("<I", ifd_offset) + struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        if tag == 258:
+            value = bits_offset
+        if tag == 273:
+            value = data_offset
+        packed = (
+            struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value)
+        )
+        out += struct.pack("<HHI", tag, kind, count) + packed
+    out += struct.pack("<I", 0) + struct.pack("<4H", 8, 8, 8, 8)
+    return out + data
+
+
+def _tga(width: int, height: int, frame: int) -> bytes:
+    header = struct.pack("<BBBHHBHHHHBB", 0, 0, 2, 0, 0, 0, 0, 0, width, height, 32, 0x28)
+    body = bytes(
+        c for row in pixels(width, height, frame) for r, g, b, a in row for c in (b, g, r, a)
+    )
+    return header + body
+
+
+def _iff(width: int, height: int, frame: int) -> bytes:
+    """Maya IFF: a CIMG form with a 32-byte TBHD header and one uncompressed RGBA tile."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        pad = b"\0" * (-len(data) % 4)
+        return kind + struct.pack(">I", len(data)) + data + pad
+
+    # width, height, prnum, prden, flags (RGB|alpha), bytes (0 = 8 bit), tiles,
+    # compression (0 = none), x/y orientation
+    tbhd = struct.pack(">IIHHIHHIii", width, height, 1, 1, 3, 0, 1, 0, 0, 0)
+    rows = pixels(width, height, frame)
+    # IFF stores rows bottom-up, each pixel as A, B, G, R
+    tile = struct.pack(">HHHH", 0, 0, width - 1, height - 1) + bytes(
+        c for row in reversed(rows) for r, g, b, a in row for c in (a, b, g, r)
+    )
+    tbmp = b"TBMP" + chunk(b"RGBA", tile)
+    body = b"CIMG" + chunk(b"TBHD", tbhd) + b"FOR4" + struct.pack(">I", len(tbmp)) + tbmp
+    return b"FOR4" + struct.pack(">I", len(body)) + body
+
+
+_WRITERS: dict[str, Callable[[int, int, int], bytes]] = {
+    "png": _png,
+    "exr": _exr,
+    "tif": _tif,
+    "tiff": _tif,
+    "tga": _tga,
+    "iff": _iff,
+}
+SUPPORTED_EXTENSIONS = tuple(_WRITERS)
+
+
+def write_image(path: str | os.PathLike[str], width: int, height: int, frame: int) -> int:
+    """Write the image (format from the extension) atomically; returns its size in bytes.
+
+    Raises:
+        ValueError: an extension the simulator cannot write (the message lists those it can).
+    """
+    target = Path(path)
+    ext = target.suffix.lower().lstrip(".")
+    writer = _WRITERS.get(ext)
+    if writer is None:
+        raise ValueError(
+            f"the simulator cannot write .{ext} images; set the scene's image format to one "
+            f"of: {', '.join(SUPPORTED_EXTENSIONS)}"
+        )
+    data = writer(max(1, width), max(1, height), frame)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return len(data)

@@ -1,0 +1,231 @@
+"""``maya.cmds`` stand-in: the commands the worker uses, with Maya's flag names.
+
+Each function accepts Maya's long and short flag names for the flags it supports and
+raises ``RuntimeError`` (as maya.cmds does) with Maya-like wording on misuse. Anything not
+listed here does not exist, so a worker that starts calling something new fails loudly in
+tests instead of passing against a permissive mock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lrc_toolbox.sim.runtime import SIM_MAYA_VERSION, MayaError, session
+
+
+def _flag(kwargs: dict[str, Any], *names: str, default: Any = None) -> Any:
+    for name in names:
+        if name in kwargs:
+            return kwargs[name]
+    return default
+
+
+# ---------------------------------------------------------------------- files & project
+
+
+def file(*args: Any, **kwargs: Any) -> Any:
+    sim = session()
+    if _flag(kwargs, "query", "q"):
+        if _flag(kwargs, "sceneName", "sn", "location", "loc"):
+            return sim.scene_path if sim.scene else ""
+        if _flag(kwargs, "reference", "r"):
+            return list(sim.scene.references) if sim.scene else []
+        raise MayaError("file: unsupported query in the simulator")
+    if _flag(kwargs, "open", "o"):
+        if not args:
+            raise MayaError("file: no file name given")
+        path = str(args[0])
+        if not Path(path).exists():
+            raise MayaError(f'File not found: "{path}"')
+        return sim.open(path)
+    renamed = _flag(kwargs, "rename", "rn")
+    if renamed:
+        sim.rename(str(renamed))
+        return sim.scene_path
+    raise MayaError("file: unsupported flags in the simulator")
+
+
+def workspace(*args: Any, **kwargs: Any) -> Any:
+    sim = session()
+    if _flag(kwargs, "openWorkspace", "o"):
+        sim.open_workspace(str(args[0]))
+        return None
+    rule = _flag(kwargs, "fileRule", "fr")
+    if rule is not None:
+        sim.file_rules[str(rule[0])] = str(rule[1])
+        return None
+    entry = _flag(kwargs, "fileRuleEntry", "fre")
+    if entry is not None:
+        return sim.file_rules.get(str(entry), "")
+    expand = _flag(kwargs, "expandName", "en")
+    if expand is not None:
+        return sim.expand(str(expand))
+    if _flag(kwargs, "query", "q") and _flag(kwargs, "rootDirectory", "rd"):
+        return sim.project + "/"
+    raise MayaError("workspace: unsupported flags in the simulator")
+
+
+def about(**kwargs: Any) -> Any:
+    if _flag(kwargs, "version", "v"):
+        scene = session().scene
+        return scene.maya_version if scene and scene.maya_version else SIM_MAYA_VERSION
+    if _flag(kwargs, "batch", "b"):
+        return True
+    if _flag(kwargs, "apiVersion", "api"):
+        return 20240000
+    raise MayaError("about: unsupported flag in the simulator")
+
+
+# ---------------------------------------------------------------------- nodes & attributes
+
+
+def objExists(name: str) -> bool:
+    return session().exists(name)
+
+
+def getAttr(plug: str, **kwargs: Any) -> Any:
+    return session().get_attr(plug)
+
+
+def setAttr(plug: str, *values: Any, **kwargs: Any) -> None:
+    if not values:
+        raise MayaError(f"setAttr: no value given for {plug}")
+    kind = _flag(kwargs, "type", "typ")
+    value = values[0] if len(values) == 1 else list(values)
+    if kind == "string" and not isinstance(value, str):
+        raise MayaError(f"setAttr: {plug} expects a string")
+    session().set_attr(plug, value)
+
+
+def ls(*args: Any, **kwargs: Any) -> list[str]:
+    sim = session()
+    kind = _flag(kwargs, "type", "typ")
+    if _flag(kwargs, "cameras", "ca") or kind == "camera":
+        return sim.camera_shapes()
+    if kind == "renderLayer":
+        return sim.layer_nodes()
+    if kind is not None:
+        return [n for n in args if sim.exists(str(n))] if args else []
+    return [str(n) for n in args if sim.exists(str(n))]
+
+
+def listRelatives(node: Any, **kwargs: Any) -> list[str] | None:
+    sim = session()
+    nodes = node if isinstance(node, (list, tuple)) else [node]
+    result: list[str] = []
+    for name in nodes:
+        if _flag(kwargs, "parent", "p"):
+            if name in sim.camera_shapes():
+                result.append(sim.transform_of(str(name)))
+        elif _flag(kwargs, "shapes", "s") or _flag(kwargs, "children", "c"):
+            shape = sim.shape_of(str(name))
+            if shape:
+                result.append(shape)
+    return result or None
+
+
+def editRenderLayerGlobals(**kwargs: Any) -> Any:
+    sim = session()
+    if _flag(kwargs, "query", "q"):
+        return sim.current_layer
+    layer = _flag(kwargs, "currentRenderLayer", "crl")
+    if layer is None:
+        raise MayaError("editRenderLayerGlobals: unsupported flags in the simulator")
+    sim.switch_layer(str(layer))
+    return None
+
+
+def currentTime(*args: Any, **kwargs: Any) -> float:
+    sim = session()
+    if args:
+        sim.current_time = float(args[0])
+    return sim.current_time
+
+
+def currentUnit(**kwargs: Any) -> str:
+    scene = session().scene
+    return str(scene.time_unit) if scene else "film"
+
+
+# ---------------------------------------------------------------------- plug-ins
+
+
+def pluginInfo(name: str, **kwargs: Any) -> Any:
+    if _flag(kwargs, "loaded", "l"):
+        return session().plugin_loaded(name)
+    raise MayaError("pluginInfo: unsupported flags in the simulator")
+
+
+def loadPlugin(name: str, **kwargs: Any) -> list[str]:
+    session().load_plugin(name)
+    return [name]
+
+
+# ---------------------------------------------------------------------- render commands
+
+
+def _frame_from_globals() -> int:
+    return round(float(session().get_attr("defaultRenderGlobals.startFrame")))
+
+
+def _renderer() -> str:
+    return str(session().get_attr("defaultRenderGlobals.currentRenderer"))
+
+
+def render(*args: Any, **kwargs: Any) -> str:
+    """Maya's ``render``: renders with the current renderer (Maya Software, Redshift)."""
+    sim = session()
+    camera = str(args[0]) if args else "persp"
+    layer = _flag(kwargs, "layer", "l")
+    if layer and str(layer) != sim.current_layer:
+        sim.switch_layer(str(layer))
+    renderer = _renderer()
+    frame = round(sim.current_time) if renderer == "redshift" else _frame_from_globals()
+    written = sim.render(renderer, camera, frame)
+    return written[0] if written else ""
+
+
+def arnoldRender(**kwargs: Any) -> None:
+    sim = session()
+    if not sim.plugin_loaded("mtoa"):
+        raise MayaError('Cannot find procedure "arnoldRender".')
+    camera = str(_flag(kwargs, "camera", "cam", default="persp"))
+    seq = _flag(kwargs, "seq")
+    frame = int(float(seq)) if seq not in (None, "") else _frame_from_globals()
+    sim.render("arnold", camera, frame)
+
+
+def vrend(**kwargs: Any) -> None:
+    sim = session()
+    if not sim.plugin_loaded("vrayformaya"):
+        raise MayaError('Cannot find procedure "vrend".')
+    camera = str(_flag(kwargs, "camera", "cam", default="persp"))
+    frames = str(sim.get_attr("vraySettings.animFrames") or "")
+    frame = int(float(frames)) if frames.strip() else _frame_from_globals()
+    sim.render("vray", camera, frame)
+
+
+def ogsRender(**kwargs: Any) -> str:
+    sim = session()
+    camera = str(_flag(kwargs, "camera", "cam", default="persp"))
+    frame = round(sim.current_time)
+    written = sim.render("mayaHardware2", camera, frame)
+    return written[0] if written else ""
+
+
+def rsRender(**kwargs: Any) -> None:
+    sim = session()
+    if not sim.plugin_loaded("redshift4maya"):
+        raise MayaError('Cannot find procedure "rsRender".')
+    camera = str(_flag(kwargs, "camera", "cam", default="persp"))
+    sim.render("redshift", camera, _frame_from_globals())
+
+
+def renderSettings(**kwargs: Any) -> list[str]:
+    """``renderSettings -firstImageName -fullPath``: the first image of the current layer."""
+    sim = session()
+    if not (_flag(kwargs, "firstImageName", "fin") or _flag(kwargs, "fullPathTemp", "fpt")):
+        raise MayaError("renderSettings: unsupported flags in the simulator")
+    cameras = [sim.transform_of(s) for s in sorted(sim.renderable_shapes)] or ["persp"]
+    return sim.expected_outputs(_renderer(), cameras[0], _frame_from_globals())

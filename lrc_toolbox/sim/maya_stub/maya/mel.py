@@ -1,0 +1,41 @@
+"""``maya.mel`` stand-in: the few MEL procedures the worker calls, and nothing else.
+
+Unknown MEL raises ``RuntimeError`` the way Maya does ("Cannot find procedure"), so a scene's
+pre-render MEL that the simulator does not know shows up in the log as it would in Maya.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lrc_toolbox.sim.runtime import MayaError, session
+
+_DISPLAY = re.compile(r'^\s*renderLayerDisplayName\s+"?([^";\s]+)"?\s*;?\s*$')
+_RS_DEVICES = re.compile(r"^\s*redshiftSelectCudaDevices\s*\(\s*\{([\d,\s]*)\}\s*\)\s*;?\s*$")
+_RS_EXT = re.compile(r"^\s*redshiftGetImageExtension\s*\(\s*(\d+)\s*\)\s*;?\s*$")
+# Redshift imageFormat codes -> extension (simulator assumption; real Redshift answers itself)
+_RS_EXTENSIONS = {0: "iff", 1: "exr", 2: "png", 3: "tga", 4: "jpg", 5: "tif"}
+
+
+def eval(text: str) -> Any:
+    match = _DISPLAY.match(text)
+    if match:
+        return session().display_name(match.group(1))
+    match = _RS_DEVICES.match(text)
+    if match:
+        if not session().plugin_loaded("redshift4maya"):
+            raise MayaError('Cannot find procedure "redshiftSelectCudaDevices".')
+        ids = [int(i) for i in match.group(1).replace(" ", "").split(",") if i]
+        for device in ids:
+            if device != 0:
+                # what real Redshift prints; it then falls back to every GPU (MAYA_REFERENCE §5)
+                print(f"Invalid device id {device}", flush=True)
+        return None
+    match = _RS_EXT.match(text)
+    if match:
+        if not session().plugin_loaded("redshift4maya"):
+            raise MayaError('Cannot find procedure "redshiftGetImageExtension".')
+        return _RS_EXTENSIONS.get(int(match.group(1)), "exr")
+    name = text.strip().split("(")[0].split()[0] if text.strip() else ""
+    raise MayaError(f'Cannot find procedure "{name}".')

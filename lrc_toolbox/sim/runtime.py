@@ -1,0 +1,434 @@
+"""The state behind the simulator's ``maya`` stand-in: one open scene in one fake mayapy.
+
+The stand-in modules (``lrc_toolbox/sim/maya_stub/maya/...``) are thin: every call lands
+here. The scene comes from the real .ma reader; attributes the reader does not report take
+Maya's defaults. Layer switches apply each layer's resolved overrides the way Render Setup
+does. The render commands sleep by the cost model, print the renderer's real log format
+(:mod:`lrc_toolbox.sim.renderer_logs`), inject the configured faults and write real image
+files where Maya would (:mod:`lrc_toolbox.utils.output_paths`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lrc_toolbox.sim.config import SimConfig, load_sim_config
+from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
+
+SIM_MAYA_VERSION = "2024"
+KNOWN_PLUGINS = ("mtoa", "redshift4maya", "vrayformaya", "mayaHIK", "renderSetup")
+_PLUGIN_OF = {"arnold": "mtoa", "redshift": "redshift4maya", "vray": "vrayformaya"}
+
+# Maya's defaults for what a scene does not write (MAYA_REFERENCE §3), plus the renderer
+# option nodes the handlers read.
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "defaultRenderGlobals": {
+        "currentRenderer": "mayaSoftware",
+        "animation": False,
+        "startFrame": 1.0,
+        "endFrame": 10.0,
+        "byFrameStep": 1.0,
+        "imageFilePrefix": "",
+        "imageFormat": 7,
+        "imfPluginKey": "",
+        "extensionPadding": 1,
+        "putFrameBeforeExt": True,
+        "periodInExt": 1,
+        "renderVersion": "",
+        "preMel": "",
+        "numCpusToUse": 0,
+    },
+    "defaultResolution": {"width": 640, "height": 480},
+    "defaultArnoldRenderOptions": {
+        "renderType": 0,
+        "log_verbosity": 1,
+        "log_to_console": True,
+        "abortOnLicenseFail": False,
+        "renderDevice": 0,
+        "threads_autodetect": True,
+        "threads": 0,
+    },
+    "defaultArnoldDriver": {"aiTranslator": "exr"},
+    "redshiftOptions": {"imageFormat": 1},
+    "vraySettings": {
+        "fileNamePrefix": "",
+        "imageFormatStr": "png",
+        "fileNamePadding": 4,
+        "sys_message_level": 2,
+        "productionEngine": 0,
+        "animType": 0,
+        "animFrames": "",
+        "sys_max_threads": 0,
+        "sys_distributed_rendering_on": 0,
+        "vrscene_render_on": 1,
+        "vrscene_on": 0,
+        "dontSaveImage": 0,
+    },
+}
+_LAYER_ATTRS = {
+    "renderer": "currentRenderer",
+    "animation": "animation",
+    "start_frame": "startFrame",
+    "end_frame": "endFrame",
+    "by_frame": "byFrameStep",
+    "image_prefix": "imageFilePrefix",
+}
+_SHORT = {
+    "ren": "currentRenderer",
+    "an": "animation",
+    "fs": "startFrame",
+    "ef": "endFrame",
+    "bfs": "byFrameStep",
+    "ifp": "imageFilePrefix",
+    "w": "width",
+    "h": "height",
+    "rndr": "renderable",
+    "rnd": "renderable",
+}
+
+
+class MayaError(RuntimeError):
+    """What maya.cmds raises: Maya's RuntimeError with Maya's wording."""
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+class SimMaya:
+    """One simulated Maya session."""
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = config or load_sim_config()
+        self.initialized = False
+        self.scene: Any = None  # SceneDescription once a file is open
+        self.scene_path = ""
+        self.attrs: dict[str, dict[str, Any]] = {}
+        self.base: dict[str, Any] = {}
+        self.current_layer = "defaultRenderLayer"
+        self.current_time = 1.0
+        self.project = os.getcwd()
+        self.file_rules: dict[str, str] = {"images": "images"}
+        missing = os.environ.get("LRC_SIM_MISSING_PLUGINS", "")
+        self.missing_plugins = {p.strip() for p in missing.split(",") if p.strip()}
+        self.loaded_plugins: set[str] = set()
+        self.device = os.environ.get("CUDA_VISIBLE_DEVICES", "") or "CPU"
+        self._renderable: set[str] = set()
+
+    # ------------------------------------------------------------------ session
+
+    def initialize(self) -> None:
+        if self.initialized:
+            return
+        seconds = self.config.startup_seconds()
+        slow = self.config.take_fault("slow_start", device=self.device)
+        if slow:
+            seconds += slow.seconds * self.config.time_scale
+        time.sleep(seconds)
+        if self.config.take_fault("licence", device=self.device):
+            from lrc_toolbox.sim import renderer_logs
+
+            for line in renderer_logs.fatal_line("licence", "maya"):
+                _out(line)
+            sys.stdout.flush()
+            os._exit(1)
+        self.initialized = True
+
+    def _require_init(self) -> None:
+        if not self.initialized:
+            raise MayaError("maya.standalone.initialize() has not been called")
+
+    # ------------------------------------------------------------------ files
+
+    def open(self, path: str) -> str:
+        self._require_init()
+        from lrc_toolbox.scene.ma_reader import MayaAsciiError, read_ma
+
+        try:
+            scene = read_ma(path)
+        except MayaAsciiError as exc:
+            raise MayaError(f"Error reading file. {exc}") from exc
+        self.scene = scene
+        self.scene_path = os.path.abspath(path)
+        self.attrs = {node: dict(values) for node, values in _DEFAULTS.items()}
+        glob = self.attrs["defaultRenderGlobals"]
+        for key, attr in _LAYER_ATTRS.items():
+            glob[attr] = getattr(scene, key)
+        raw = getattr(scene, "node_attributes", None) or {}
+        for node, values in raw.items():
+            self.attrs.setdefault(node, {}).update(values)
+        self.attrs["defaultResolution"]["width"] = scene.resolution[0]
+        self.attrs["defaultResolution"]["height"] = scene.resolution[1]
+        self.base = dict(glob)
+        self.current_time = float(scene.current_time)
+        self.current_layer = "defaultRenderLayer"
+        self.loaded_plugins = {p for p in scene.requires if p not in self.missing_plugins}
+        self._renderable = set(scene.renderable_cameras)
+        master = next((layer for layer in scene.layers if layer.master), None)
+        if master is not None:
+            self.switch_layer(master.node)
+        return self.scene_path
+
+    def rename(self, path: str) -> None:
+        self.scene_path = os.path.abspath(path)
+
+    # ------------------------------------------------------------------ workspace
+
+    def open_workspace(self, project: str) -> None:
+        self.project = os.path.abspath(project)
+
+    def expand(self, rule: str) -> str:
+        return rule if os.path.isabs(rule) else os.path.join(self.project, rule)
+
+    # ------------------------------------------------------------------ nodes
+
+    def _layer(self, node: str) -> Any:
+        for layer in self.scene.layers if self.scene else []:
+            if layer.node == node:
+                return layer
+        return None
+
+    def _split(self, plug: str) -> tuple[str, str]:
+        node, _, attr = plug.partition(".")
+        return node, _SHORT.get(attr, attr)
+
+    def exists(self, plug: str) -> bool:
+        node, attr = self._split(plug)
+        if self._layer(node) is not None:
+            return attr in ("", "renderable")
+        if node in self.camera_shapes() or node in self.cameras():
+            return attr in ("", "renderable")
+        return node in self.attrs and (not attr or attr in self.attrs[node])
+
+    def get_attr(self, plug: str) -> Any:
+        self._require_init()
+        node, attr = self._split(plug)
+        layer = self._layer(node)
+        if layer is not None and attr == "renderable":
+            return bool(layer.renderable)
+        if node in self.camera_shapes() and attr == "renderable":
+            return node in self.renderable_shapes
+        if node in self.attrs and attr in self.attrs[node]:
+            return self.attrs[node][attr]
+        raise MayaError(f"No object matches name: {plug}")
+
+    def set_attr(self, plug: str, value: Any) -> None:
+        self._require_init()
+        node, attr = self._split(plug)
+        if node in self.camera_shapes() and attr == "renderable":
+            if value:
+                self.renderable_shapes.add(node)
+            else:
+                self.renderable_shapes.discard(node)
+            return
+        if node not in self.attrs or attr not in self.attrs[node]:
+            raise MayaError(f"No object matches name: {plug}")
+        self.attrs[node][attr] = value
+        if node == "defaultRenderGlobals":
+            layer = self._layer(self.current_layer)
+            overridden = layer is not None and attr in self._layer_values(layer)
+            if not overridden:
+                self.base[attr] = value
+
+    def _layer_values(self, layer: Any) -> dict[str, Any]:
+        values = {}
+        for key, attr in _LAYER_ATTRS.items():
+            value = getattr(layer, key)
+            if value != self.base.get(attr):
+                values[attr] = value
+        return values
+
+    def switch_layer(self, node: str) -> None:
+        layer = self._layer(node)
+        if layer is None:
+            raise MayaError(f"editRenderLayerGlobals: render layer {node!r} does not exist")
+        glob = self.attrs["defaultRenderGlobals"]
+        glob.update(self.base)
+        for key, attr in _LAYER_ATTRS.items():
+            glob[attr] = getattr(layer, key)
+        # per-layer resolution and camera overrides, as Render Setup applies them
+        self.attrs["defaultResolution"]["width"] = layer.resolution[0]
+        self.attrs["defaultResolution"]["height"] = layer.resolution[1]
+        self._renderable = set(layer.cameras)
+        self.current_layer = node
+
+    def layer_nodes(self) -> list[str]:
+        return [layer.node for layer in self.scene.layers] if self.scene else []
+
+    def display_name(self, node: str) -> str:
+        layer = self._layer(node)
+        if layer is None:
+            raise MayaError(f"renderLayerDisplayName: {node!r} is not a render layer")
+        return MASTER_LAYER if layer.master else str(layer.name)
+
+    # ------------------------------------------------------------------ cameras
+
+    @property
+    def renderable_shapes(self) -> set[str]:
+        return self._renderable
+
+    def camera_shapes(self) -> list[str]:
+        shapes = list(self.scene.renderable_cameras) if self.scene else []
+        for default in ("perspShape", "topShape", "frontShape", "sideShape"):
+            if default not in shapes:
+                shapes.append(default)
+        return shapes
+
+    def cameras(self) -> list[str]:
+        return [self.transform_of(s) for s in self.camera_shapes()]
+
+    @staticmethod
+    def transform_of(shape: str) -> str:
+        return shape[: -len("Shape")] if shape.endswith("Shape") and len(shape) > 5 else shape
+
+    def shape_of(self, transform: str) -> str | None:
+        for shape in self.camera_shapes():
+            if self.transform_of(shape) == transform:
+                return shape
+        return None
+
+    # ------------------------------------------------------------------ plug-ins
+
+    def plugin_loaded(self, name: str) -> bool:
+        return name in self.loaded_plugins
+
+    def load_plugin(self, name: str) -> None:
+        if name in self.missing_plugins or name not in KNOWN_PLUGINS:
+            from lrc_toolbox.sim import renderer_logs
+
+            for line in renderer_logs.fatal_line("missing_plugin", name):
+                _out(line)
+            raise MayaError(f'Plug-in, "{name}", was not found on MAYA_PLUG_IN_PATH.')
+        self.loaded_plugins.add(name)
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self, renderer: str, camera: str, frame: int) -> list[str]:
+        """Simulate one render call; returns the files written."""
+        self._require_init()
+        plugin = _PLUGIN_OF.get(renderer)
+        if plugin and not self.plugin_loaded(plugin):
+            raise MayaError(f"Cannot find procedure for {renderer}: plug-in {plugin} not loaded")
+        from lrc_toolbox.sim import renderer_logs
+
+        cfg = self.config
+        layer = self._layer(self.current_layer)
+        layer_name = self.display_name(self.current_layer)
+        outputs = self.expected_outputs(renderer, camera, frame)
+        seconds = cfg.frame_seconds(layer_name, frame)
+        log = renderer_logs.frame_log(
+            renderer,
+            frame=frame,
+            layer=layer_name,
+            camera=camera,
+            outputs=outputs,
+            device=self.device,
+            seconds=seconds,
+        )
+        for line in log.start:
+            _out(line)
+        take = cfg.take_fault
+        if take("garbage", frame=frame, layer=layer_name, device=self.device):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(b"\xff\xfe\x00garbage\x1b[2K\r\n@lrc {not json\n\x00\x01\x02\n")
+            sys.stdout.buffer.flush()
+        crash = take("crash", frame=frame, layer=layer_name, device=self.device)
+        hang = take("hang", frame=frame, layer=layer_name, device=self.device)
+        steps = max(1, cfg.progress_steps)
+        for step in range(1, steps + 1):
+            time.sleep(seconds / steps)
+            if crash and step > steps // 2:
+                sys.stdout.flush()
+                os._exit(crash.exit_code)
+            if hang and step > steps // 2:
+                sys.stdout.flush()
+                while True:
+                    time.sleep(3600)
+            for line in log.progress(100.0 * step / steps):
+                _out(line)
+        if take("cuda_error", frame=frame, layer=layer_name, device=self.device):
+            for line in renderer_logs.fatal_line("cuda", renderer):
+                _out(line)
+            raise MayaError(f"{renderer} render failed: CUDA error")
+        if take("render_error", frame=frame, layer=layer_name, device=self.device):
+            raise MayaError(f"Error: {renderer} render of frame {frame} failed (injected)")
+        written: list[str] = []
+        if not take("missing_output", frame=frame, layer=layer_name, device=self.device):
+            from lrc_toolbox.sim.images import write_image
+
+            width = int(self.get_attr("defaultResolution.width"))
+            height = int(self.get_attr("defaultResolution.height"))
+            scale = max(1, max(width, height) // 64)
+            for path in outputs:
+                write_image(path, width // scale, height // scale, frame)
+                written.append(path)
+        for line in log.end:
+            _out(line)
+        del layer
+        return written
+
+    def expected_outputs(self, renderer: str, camera: str, frame: int) -> list[str]:
+        from lrc_toolbox.worker.renderers import handler_for
+
+        handler = handler_for(renderer)
+        cmds = _PlugAccess(self)
+        layers = [n for n in self.layer_nodes() if self._layer(n).renderable]
+        prefix = handler.prefix(cmds)
+        spec = OutputSpec(
+            images_dir=self.expand(self.file_rules.get("images", "images")),
+            prefix=prefix,
+            scene=Path(self.scene_path).stem,
+            layer=self.display_name(self.current_layer),
+            layer_node=self.current_layer,
+            camera=camera,
+            ext=handler.extension(cmds, _MelAccess()),
+            padding=handler.padding(cmds),
+            multiple_layers=len(layers) > 1,
+            multiple_cameras=len(self.renderable_shapes) > 1,
+            version=str(self.get_attr("defaultRenderGlobals.renderVersion") or ""),
+            passes=[handler.beauty_pass],
+        )
+        return expected_outputs(spec, frame)
+
+
+class _PlugAccess:
+    """Just enough of ``cmds`` for the handlers' getters, answered by the session."""
+
+    def __init__(self, sim: SimMaya) -> None:
+        self.sim = sim
+
+    def objExists(self, plug: str) -> bool:
+        return self.sim.exists(plug)
+
+    def getAttr(self, plug: str) -> Any:
+        return self.sim.get_attr(plug)
+
+
+class _MelAccess:
+    def eval(self, text: str) -> Any:
+        from lrc_toolbox.sim.maya_stub.maya import mel
+
+        return mel.eval(text)
+
+
+_SESSION: SimMaya | None = None
+
+
+def session() -> SimMaya:
+    """The process's one simulated Maya (created on first use)."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = SimMaya()
+    return _SESSION
+
+
+def reset_session(config: SimConfig | None = None) -> SimMaya:
+    """A fresh session (tests)."""
+    global _SESSION
+    _SESSION = SimMaya(config)
+    return _SESSION

@@ -1,0 +1,106 @@
+"""Run the REAL worker inside the simulated mayapy, as the manager will, and collect what it
+says. Shared by the worker, simulator and scene-source tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lrc_toolbox.core import protocol
+
+SCENES = Path(__file__).resolve().parents[1] / "lrc_toolbox" / "sim" / "scenes"
+SHOT = SCENES / "shot010_lighting.ma"
+LEGACY = SCENES / "legacy_layers.ma"
+REDSHIFT = SCENES / "redshift_simple.ma"
+MAYAPY = [sys.executable, "-m", "lrc_toolbox.sim.mayapy"]
+
+
+@dataclass
+class WorkerRun:
+    returncode: int
+    events: list[protocol.Event] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    stderr: str = ""
+
+    def named(self, name: str) -> list[protocol.Event]:
+        return [e for e in self.events if e.name == name]
+
+    @property
+    def names(self) -> list[str]:
+        return [e.name for e in self.events]
+
+
+def sim_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LRC_SIM")}
+    env.update(
+        LRC_SIM_TIME_SCALE="0.002",
+        LRC_SIM_STATE_DIR=str(tmp_path / "sim-state"),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(extra)
+    return env
+
+
+def command(op: str, **fields: Any) -> str:
+    return protocol.encode_command(op, **fields)
+
+
+def parse_output(stdout: bytes) -> tuple[list[protocol.Event], list[str]]:
+    events, log = [], []
+    for raw in stdout.decode("utf-8", errors="replace").splitlines():
+        text, _ = protocol.split_event(raw)
+        try:
+            event = protocol.decode_line(raw)
+        except protocol.ProtocolError:
+            log.append(raw)
+            continue
+        if event is not None:
+            events.append(event)
+            if text:
+                log.append(text)
+        else:
+            log.append(raw)
+    return events, log
+
+
+def run_worker(
+    tmp_path: Path,
+    commands: list[str],
+    *,
+    scene: Path = SHOT,
+    args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> WorkerRun:
+    """Start the simulated worker, feed it the commands, wait for it to exit."""
+    cmd = [
+        *MAYAPY,
+        "-m",
+        "lrc_toolbox.worker",
+        "--scene",
+        str(scene),
+        "--project",
+        str(tmp_path / "project"),
+        "--output-dir",
+        str(tmp_path / "images"),
+        *(args or []),
+    ]
+    result = subprocess.run(
+        cmd,
+        input="".join(commands).encode(),
+        capture_output=True,
+        env=env if env is not None else sim_env(tmp_path),
+        timeout=timeout,
+        check=False,
+    )
+    events, log = parse_output(result.stdout)
+    return WorkerRun(result.returncode, events, log, result.stderr.decode(errors="replace"))
+
+
+def as_json(event: protocol.Event) -> str:
+    return json.dumps({"ev": event.name, **event.data})

@@ -1,0 +1,274 @@
+"""The real worker, run inside the simulated mayapy exactly as the manager runs it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from sim_helpers import (
+    LEGACY,
+    MAYAPY,
+    REDSHIFT,
+    SHOT,
+    command,
+    parse_output,
+    run_worker,
+    sim_env,
+)
+
+from lrc_toolbox.core import protocol
+from lrc_toolbox.utils.log_parser import LineKind, LogParser
+
+RENDER_BG_123 = command("render", layer="BG", frames=[1, 2, 3])
+QUIT = command("quit")
+
+
+def test_renders_three_frames_and_reports_each_file(tmp_path: Path) -> None:
+    run = run_worker(tmp_path, [RENDER_BG_123, QUIT])
+    assert run.returncode == 0, run.stderr
+    assert run.names[0] == "hello" and run.names[-1] == "bye"
+    done = run.named("frame_done")
+    assert [e["frame"] for e in done] == [1, 2, 3]
+    for event in done:
+        (path,) = event["outputs"]
+        assert Path(path).is_file() and Path(path).stat().st_size > 0
+    assert len(list((tmp_path / "images").rglob("*.exr"))) == 3
+
+
+def test_files_land_where_the_image_prefix_says(tmp_path: Path) -> None:
+    run = run_worker(tmp_path, [command("render", layer="BG", frames=[7]), QUIT])
+    (path,) = run.named("frame_done")[0]["outputs"]
+    # prefix <Scene>/<RenderLayer>/<RenderLayer>, Arnold's exr driver
+    assert Path(path) == tmp_path / "images" / "shot010_lighting" / "BG" / "BG.0007.exr"
+
+
+def test_scene_name_keeps_the_artists_name_in_paths(tmp_path: Path) -> None:
+    run = run_worker(
+        tmp_path,
+        [command("render", layer="BG", frames=[1]), QUIT],
+        args=["--scene-name", "sh010_v012"],
+    )
+    (path,) = run.named("frame_done")[0]["outputs"]
+    assert "sh010_v012" in Path(path).parts
+
+
+def test_hello_reports_protocol_renderer_and_pinned_gpu(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, CUDA_VISIBLE_DEVICES="GPU-5f0e1b2a", CUDA_DEVICE_ORDER="PCI_BUS_ID")
+    run = run_worker(tmp_path, [QUIT], env=env)
+    hello = run.named("hello")[0]
+    protocol.check_hello(hello)
+    assert hello["renderer"] == "arnold"
+    assert hello["devices"]["CUDA_VISIBLE_DEVICES"] == "GPU-5f0e1b2a"
+    assert hello["maya_version"] == "2024"
+
+
+def test_renderer_log_reports_the_gpu_it_was_given(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, CUDA_VISIBLE_DEVICES="GPU-5f0e1b2a")
+    run = run_worker(tmp_path, [command("render", layer="BG", frames=[1]), QUIT], env=env)
+    assert any("GPU" in line for line in run.log)
+
+
+def test_renderer_progress_lines_parse_as_progress(tmp_path: Path) -> None:
+    run = run_worker(tmp_path, [command("render", layer="BG", frames=[1]), QUIT])
+    parser = LogParser("arnold")
+    percents = [p.percent for p in map(parser.parse_line, run.log) if p.kind is LineKind.PROGRESS]
+    assert percents and percents[-1] == 100
+
+
+def test_switches_between_layers_and_keeps_each_layers_prefix(tmp_path: Path) -> None:
+    run = run_worker(
+        tmp_path,
+        [command("render", layer="BG", frames=[1]), command("render", layer="CHAR", frames=[1])],
+    )
+    layers = [Path(e["outputs"][0]).parent.name for e in run.named("frame_done")]
+    assert layers == ["BG", "CHAR"]
+
+
+def test_layer_can_be_named_by_its_node(tmp_path: Path) -> None:
+    run = run_worker(tmp_path, [command("render", layer="rs_CHAR", frames=[2]), QUIT])
+    assert run.named("frame_done")
+
+
+def test_frames_outside_the_layers_own_range_still_render(tmp_path: Path) -> None:
+    # CHAR ends at 24 in the scene; the manager decides the frames, not the scene
+    run = run_worker(tmp_path, [command("render", layer="CHAR", frames=[40]), QUIT])
+    assert [e["frame"] for e in run.named("frame_done")] == [40]
+
+
+def test_unknown_layer_fails_the_frame_as_fatal(tmp_path: Path) -> None:
+    run = run_worker(tmp_path, [command("render", layer="NOPE", frames=[1]), QUIT])
+    failed = run.named("frame_failed")[0]
+    assert failed["fatal"] is True
+    assert "NOPE" in failed["reason"] and "BG" in failed["reason"]
+
+
+def test_unsupported_renderer_is_a_clear_fatal_error(tmp_path: Path) -> None:
+    run = run_worker(
+        tmp_path,
+        [command("render", layer="BG", frames=[1]), QUIT],
+        args=["--renderer", "mentalRay"],
+    )
+    failed = run.named("frame_failed")[0]
+    assert failed["fatal"] is True
+    assert "mentalRay" in failed["reason"] and "arnold" in failed["reason"]
+
+
+def test_missing_plugin_is_fatal_with_mayas_wording(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_MISSING_PLUGINS="mtoa")
+    run = run_worker(tmp_path, [command("render", layer="BG", frames=[1]), QUIT], env=env)
+    failed = run.named("frame_failed")[0]
+    assert failed["fatal"] is True
+    assert 'Plug-in, "mtoa", was not found on MAYA_PLUG_IN_PATH' in failed["reason"]
+
+
+def test_bad_command_gets_an_error_and_the_worker_goes_on(tmp_path: Path) -> None:
+    run = run_worker(tmp_path, ["{not json\n", command("render", layer="BG", frames=[1]), QUIT])
+    assert "not JSON" in run.named("error")[0]["reason"]
+    assert run.named("frame_done") and run.returncode == 0
+
+
+def test_end_of_input_ends_the_worker_cleanly(tmp_path: Path) -> None:
+    run = run_worker(tmp_path, [command("render", layer="BG", frames=[1])])
+    assert run.returncode == 0
+    assert run.named("bye")[0]["reason"] == "end of input"
+
+
+def test_describe_command_answers_with_the_scene(tmp_path: Path) -> None:
+    run = run_worker(tmp_path, [command("describe"), QUIT])
+    scene = run.named("described")[0]["scene"]
+    assert [layer["name"] for layer in scene["layers"]] == ["masterLayer", "BG", "CHAR", "FX_test"]
+
+
+@pytest.mark.parametrize(
+    ("scene", "layer", "suffix"),
+    [(LEGACY, "beauty", ".iff"), (REDSHIFT, "masterLayer", ".exr")],
+)
+def test_other_renderers_write_their_own_format(
+    tmp_path: Path, scene: Path, layer: str, suffix: str
+) -> None:
+    run = run_worker(tmp_path, [command("render", layer=layer, frames=[1, 2]), QUIT], scene=scene)
+    outputs = [Path(e["outputs"][0]) for e in run.named("frame_done")]
+    assert len(outputs) == 2 and all(p.suffix == suffix and p.is_file() for p in outputs)
+    assert outputs[0] != outputs[1]
+
+
+def test_camera_override_renders_that_camera(tmp_path: Path) -> None:
+    run = run_worker(
+        tmp_path,
+        [command("render", layer="BG", frames=[1], overrides={"camera": "persp"}), QUIT],
+    )
+    assert run.named("frame_done")
+
+
+def test_image_prefix_override_changes_the_file_name(tmp_path: Path) -> None:
+    overrides = {"image_prefix": "renders/<RenderLayer>_<Camera>"}
+    run = run_worker(
+        tmp_path, [command("render", layer="BG", frames=[3], overrides=overrides), QUIT]
+    )
+    (path,) = run.named("frame_done")[0]["outputs"]
+    assert Path(path).relative_to(tmp_path / "images").as_posix() == "renders/BG_shotCam.0003.exr"
+
+
+# ----------------------------------------------------------------------------- faults
+
+
+def test_crash_fault_kills_the_process_mid_frame(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_CRASH_AT="2")
+    run = run_worker(tmp_path, [RENDER_BG_123, QUIT], env=env)
+    assert run.returncode == 139
+    assert [e["frame"] for e in run.named("frame_done")] == [1]
+    assert run.named("frame_started")[-1]["frame"] == 2
+
+
+def test_crash_fault_fires_only_as_often_as_asked(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_CRASH_AT="1", LRC_SIM_FAULT_TIMES="1")
+    first = run_worker(tmp_path, [command("render", layer="BG", frames=[1]), QUIT], env=env)
+    second = run_worker(tmp_path, [command("render", layer="BG", frames=[1]), QUIT], env=env)
+    assert first.returncode == 139
+    assert second.returncode == 0 and second.named("frame_done")
+
+
+def test_hang_fault_stops_all_output_mid_frame(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_HANG_AT="1")
+    proc = subprocess.Popen(
+        [*MAYAPY, "-m", "lrc_toolbox.worker", "--scene", str(SHOT), "--output-dir", str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write((command("render", layer="BG", frames=[1]) + QUIT).encode())
+    proc.stdin.close()
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.wait(timeout=3)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait()
+    events, _ = parse_output(out)
+    names = [e.name for e in events]
+    assert "frame_started" in names and "frame_done" not in names and "bye" not in names
+
+
+def test_licence_fault_stops_at_startup_with_the_licence_message(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_LICENCE_FAIL="1")
+    run = run_worker(tmp_path, [RENDER_BG_123, QUIT], env=env)
+    assert run.returncode == 1
+    assert "hello" not in run.names
+    kinds = {LogParser().parse_line(line).kind for line in run.log}
+    assert LineKind.FATAL in kinds
+
+
+def test_missing_output_fault_fails_the_frame_naming_the_file(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_MISSING_OUTPUT_AT="2")
+    run = run_worker(tmp_path, [RENDER_BG_123, QUIT], env=env)
+    failed = run.named("frame_failed")[0]
+    assert failed["frame"] == 2 and failed["fatal"] is False
+    assert failed["reason"].startswith("missing output: ") and "BG.0002.exr" in failed["reason"]
+    assert [e["frame"] for e in run.named("frame_done")] == [1, 3]
+
+
+def test_garbage_on_stdout_does_not_hide_the_events(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_GARBAGE_AT="2")
+    run = run_worker(tmp_path, [RENDER_BG_123, QUIT], env=env)
+    assert [e["frame"] for e in run.named("frame_done")] == [1, 2, 3]
+    assert any("@lrc {not json" in line for line in run.log)
+
+
+def test_render_error_fails_that_frame_only(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_RENDER_ERROR_AT="2")
+    run = run_worker(tmp_path, [RENDER_BG_123, QUIT], env=env)
+    failed = run.named("frame_failed")[0]
+    assert failed["frame"] == 2 and failed["fatal"] is False and "failed" in failed["reason"]
+    assert [e["frame"] for e in run.named("frame_done")] == [1, 3]
+
+
+def test_cuda_error_prints_a_line_the_log_parser_calls_fatal(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_CUDA_ERROR_AT="1", CUDA_VISIBLE_DEVICES="GPU-1")
+    run = run_worker(tmp_path, [command("render", layer="BG", frames=[1]), QUIT], env=env)
+    assert run.named("frame_failed")
+    parser = LogParser("arnold")
+    assert any(parser.parse_line(line).kind is LineKind.FATAL for line in run.log)
+
+
+def test_slow_start_still_says_hello(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_SLOW_START="5")
+    run = run_worker(tmp_path, [QUIT], env=env)
+    assert run.names[:2] == ["hello", "ready"]
+
+
+def test_bad_simulator_profile_exits_2_with_the_key(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_CONFIG='{"faults": [{"kind": "explode"}]}')
+    run = run_worker(tmp_path, [QUIT], env=env)
+    assert run.returncode == 2
+    assert "faults[0].kind" in run.stderr
+
+
+def test_scene_that_does_not_open_is_a_startup_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ma"
+    broken.write_text("not a maya file\n")
+    run = run_worker(tmp_path, [QUIT], scene=broken)
+    assert run.returncode == 3
+    assert run.named("error")[0]["fatal"] is True
