@@ -20,3 +20,13 @@ echo "== Frame list '1-100x5' (a stepped range keeps its first and last frame)"
 echo
 echo "== A bad frame list is explained, with a caret under the problem (exit 2)"
 "$cli" frames "1-10x0" || echo "(exit code $?)"
+echo
+echo "== The layers of a sample scene"
+"$cli" layers lrc_toolbox/sim/scenes/shot010_lighting.ma
+echo
+echo "== The real worker rendering three frames inside the simulated mayapy"
+out="$(mktemp -d)"
+printf '%s\n' '{"op": "render", "layer": "BG", "frames": [1, 2, 3]}' '{"op": "quit"}' |
+  LRC_SIM_TIME_SCALE=0.05 "$venv_python" -m lrc_toolbox.sim.mayapy -m lrc_toolbox.worker \
+    --scene lrc_toolbox/sim/scenes/shot010_lighting.ma --output-dir "$out" | grep '^@lrc'
+echo "files written:"; find "$out" -type f | sort
