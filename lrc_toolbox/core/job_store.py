@@ -1,0 +1,1070 @@
+"""The job store: one SQLite database per user holding every batch, frame and worker.
+
+The manager writes here *before* it tells the UI or CLI anything, so after a crash (or a
+SIGKILL) of the manager this file is the truth and ``resume`` starts from it. Hence:
+
+- Every write is one short transaction that has committed when the method returns.
+  ``BEGIN IMMEDIATE`` takes the write lock up front, so two writers wait for each other
+  (``busy_timeout``) instead of failing on a lock upgrade.
+- WAL journal with ``synchronous=NORMAL``: readers (``lrc-batch-render history``) never block
+  the running batch, commits need no fsync, and a killed *process* loses nothing that was
+  committed (only a power cut may lose the last few commits).
+- The file is never deleted or rebuilt behind the user's back: a damaged file, a file of
+  another program, or one written by a newer lrc_toolbox each gets a clear error naming the
+  file and what to do.
+
+SQLite over a network share is not safe with WAL; keep the database on a local disk
+(``job_store_path``) when ``MAYA_APP_DIR`` lives on a server.
+
+Standard library only: no Qt, no Maya.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple
+
+from lrc_toolbox.config.batch_render_defaults import Settings, load_settings, prefs_dir
+from lrc_toolbox.core.models import BatchState, FrameState, RenderConfig, WorkerState
+
+__all__ = [
+    "DB_FILE_NAME",
+    "FINISHED_BATCH_STATES",
+    "MIN_PREFIX_LENGTH",
+    "SCHEMA_VERSION",
+    "BatchNotFoundError",
+    "BatchRecord",
+    "CorruptJobStoreError",
+    "FrameChange",
+    "FrameRecord",
+    "JobStore",
+    "JobStoreError",
+    "SchemaVersionError",
+    "WorkerRecord",
+    "default_job_store_path",
+    "pid_alive",
+]
+
+DB_FILE_NAME = "batch_render_jobs.sqlite"
+SCHEMA_VERSION = 1
+#: shortest batch id prefix accepted (as with git, shorter ones match too much).
+MIN_PREFIX_LENGTH = 4
+BUSY_TIMEOUT_S = 15.0
+
+#: batches that will not change again; only these are ever pruned.
+FINISHED_BATCH_STATES = frozenset({BatchState.DONE, BatchState.FAILED, BatchState.CANCELLED})
+#: batches a live manager should own; a dead owner turns them INTERRUPTED.
+_OWNED_BATCH_STATES = (BatchState.PENDING, BatchState.RUNNING)
+#: frames that resume does not render again.
+_COMPLETE_FRAME_STATES = (FrameState.DONE, FrameState.SKIPPED)
+
+_SCHEMA = (
+    """
+    CREATE TABLE batches (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        state TEXT NOT NULL,
+        scene TEXT NOT NULL,
+        snapshot TEXT,
+        config_json TEXT NOT NULL,
+        manager_pid INTEGER,
+        manager_host TEXT,
+        summary_json TEXT,
+        error TEXT
+    )
+    """,
+    "CREATE INDEX batches_by_created ON batches (created)",
+    "CREATE INDEX batches_by_state ON batches (state)",
+    """
+    CREATE TABLE frames (
+        batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+        layer TEXT NOT NULL,
+        frame INTEGER NOT NULL,
+        ord INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        worker TEXT,
+        device TEXT,
+        started REAL,
+        ended REAL,
+        outputs_json TEXT NOT NULL DEFAULT '[]',
+        error TEXT,
+        PRIMARY KEY (batch_id, layer, frame)
+    ) WITHOUT ROWID
+    """,
+    "CREATE UNIQUE INDEX frames_by_plan_order ON frames (batch_id, ord)",
+    """
+    CREATE TABLE workers (
+        batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+        worker_id TEXT NOT NULL,
+        pid INTEGER,
+        device TEXT,
+        state TEXT NOT NULL,
+        started REAL,
+        ended REAL,
+        exit_code INTEGER,
+        reason TEXT,
+        log_path TEXT,
+        PRIMARY KEY (batch_id, worker_id)
+    ) WITHOUT ROWID
+    """,
+)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class JobStoreError(RuntimeError):
+    """The database cannot be used; the message names the file and what to do."""
+
+
+class CorruptJobStoreError(JobStoreError):
+    """The file is damaged or not a SQLite database. It is left exactly as it was."""
+
+
+class SchemaVersionError(JobStoreError):
+    """The file was written by a newer lrc_toolbox (or is another program's database)."""
+
+
+class BatchNotFoundError(KeyError):
+    """No batch, or more than one, matches the id or prefix the user gave."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return self.message
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """One frame of one layer. For SKIPPED/CANCELLED frames ``error`` says why."""
+
+    batch_id: str
+    layer: str
+    frame: int
+    state: FrameState
+    attempts: int = 0
+    worker: str | None = None
+    device: str | None = None
+    started: float | None = None
+    ended: float | None = None
+    outputs: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    """One worker process of a batch; ``ended`` None means it may still be running."""
+
+    batch_id: str
+    worker_id: str
+    state: WorkerState
+    pid: int | None = None
+    device: str | None = None
+    started: float | None = None
+    ended: float | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    log_path: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """A batch as stored, with how many of its frames are in each state."""
+
+    id: str
+    created: float
+    updated: float
+    state: BatchState
+    scene: str
+    snapshot: str | None
+    config: RenderConfig
+    manager_pid: int | None
+    manager_host: str | None
+    summary: dict[str, Any] | None
+    error: str | None
+    counts: dict[FrameState, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class FrameChange(NamedTuple):
+    """One entry of :meth:`JobStore.update_frames` (``error`` replaces the stored one)."""
+
+    layer: str
+    frame: int
+    state: FrameState
+    error: str | None = None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def default_job_store_path(settings: Settings | None = None) -> Path:
+    """``settings.job_store_path`` if set, else ``<prefs dir>/batch_render_jobs.sqlite``.
+
+    ``settings`` defaults to the user's loaded settings (preferences file + ``LRC_*``).
+    """
+    if settings is None:
+        settings = load_settings().settings
+    if settings.job_store_path:
+        return Path(settings.job_store_path).expanduser()
+    return prefs_dir() / DB_FILE_NAME
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (for ``find_interrupted``).
+
+    A pid the OS has since given to another process reads as alive: that only delays
+    flagging the batch, never flags a live one.
+    """
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return kernel32.GetLastError() == 5  # ERROR_ACCESS_DENIED: exists, not ours
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except OSError:
+        return False
+    return True
+
+
+def _new_batch_id(now: float) -> str:
+    """Local date and minute (what the artist remembers) plus 6 random hex digits."""
+    return time.strftime("%Y%m%d-%H%M", time.localtime(now)) + "-" + secrets.token_hex(3)
+
+
+def _check_plan(plan: Mapping[str, Sequence[int]]) -> list[tuple[str, int]]:
+    rows: list[tuple[str, int]] = []
+    for layer, frames in plan.items():
+        if not isinstance(layer, str) or not layer:
+            raise ValueError(f"plan: layer names must be non-empty strings, got {layer!r}")
+        if isinstance(frames, (str, bytes)):
+            raise ValueError(f"plan[{layer!r}]: expected a list of frame numbers, got a string")
+        seen: set[int] = set()
+        for frame in frames:
+            if isinstance(frame, bool) or not isinstance(frame, int):
+                raise ValueError(f"plan[{layer!r}]: frame numbers must be integers, got {frame!r}")
+            if frame in seen:
+                raise ValueError(f"plan[{layer!r}]: frame {frame} is listed twice")
+            seen.add(frame)
+            rows.append((layer, frame))
+    if not rows:
+        raise ValueError("plan: no frames to render")
+    return rows
+
+
+def _config_from_json(text: str) -> RenderConfig:
+    """Rebuild the config, ignoring keys a newer lrc_toolbox may have added."""
+    data = json.loads(text)
+    known = {f.name for f in fields(RenderConfig)}
+    return RenderConfig.from_dict({k: v for k, v in data.items() if k in known})
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class JobStore:
+    """Batches, frames and workers in one SQLite file (see the module docstring).
+
+    Frame and worker writes take the full batch id (the manager has it); everything else
+    also takes a unique prefix of at least 4 characters, as git does with commits.
+    One instance may be shared between threads; each call holds an internal lock.
+    """
+
+    def __init__(
+        self, path: str | Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT_S
+    ) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_job_store_path()
+        self._busy_timeout = busy_timeout
+        self._lock = threading.RLock()
+        self._host = socket.gethostname()
+        self._conn: sqlite3.Connection | None = None
+        self._conn = self._open()
+
+    # ------------------------------------------------------------------ opening
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path.is_dir():
+            raise JobStoreError(
+                f"The job database path {self.path} is a folder; set job_store_path to a file."
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JobStoreError(
+                f"Cannot create the folder of the job database {self.path}: {exc}. "
+                "Set job_store_path to a writable location."
+            ) from exc
+        try:
+            conn = sqlite3.connect(
+                str(self.path),
+                timeout=self._busy_timeout,
+                isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
+                check_same_thread=False,  # guarded by self._lock
+            )
+        except sqlite3.Error as exc:
+            raise self._wrap(exc) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._check_and_migrate(conn)
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._wrap(exc) from exc
+        except JobStoreError:
+            conn.close()
+            raise
+        return conn
+
+    def _check_and_migrate(self, conn: sqlite3.Connection) -> None:
+        """Create the schema on first use; refuse files this version cannot read."""
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"The job database {self.path} was made by a newer lrc_toolbox (schema "
+                f"{version}; this version reads schema {SCHEMA_VERSION}). Update lrc_toolbox, "
+                "or set job_store_path to another file to keep both."
+            )
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version == 0:  # another process may have created it while we waited
+                tables = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                    )
+                ]
+                if tables:
+                    raise SchemaVersionError(
+                        f"{self.path} is not an lrc_toolbox job database (it holds the tables "
+                        f"{', '.join(tables)}). Set job_store_path to another file."
+                    )
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _wrap(self, exc: sqlite3.Error) -> JobStoreError:
+        """Turn an sqlite error into one a user can act on, naming the file."""
+        text = str(exc)
+        lowered = text.lower()
+        if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+            return CorruptJobStoreError(
+                f"The job database {self.path} is damaged or is not a database ({text}). "
+                f"Move it aside (e.g. rename it to {self.path.name}.broken, with its -wal and "
+                "-shm files if present) and a new, empty one is created next time; the old "
+                "file keeps the history for recovery."
+            )
+        if "locked" in lowered or "busy" in lowered:
+            return JobStoreError(
+                f"The job database {self.path} stayed locked by another process for more "
+                f"than {self._busy_timeout:g} s ({text}). Try again; if it persists, look for "
+                "a stuck lrc-batch-render process."
+            )
+        if "unable to open" in lowered:
+            return JobStoreError(
+                f"Cannot open the job database {self.path} ({text}). Check that its folder "
+                "is writable, or set job_store_path to another file."
+            )
+        return JobStoreError(f"The job database {self.path} could not be used: {text}")
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed on success, rolled back on any error."""
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise JobStoreError(f"The job store {self.path} is closed.")
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise self._wrap(exc) from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):  # keep the original error
+                        conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise self._wrap(exc) from exc
+                raise
+
+    def close(self) -> None:
+        """Close the connection (idempotent); later calls raise :class:`JobStoreError`."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> JobStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ batch ids
+
+    def resolve_id(self, text: str) -> str:
+        """The full id for ``text``: the id itself or a unique prefix (>= 4 characters).
+
+        Raises:
+            BatchNotFoundError: (a ``KeyError``) unknown, too short, or ambiguous.
+        """
+        with self._transaction(write=False) as conn:
+            return self._resolve(conn, text)
+
+    def _resolve(self, conn: sqlite3.Connection, text: str) -> str:
+        text = text.strip()
+        if conn.execute("SELECT 1 FROM batches WHERE id = ?", (text,)).fetchone():
+            return text
+        hint = "`lrc-batch-render history` lists them"
+        if len(text) < MIN_PREFIX_LENGTH:
+            raise BatchNotFoundError(
+                f"no batch {text!r}: give at least {MIN_PREFIX_LENGTH} characters of a batch "
+                f"id; {hint}"
+            )
+        rows = conn.execute(
+            "SELECT id FROM batches WHERE substr(id, 1, ?) = ? ORDER BY created DESC, id DESC",
+            (len(text), text),
+        ).fetchall()
+        if not rows:
+            raise BatchNotFoundError(f"no batch {text!r}; {hint}")
+        if len(rows) > 1:
+            shown = ", ".join(row[0] for row in rows[:10])
+            more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+            raise BatchNotFoundError(
+                f"batch id {text!r} is ambiguous: it matches {shown}{more}; give more characters"
+            )
+        return str(rows[0][0])
+
+    # ------------------------------------------------------------------ batches
+
+    def create_batch(
+        self,
+        config: RenderConfig,
+        plan: Mapping[str, Sequence[int]],
+        *,
+        scene: str,
+        snapshot: str | None,
+        now: float | None = None,
+        manager_pid: int | None = None,
+        manager_host: str | None = None,
+    ) -> str:
+        """Record a new PENDING batch and all its frames (PENDING) in one transaction.
+
+        ``plan`` maps layer -> frames in the order they should be rendered; that order is
+        kept. The manager is this process on this host unless given.
+
+        Returns:
+            The new batch id, e.g. ``20261125-2359-a1b2c3``.
+        """
+        rows = _check_plan(plan)
+        now = time.time() if now is None else now
+        config_json = json.dumps(config.to_dict(), sort_keys=True)
+        pid = os.getpid() if manager_pid is None else manager_pid
+        host = self._host if manager_host is None else manager_host
+        with self._transaction(write=True) as conn:
+            batch_id = _new_batch_id(now)
+            while conn.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone():
+                batch_id = _new_batch_id(now)
+            conn.execute(
+                "INSERT INTO batches (id, created, updated, state, scene, snapshot, config_json,"
+                " manager_pid, manager_host) VALUES (:id, :now, :now, :state, :scene, :snapshot,"
+                " :config, :pid, :host)",
+                {
+                    "id": batch_id,
+                    "now": now,
+                    "state": BatchState.PENDING.value,
+                    "scene": scene,
+                    "snapshot": snapshot,
+                    "config": config_json,
+                    "pid": pid,
+                    "host": host,
+                },
+            )
+            conn.executemany(
+                "INSERT INTO frames (batch_id, layer, frame, ord, state) VALUES (?, ?, ?, ?, ?)",
+                (
+                    (batch_id, layer, frame, ord_, FrameState.PENDING.value)
+                    for ord_, (layer, frame) in enumerate(rows)
+                ),
+            )
+        return batch_id
+
+    def set_batch_state(
+        self,
+        batch_id: str,
+        state: BatchState,
+        *,
+        error: str | None = None,
+        summary: Mapping[str, Any] | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Change a batch's state. ``error`` replaces the stored one (None clears it, as it
+        describes the current state); ``summary`` is kept unless a new one is given."""
+        now = time.time() if now is None else now
+        state = BatchState(state)
+        summary_json = None if summary is None else json.dumps(dict(summary), sort_keys=True)
+        with self._transaction(write=True) as conn:
+            full = self._resolve(conn, batch_id)
+            conn.execute(
+                "UPDATE batches SET state = ?, error = ?, updated = ?,"
+                " summary_json = coalesce(?, summary_json) WHERE id = ?",
+                (state.value, error, now, summary_json, full),
+            )
+
+    def claim_batch(
+        self,
+        batch_id: str,
+        *,
+        pid: int | None = None,
+        host: str | None = None,
+        now: float | None = None,
+    ) -> None:
+        """Record this process (or ``pid`` on ``host``) as the batch's manager, for resume."""
+        now = time.time() if now is None else now
+        with self._transaction(write=True) as conn:
+            full = self._resolve(conn, batch_id)
+            conn.execute(
+                "UPDATE batches SET manager_pid = ?, manager_host = ?, updated = ? WHERE id = ?",
+                (os.getpid() if pid is None else pid, host or self._host, now, full),
+            )
+
+    def get_batch(self, batch_id: str) -> BatchRecord:
+        """The batch with this id or unique prefix, with its frame counts."""
+        with self._transaction(write=False) as conn:
+            full = self._resolve(conn, batch_id)
+            row = conn.execute(f"{_BATCH_SELECT} WHERE id = ?", (full,)).fetchone()
+            counts = self._counts(conn, [full])
+        return _batch_record(row, counts.get(full, {}))
+
+    def list_batches(
+        self, limit: int = 50, states: Iterable[BatchState] | None = None
+    ) -> list[BatchRecord]:
+        """The most recent batches, newest first, optionally only those in ``states``."""
+        where, args = "", []
+        if states is not None:
+            values = [BatchState(s).value for s in states]
+            if not values:
+                return []
+            where = f" WHERE state IN ({_placeholders(len(values))})"
+            args = list(values)
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                f"{_BATCH_SELECT}{where} ORDER BY created DESC, id DESC LIMIT ?",
+                (*args, int(limit)),
+            ).fetchall()
+            counts = self._counts(conn, [row[0] for row in rows])
+        return [_batch_record(row, counts.get(row[0], {})) for row in rows]
+
+    @staticmethod
+    def _counts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = {}
+        for start in range(0, len(ids), 500):  # stay under SQLite's bound-variable limit
+            chunk = ids[start : start + 500]
+            for batch_id, state, n in conn.execute(
+                "SELECT batch_id, state, count(*) FROM frames"
+                f" WHERE batch_id IN ({_placeholders(len(chunk))}) GROUP BY batch_id, state",
+                chunk,
+            ):
+                result.setdefault(batch_id, {})[state] = int(n)
+        return result
+
+    def find_interrupted(self, now_alive: Callable[[int], bool] = pid_alive) -> list[str]:
+        """Mark INTERRUPTED the PENDING/RUNNING batches of this host whose manager is dead.
+
+        Their RUNNING frames go back to PENDING (the render was cut off); their workers keep
+        no end time, so :meth:`live_worker_pids` still lists them for reaping. Batches of
+        other hosts are left alone: their pids mean nothing here.
+
+        Returns:
+            The ids marked, oldest first.
+        """
+        marked: list[str] = []
+        now = time.time()
+        with self._transaction(write=True) as conn:
+            rows = conn.execute(
+                "SELECT id, manager_pid FROM batches WHERE state IN (?, ?) AND manager_host = ?"
+                " ORDER BY created, id",
+                (*(s.value for s in _OWNED_BATCH_STATES), self._host),
+            ).fetchall()
+            for batch_id, pid in rows:
+                if pid is not None and now_alive(int(pid)):
+                    continue
+                conn.execute(
+                    "UPDATE batches SET state = ?, updated = ?, error = ? WHERE id = ?",
+                    (
+                        BatchState.INTERRUPTED.value,
+                        now,
+                        f"the manager (pid {pid} on {self._host}) stopped before the batch "
+                        "finished; resume it to render the rest",
+                        batch_id,
+                    ),
+                )
+                conn.execute(
+                    "UPDATE frames SET state = ?, ended = coalesce(ended, ?), error = ?"
+                    " WHERE batch_id = ? AND state = ?",
+                    (
+                        FrameState.PENDING.value,
+                        now,
+                        "interrupted: the manager stopped while this frame was rendering",
+                        batch_id,
+                        FrameState.RUNNING.value,
+                    ),
+                )
+                marked.append(str(batch_id))
+        return marked
+
+    def prune(self, keep_days: int, now: float | None = None) -> int:
+        """Delete finished batches (DONE/FAILED/CANCELLED) not updated for ``keep_days``.
+
+        PENDING, RUNNING and INTERRUPTED batches are never deleted: they are resumable.
+
+        Returns:
+            How many batches were deleted (their frames and workers go with them).
+        """
+        if keep_days < 0:
+            raise ValueError(f"keep_days must be 0 or more, got {keep_days}")
+        now = time.time() if now is None else now
+        cutoff = now - keep_days * 86400.0
+        finished = sorted(s.value for s in FINISHED_BATCH_STATES)
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                f"DELETE FROM batches WHERE state IN ({_placeholders(len(finished))})"
+                " AND updated < ?",
+                (*finished, cutoff),
+            )
+            return int(cursor.rowcount)
+
+    # ------------------------------------------------------------------ frames
+
+    def _update_frame(
+        self,
+        batch_id: str,
+        layer: str,
+        frame: int,
+        now: float | None,
+        sql: str,
+        args: tuple[Any, ...],
+    ) -> None:
+        now = time.time() if now is None else now
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                f"UPDATE frames SET {sql} WHERE batch_id = ? AND layer = ? AND frame = ?",
+                (*args, batch_id, layer, frame),
+            )
+            if cursor.rowcount != 1:
+                raise BatchNotFoundError(
+                    f"no frame {frame} of layer {layer!r} in batch {batch_id!r}"
+                )
+            conn.execute("UPDATE batches SET updated = ? WHERE id = ?", (now, batch_id))
+
+    def frame_started(
+        self,
+        batch_id: str,
+        layer: str,
+        frame: int,
+        *,
+        worker: str,
+        device: str,
+        now: float | None = None,
+    ) -> None:
+        """A worker took the frame: RUNNING, one more attempt, previous end/error cleared."""
+        now = time.time() if now is None else now
+        self._update_frame(
+            batch_id,
+            layer,
+            frame,
+            now,
+            "state = ?, attempts = attempts + 1, worker = ?, device = ?, started = ?,"
+            " ended = NULL, error = NULL",
+            (FrameState.RUNNING.value, worker, device, now),
+        )
+
+    def frame_done(
+        self,
+        batch_id: str,
+        layer: str,
+        frame: int,
+        *,
+        outputs: Sequence[str],
+        now: float | None = None,
+    ) -> None:
+        """The frame's outputs were verified: DONE, with the files it wrote."""
+        now = time.time() if now is None else now
+        self._update_frame(
+            batch_id,
+            layer,
+            frame,
+            now,
+            "state = ?, ended = ?, outputs_json = ?, error = NULL",
+            (FrameState.DONE.value, now, json.dumps([str(p) for p in outputs])),
+        )
+
+    def frame_failed(
+        self,
+        batch_id: str,
+        layer: str,
+        frame: int,
+        *,
+        state: FrameState,
+        error: str,
+        now: float | None = None,
+    ) -> None:
+        """An attempt failed: PENDING when it will be retried, FAILED when it gave up."""
+        state = FrameState(state)
+        if state not in (FrameState.PENDING, FrameState.FAILED):
+            raise ValueError(f"frame_failed: state must be pending or failed, got {state.value}")
+        now = time.time() if now is None else now
+        self._update_frame(
+            batch_id,
+            layer,
+            frame,
+            now,
+            "state = ?, ended = ?, error = ?",
+            (state.value, now, error),
+        )
+
+    def frame_skipped(
+        self,
+        batch_id: str,
+        layer: str,
+        frame: int,
+        reason: str,
+        *,
+        outputs: Sequence[str] = (),
+        now: float | None = None,
+    ) -> None:
+        """Not rendered on purpose (e.g. outputs already there): SKIPPED, ``reason`` kept."""
+        self._update_frame(
+            batch_id,
+            layer,
+            frame,
+            now,
+            "state = ?, error = ?, outputs_json = ?",
+            (FrameState.SKIPPED.value, reason, json.dumps([str(p) for p in outputs])),
+        )
+
+    def update_frames(
+        self, batch_id: str, changes: Iterable[FrameChange], *, now: float | None = None
+    ) -> int:
+        """Change many frames at once (cancel, requeue): all or nothing.
+
+        A RUNNING frame that changes state gets an end time. Use :meth:`frame_started`
+        to make a frame RUNNING.
+
+        Returns:
+            How many frames changed.
+
+        Raises:
+            BatchNotFoundError: a frame is not in the batch (nothing is changed).
+        """
+        now = time.time() if now is None else now
+        items = [FrameChange(*c) for c in changes]
+        for change in items:
+            if FrameState(change.state) is FrameState.RUNNING:
+                raise ValueError("update_frames cannot start frames; use frame_started")
+        if not items:
+            return 0
+        with self._transaction(write=True) as conn:
+            for change in items:
+                cursor = conn.execute(
+                    "UPDATE frames SET"
+                    " ended = CASE WHEN state = ? THEN ? ELSE ended END, state = ?, error = ?"
+                    " WHERE batch_id = ? AND layer = ? AND frame = ?",
+                    (
+                        FrameState.RUNNING.value,
+                        now,
+                        FrameState(change.state).value,
+                        change.error,
+                        batch_id,
+                        change.layer,
+                        change.frame,
+                    ),
+                )
+                if cursor.rowcount != 1:
+                    raise BatchNotFoundError(
+                        f"no frame {change.frame} of layer {change.layer!r} in batch "
+                        f"{batch_id!r}; no frame was changed"
+                    )
+            conn.execute("UPDATE batches SET updated = ? WHERE id = ?", (now, batch_id))
+        return len(items)
+
+    def requeue_unfinished(
+        self, batch_id: str, *, reset_attempts: bool = True, now: float | None = None
+    ) -> int:
+        """Put every frame not DONE/SKIPPED back to PENDING, as resume needs; returns how many.
+
+        ``reset_attempts`` gives each frame its full retry allowance again.
+        """
+        now = time.time() if now is None else now
+        with self._transaction(write=True) as conn:
+            full = self._resolve(conn, batch_id)
+            cursor = conn.execute(
+                "UPDATE frames SET state = ?,"
+                " attempts = CASE WHEN ? THEN 0 ELSE attempts END,"
+                " ended = CASE WHEN state = ? THEN ? ELSE ended END"
+                " WHERE batch_id = ? AND state NOT IN (?, ?)",
+                (
+                    FrameState.PENDING.value,
+                    reset_attempts,
+                    FrameState.RUNNING.value,
+                    now,
+                    full,
+                    *(s.value for s in _COMPLETE_FRAME_STATES),
+                ),
+            )
+            conn.execute("UPDATE batches SET updated = ? WHERE id = ?", (now, full))
+            return int(cursor.rowcount)
+
+    def frames(
+        self, batch_id: str, states: Iterable[FrameState] | None = None
+    ) -> list[FrameRecord]:
+        """The batch's frames in plan order, optionally only those in ``states``."""
+        where, args = "", []
+        if states is not None:
+            values = [FrameState(s).value for s in states]
+            if not values:
+                return []
+            where = f" AND state IN ({_placeholders(len(values))})"
+            args = values
+        with self._transaction(write=False) as conn:
+            full = self._resolve(conn, batch_id)
+            rows = conn.execute(
+                "SELECT batch_id, layer, frame, state, attempts, worker, device, started, ended,"
+                f" outputs_json, error FROM frames WHERE batch_id = ?{where} ORDER BY ord",
+                (full, *args),
+            ).fetchall()
+        return [
+            FrameRecord(
+                batch_id=r[0],
+                layer=r[1],
+                frame=int(r[2]),
+                state=FrameState(r[3]),
+                attempts=int(r[4]),
+                worker=r[5],
+                device=r[6],
+                started=r[7],
+                ended=r[8],
+                outputs=list(json.loads(r[9] or "[]")),
+                error=r[10],
+            )
+            for r in rows
+        ]
+
+    def plan(self, batch_id: str) -> dict[str, list[int]]:
+        """Layer -> frames exactly as given to :meth:`create_batch` (order kept)."""
+        return self._plan(batch_id, None)
+
+    def unfinished_frames(self, batch_id: str) -> dict[str, list[int]]:
+        """Layer -> frames not DONE/SKIPPED, in plan order: what resume renders."""
+        return self._plan(batch_id, _COMPLETE_FRAME_STATES)
+
+    def _plan(self, batch_id: str, exclude: Sequence[FrameState] | None) -> dict[str, list[int]]:
+        where, args = "", []
+        if exclude:
+            where = f" AND state NOT IN ({_placeholders(len(exclude))})"
+            args = [s.value for s in exclude]
+        with self._transaction(write=False) as conn:
+            full = self._resolve(conn, batch_id)
+            rows = conn.execute(
+                f"SELECT layer, frame FROM frames WHERE batch_id = ?{where} ORDER BY ord",
+                (full, *args),
+            ).fetchall()
+        result: dict[str, list[int]] = {}
+        for layer, frame in rows:
+            result.setdefault(layer, []).append(int(frame))
+        return result
+
+    # ------------------------------------------------------------------ workers
+
+    def worker_started(
+        self,
+        batch_id: str,
+        worker_id: str,
+        *,
+        pid: int | None,
+        device: str,
+        log_path: str | Path | None,
+        now: float | None = None,
+    ) -> None:
+        """A worker process started (STARTING). A reused worker id replaces the old record."""
+        now = time.time() if now is None else now
+        with self._transaction(write=True) as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO workers (batch_id, worker_id, pid, device, state, started,"
+                    " log_path) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (batch_id, worker_id) DO UPDATE SET pid = excluded.pid,"
+                    " device = excluded.device, state = excluded.state,"
+                    " started = excluded.started, ended = NULL, exit_code = NULL,"
+                    " reason = NULL, log_path = excluded.log_path",
+                    (
+                        batch_id,
+                        worker_id,
+                        pid,
+                        device,
+                        WorkerState.STARTING.value,
+                        now,
+                        None if log_path is None else str(log_path),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:  # the foreign key: no such batch
+                raise BatchNotFoundError(f"no batch {batch_id!r} to add a worker to") from exc
+            conn.execute("UPDATE batches SET updated = ? WHERE id = ?", (now, batch_id))
+
+    def set_worker_state(
+        self, batch_id: str, worker_id: str, state: WorkerState, *, now: float | None = None
+    ) -> None:
+        """Record a live state change (IDLE, RENDERING, STOPPING) of a running worker."""
+        self._update_worker(batch_id, worker_id, "state = ?", (WorkerState(state).value,), now)
+
+    def worker_finished(
+        self,
+        batch_id: str,
+        worker_id: str,
+        *,
+        state: WorkerState,
+        exit_code: int | None,
+        reason: str | None,
+        now: float | None = None,
+    ) -> None:
+        """The worker process ended (FINISHED, FAILED or DISABLED); it is no longer live."""
+        now = time.time() if now is None else now
+        self._update_worker(
+            batch_id,
+            worker_id,
+            "state = ?, ended = ?, exit_code = ?, reason = ?",
+            (WorkerState(state).value, now, exit_code, reason),
+            now,
+        )
+
+    def _update_worker(
+        self, batch_id: str, worker_id: str, sql: str, args: tuple[Any, ...], now: float | None
+    ) -> None:
+        now = time.time() if now is None else now
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                f"UPDATE workers SET {sql} WHERE batch_id = ? AND worker_id = ?",
+                (*args, batch_id, worker_id),
+            )
+            if cursor.rowcount != 1:
+                raise BatchNotFoundError(f"no worker {worker_id!r} in batch {batch_id!r}")
+            conn.execute("UPDATE batches SET updated = ? WHERE id = ?", (now, batch_id))
+
+    def workers(self, batch_id: str) -> list[WorkerRecord]:
+        """Every worker recorded for the batch, in start order."""
+        with self._transaction(write=False) as conn:
+            full = self._resolve(conn, batch_id)
+            rows = conn.execute(
+                "SELECT batch_id, worker_id, state, pid, device, started, ended, exit_code,"
+                " reason, log_path FROM workers WHERE batch_id = ? ORDER BY started, worker_id",
+                (full,),
+            ).fetchall()
+        return [
+            WorkerRecord(
+                batch_id=r[0],
+                worker_id=r[1],
+                state=WorkerState(r[2]),
+                pid=r[3],
+                device=r[4],
+                started=r[5],
+                ended=r[6],
+                exit_code=r[7],
+                reason=r[8],
+                log_path=r[9],
+            )
+            for r in rows
+        ]
+
+    def live_worker_pids(self, batch_id: str) -> list[int]:
+        """Pids of workers recorded without an end: orphans a resume must reap first."""
+        with self._transaction(write=False) as conn:
+            full = self._resolve(conn, batch_id)
+            rows = conn.execute(
+                "SELECT pid FROM workers WHERE batch_id = ? AND ended IS NULL"
+                " AND pid IS NOT NULL ORDER BY started, worker_id",
+                (full,),
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+
+_BATCH_SELECT = (
+    "SELECT id, created, updated, state, scene, snapshot, config_json, manager_pid,"
+    " manager_host, summary_json, error FROM batches"
+)
+
+
+def _batch_record(row: Sequence[Any], counts: Mapping[str, int]) -> BatchRecord:
+    return BatchRecord(
+        id=row[0],
+        created=float(row[1]),
+        updated=float(row[2]),
+        state=BatchState(row[3]),
+        scene=row[4],
+        snapshot=row[5],
+        config=_config_from_json(row[6]),
+        manager_pid=row[7],
+        manager_host=row[8],
+        summary=None if row[9] is None else dict(json.loads(row[9])),
+        error=row[10],
+        counts={state: int(counts.get(state.value, 0)) for state in FrameState},
+    )
