@@ -67,7 +67,86 @@ def _build_parser() -> argparse.ArgumentParser:
     layers.add_argument("scene", help="the .ma (or, with --mayapy, .mb) scene")
     layers.add_argument("--json", action="store_true", help="print the description as JSON")
     layers.add_argument("--mayapy", help="mayapy to open scenes this tool cannot read itself")
+
+    render = sub.add_parser(
+        "render",
+        help="render layers x frames in parallel, one mayapy worker per free GPU",
+        description=(
+            "Render a scene's layers and frames in parallel. Every worker keeps the scene "
+            "loaded and takes the next frame when it is free; failed frames are retried, "
+            "and the batch is recorded so 'resume' can finish it after a crash."
+        ),
+    )
+    _add_render_options(render)
+
+    resume = sub.add_parser(
+        "resume",
+        help="finish a stopped, failed or interrupted batch",
+        description="Render only the frames a batch left undone (orphan workers are reaped).",
+    )
+    resume.add_argument("batch_id", help="the batch id (a unique prefix is enough)")
+    _add_run_options(resume)
     return parser
+
+
+def _gpu_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"GPU indices separated by commas, like '1,2' (see 'lrc-batch-render info'), "
+            f"not {text!r}"
+        ) from None
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run the workers in the simulated mayapy (no Maya needed)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON lines, one per event")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("--verbose", action="store_true", help="print every frame and log line")
+    talk.add_argument("--quiet", action="store_true", help="print only problems and the result")
+
+
+def _add_render_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scene", required=True, help="the Maya scene (.ma, or .mb with mayapy)")
+    parser.add_argument(
+        "--layers",
+        default="all",
+        help="layer names, comma separated, or 'all' for every renderable layer (default)",
+    )
+    parser.add_argument(
+        "--frames", default="", help="frame list, e.g. '1-24' or '1-100x5' (default: the scene's)"
+    )
+    parser.add_argument("--output", help="output folder (default: the project's images folder)")
+    parser.add_argument("--renderer", help="render with this renderer instead of the scene's")
+    parser.add_argument("--camera", help="render this camera instead of the renderable ones")
+    parser.add_argument("--image-prefix", help="image file prefix, e.g. '<Scene>/<RenderLayer>'")
+    devices = parser.add_mutually_exclusive_group()
+    devices.add_argument(
+        "--gpus", type=_gpu_list, help="GPU indices to render on, e.g. '1,2' (default: all free)"
+    )
+    devices.add_argument("--cpu", action="store_true", help="render on the CPU")
+    parser.add_argument("--threads", type=int, help="CPU threads per worker (with --cpu)")
+    parser.add_argument("--processes-per-gpu", type=int, default=1, metavar="N")
+    parser.add_argument("--chunk-size", type=int, default=1, metavar="N")
+    parser.add_argument(
+        "--order", choices=("sequential", "preview-first"), default="sequential", help="frame order"
+    )
+    parser.add_argument("--max-attempts", type=int, default=3, metavar="N")
+    parser.add_argument(
+        "--frame-timeout",
+        type=float,
+        default=1800.0,
+        metavar="SECONDS",
+        help="kill a worker that prints nothing for this long (default 1800)",
+    )
+    parser.add_argument("--skip-existing", action="store_true", help="skip frames already on disk")
+    parser.add_argument("--mayapy", help="path of mayapy (default: found automatically)")
+    _add_run_options(parser)
 
 
 def _cmd_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -208,6 +287,70 @@ def format_scene(scene: object) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _config_from_args(args: argparse.Namespace) -> object:
+    from lrc_toolbox.core.models import FrameOrder, RenderConfig
+
+    layers = (
+        []
+        if args.layers.strip().lower() == "all"
+        else [name.strip() for name in args.layers.split(",") if name.strip()]
+    )
+    return RenderConfig(
+        scene=args.scene,
+        layers=layers,
+        frames=args.frames,
+        renderer=args.renderer,
+        camera=args.camera,
+        output_dir=args.output,
+        image_prefix=args.image_prefix,
+        gpus=args.gpus,
+        processes_per_gpu=args.processes_per_gpu,
+        cpu_mode=args.cpu,
+        cpu_threads=args.threads,
+        chunk_size=args.chunk_size,
+        frame_order=FrameOrder(args.order),
+        max_attempts=args.max_attempts,
+        frame_timeout=args.frame_timeout,
+        skip_existing=args.skip_existing,
+        mayapy=args.mayapy,
+    )
+
+
+def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from lrc_toolbox.cli.run_batch import run_batch
+    from lrc_toolbox.config.batch_render_defaults import load_settings
+    from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+    from lrc_toolbox.core.models import RenderConfig
+
+    loaded = load_settings()
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=err)
+    api = BatchRenderAPI(loaded.settings, simulate=args.simulate)
+    if args.command == "render":
+        config = _config_from_args(args)
+        assert isinstance(config, RenderConfig)
+
+        def start() -> str:
+            return api.start_batch_render(config)
+    else:
+
+        def start() -> str:
+            return api.resume(args.batch_id)
+
+    try:
+        return run_batch(
+            api, start, out=out, err=err, as_json=args.json, verbose=args.verbose, quiet=args.quiet
+        )
+    except BatchError as exc:
+        if args.json:
+            out.write(
+                json.dumps({"event": "error", "message": str(exc), "exit_code": exc.exit_code})
+            )
+            out.write("\n")
+        print(f"error: {exc}", file=err)
+        return exc.exit_code
+
+
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
@@ -232,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_frames(args, out, err)
     if args.command == "layers":
         return _cmd_layers(args, out, err)
+    if args.command in ("render", "resume"):
+        return _cmd_run(args, out, err)
     parser.print_help(err)
     return EXIT_BAD_INPUT
 

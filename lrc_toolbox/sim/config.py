@@ -18,7 +18,8 @@ and ``times`` — how often it fires across ALL simulated workers, counted with 
 in ``LRC_SIM_STATE_DIR``; without a state dir it counts per process):
 
 ==================  ==========================================================================
-``crash``           the process dies at ``frame`` with ``exit_code`` (default 139, a segfault)
+``crash``           the process dies at ``frame`` with ``exit_code`` (default 139, a segfault);
+                    without a ``frame`` it dies while starting, before ``hello``
 ``hang``            stops printing at ``frame`` and never returns
 ``licence``         the renderer's licence check fails at start-up (Maya prints the error, exits 1)
 ``missing_output``  renders ``frame`` but writes no file

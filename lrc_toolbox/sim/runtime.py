@@ -130,6 +130,10 @@ class SimMaya:
         if slow:
             seconds += slow.seconds * self.config.time_scale
         time.sleep(seconds)
+        crash = self.config.take_fault("crash", device=self.device)
+        if crash is not None and crash.frame is None:  # a crash fault without a frame
+            sys.stdout.flush()  # fires at start-up, before hello
+            os._exit(crash.exit_code)
         if self.config.take_fault("licence", device=self.device):
             from lrc_toolbox.sim import renderer_logs
 

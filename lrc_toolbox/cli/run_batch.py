@@ -1,0 +1,185 @@
+"""Run one batch from the command line: a QCoreApplication event loop around
+:class:`BatchRenderAPI`, printing its signals as text or JSON lines.
+
+JSON lines (``--json``): one object per line, ``{"event": NAME, "time": EPOCH, ...}`` with
+NAME one of ``batch_started`` {batch_id, plan}, ``worker_started`` {worker, pid, device},
+``frame_started`` {worker, layer, frame}, ``frame_progress`` {worker, frame, percent},
+``frame_finished`` {worker, layer, frame, outputs}, ``frame_failed`` {worker, layer, frame,
+reason, retry}, ``worker_finished`` {worker, state, reason}, ``log`` {level, worker, text}
+(warnings and worse; all with ``--verbose``) and last ``batch_finished`` {summary}.
+
+Ctrl-C stops gracefully (workers finish or are terminated after the grace period); a second
+Ctrl-C kills them at once. Either way no worker is left behind and the exit code is 130.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from Qt import QtCore
+
+from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+
+EXIT_OK = 0
+EXIT_FAILED_FRAMES = 1
+EXIT_INTERRUPTED = 130
+
+
+class _Printer:
+    def __init__(self, out: TextIO, err: TextIO, *, as_json: bool, verbose: bool, quiet: bool):
+        self.out, self.err = out, err
+        self.as_json, self.verbose, self.quiet = as_json, verbose, quiet
+
+    def event(self, name: str, **fields: Any) -> None:
+        if self.as_json:
+            self.out.write(json.dumps({"event": name, "time": round(time.time(), 3), **fields}))
+            self.out.write("\n")
+            self.out.flush()
+
+    def text(self, line: str, *, important: bool = False) -> None:
+        if self.as_json or (self.quiet and not important):
+            return
+        stream = self.err if important else self.out
+        stream.write(line + "\n")
+        stream.flush()
+
+
+def run_batch(
+    api: BatchRenderAPI,
+    start: Callable[[], str],
+    *,
+    out: TextIO,
+    err: TextIO,
+    as_json: bool = False,
+    verbose: bool = False,
+    quiet: bool = False,
+) -> int:
+    """Start a batch with ``start()`` (which returns its id) and run until it ends.
+
+    Raises:
+        BatchError: from ``start()`` — bad input or environment; the caller prints it.
+    """
+    app = QtCore.QCoreApplication.instance() or QtCore.QCoreApplication(sys.argv[:1])
+    printer = _Printer(out, err, as_json=as_json, verbose=verbose, quiet=quiet)
+    result: dict[str, Any] = {}
+    interrupted = {"count": 0}
+
+    def on_started(batch_id: str, plan: dict[str, Any]) -> None:
+        printer.event("batch_started", batch_id=batch_id, plan=plan)
+        workers = ", ".join(f"{w['id']} ({w['device']})" for w in plan["workers"])
+        printer.text(
+            f"batch {batch_id}: {plan['frame_count']} frame(s) in {len(plan['layers'])} "
+            f"layer(s) on {len(plan['workers'])} worker(s): {workers}"
+        )
+        printer.text(f"output: {plan['output_dir']}")
+
+    def on_worker_started(worker: str, pid: int, device: str) -> None:
+        printer.event("worker_started", worker=worker, pid=pid, device=device)
+        printer.text(f"[{worker}] started (pid {pid}) on {device}")
+
+    def on_frame_started(worker: str, layer: str, frame: int) -> None:
+        printer.event("frame_started", worker=worker, layer=layer, frame=frame)
+        if verbose:
+            printer.text(f"[{worker}] {layer} frame {frame} ...")
+
+    def on_progress(worker: str, frame: int, percent: float) -> None:
+        printer.event("frame_progress", worker=worker, frame=frame, percent=percent)
+
+    def on_finished(worker: str, layer: str, frame: int, outputs: list[str]) -> None:
+        printer.event("frame_finished", worker=worker, layer=layer, frame=frame, outputs=outputs)
+        printer.text(f"[{worker}] {layer} frame {frame} done")
+
+    def on_failed(worker: str, layer: str, frame: int, reason: str, retry: bool) -> None:
+        printer.event(
+            "frame_failed", worker=worker, layer=layer, frame=frame, reason=reason, retry=retry
+        )
+        again = "will retry" if retry else "gave up"
+        printer.text(f"[{worker}] {layer} frame {frame} FAILED ({again}): {reason}", important=True)
+
+    def on_worker_finished(worker: str, state: str, reason: str) -> None:
+        printer.event("worker_finished", worker=worker, state=state, reason=reason)
+        if state != "finished" or verbose:
+            printer.text(f"[{worker}] {state}: {reason}", important=state != "finished")
+
+    def on_log(timestamp: float, level: str, worker: str, text: str) -> None:
+        if verbose or level in ("warning", "error", "fatal"):
+            printer.event("log", level=level, worker=worker, text=text)
+            if level in ("error", "fatal") or verbose:
+                printer.text(f"[{worker or 'manager'}] {level}: {text}", important=level != "info")
+
+    def on_batch_finished(summary: dict[str, Any]) -> None:
+        result["summary"] = summary
+        printer.event("batch_finished", summary=summary)
+        printer.text(_summary_text(summary), important=True)
+        app.quit()
+
+    api.batch_started.connect(on_started)
+    api.worker_started.connect(on_worker_started)
+    api.frame_started.connect(on_frame_started)
+    api.frame_progress.connect(on_progress)
+    api.frame_finished.connect(on_finished)
+    api.frame_failed.connect(on_failed)
+    api.worker_finished.connect(on_worker_finished)
+    api.log_message.connect(on_log)
+    api.batch_finished.connect(on_batch_finished)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        interrupted["count"] += 1
+        if interrupted["count"] == 1:
+            printer.text(
+                "interrupted: stopping the workers (Ctrl-C again to kill them)", important=True
+            )
+            api.stop_all_renders()
+        else:
+            printer.text("killing the workers", important=True)
+            api.shutdown()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    # Python runs signal handlers only between bytecodes: wake up regularly in the Qt loop.
+    waker = QtCore.QTimer()
+    waker.timeout.connect(lambda: None)
+    waker.start(200)
+    try:
+        start()
+        if "summary" not in result:
+            app.exec_() if hasattr(app, "exec_") else app.exec()
+    finally:
+        waker.stop()
+        signal.signal(signal.SIGINT, previous)
+        api.shutdown()
+    summary = result.get("summary", {})
+    if interrupted["count"] or summary.get("state") == "cancelled":
+        return EXIT_INTERRUPTED
+    if summary.get("state") == "done":
+        return EXIT_OK
+    return EXIT_FAILED_FRAMES
+
+
+def _summary_text(summary: dict[str, Any]) -> str:
+    counts = summary
+    parts = [
+        f"{counts.get(k, 0)} {k}"
+        for k in ("done", "skipped", "failed", "cancelled")
+        if counts.get(k)
+    ]
+    line = f"batch {summary.get('batch_id')} {summary.get('state')}: " + (
+        ", ".join(parts) or "nothing rendered"
+    )
+    retries = summary.get("retries")
+    if retries:
+        line += f" ({retries} retried)"
+    if summary.get("error"):
+        line += f"\n{summary['error']}"
+    for failed in summary.get("failed_frames", [])[:20]:
+        line += (
+            f"\n  failed {failed.get('layer')} frame {failed.get('frame')}: {failed.get('reason')}"
+        )
+    return line
+
+
+__all__ = ["BatchError", "run_batch"]

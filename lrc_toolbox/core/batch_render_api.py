@@ -1,0 +1,482 @@
+"""``BatchRenderAPI``: the one object the dashboard, the CLI and scripts talk to.
+
+It owns the system detector, the scene reading, the temp files, the job store and the
+process manager, and re-emits the manager's signals. Everything is validated BEFORE anything
+starts (frames, layers, mayapy, output folder, disk space), so a bad request costs nothing
+and says what to fix; :meth:`plan_batch` does that validation alone (``--dry-run``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from Qt import QtCore
+
+from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
+from lrc_toolbox.core.job_store import JobStore
+from lrc_toolbox.core.models import (
+    BatchState,
+    FrameState,
+    RenderConfig,
+    RenderStatus,
+    SystemInfo,
+    ValidationError,
+)
+from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
+from lrc_toolbox.core.scheduler import Scheduler
+from lrc_toolbox.core.system_detector import SystemDetector
+from lrc_toolbox.scene.description import SceneDescription
+from lrc_toolbox.scene.scene_source import SceneSourceError, scene_source_for
+from lrc_toolbox.utils.frame_parser import FrameRangeError, parse_frames
+from lrc_toolbox.utils.render_subprocess import (
+    MayapyNotFound,
+    Slot,
+    build_slots,
+    find_mayapy,
+    terminate_process_tree,
+)
+from lrc_toolbox.utils.temp_file_manager import TempFileManager, check_disk_space
+
+__all__ = [
+    "SIMULATED_MAYAPY",
+    "BadRequest",
+    "BatchError",
+    "BatchPlan",
+    "BatchRenderAPI",
+    "EnvironmentProblem",
+]
+
+#: the command that stands in for mayapy when simulating (tests, demo, benchmarks)
+SIMULATED_MAYAPY = (sys.executable, "-m", "lrc_toolbox.sim.mayapy")
+
+
+class BatchError(RuntimeError):
+    """A batch could not start; ``exit_code`` is what the CLI returns."""
+
+    exit_code = 1
+
+
+class BadRequest(BatchError):
+    """The request is wrong (frames, layers, config, paths): fix the input. Exit code 2."""
+
+    exit_code = 2
+
+
+class EnvironmentProblem(BatchError):
+    """The machine cannot do it (no mayapy, no GPU, disk full). Exit code 3."""
+
+    exit_code = 3
+
+
+@dataclass
+class BatchPlan:
+    """What a batch will do, decided before anything starts."""
+
+    config: RenderConfig
+    scene: SceneDescription
+    frames_by_layer: dict[str, list[int]]
+    slots: list[Slot]
+    mayapy: list[str]
+    output_dir: str
+    project: str | None
+    scene_name: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def frame_count(self) -> int:
+        return sum(len(f) for f in self.frames_by_layer.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        from lrc_toolbox.utils.frame_parser import format_frames
+
+        return {
+            "scene": self.config.scene,
+            "scene_name": self.scene_name,
+            "renderer": self.config.renderer or self.scene.renderer,
+            "layers": {
+                layer: {"frames": format_frames(frames), "count": len(frames)}
+                for layer, frames in self.frames_by_layer.items()
+            },
+            "frame_count": self.frame_count,
+            "workers": [{"id": s.id, "device": s.label} for s in self.slots],
+            "mayapy": self.mayapy,
+            "output_dir": self.output_dir,
+            "project": self.project,
+            "warnings": list(self.warnings),
+        }
+
+
+def find_project(scene: Path) -> Path | None:
+    """The Maya project of a scene: the nearest folder above it with a workspace.mel."""
+    for folder in [scene.parent, *scene.parent.parents]:
+        if (folder / "workspace.mel").is_file():
+            return folder
+    return None
+
+
+class BatchRenderAPI(QtCore.QObject):
+    """Start, watch, stop and resume batches. One batch runs at a time per instance."""
+
+    batch_started = QtCore.Signal(str, object)  # batch id, plan dict
+    worker_started = QtCore.Signal(str, int, str)
+    frame_started = QtCore.Signal(str, str, int)
+    frame_progress = QtCore.Signal(str, int, float)
+    frame_finished = QtCore.Signal(str, str, int, object)
+    frame_failed = QtCore.Signal(str, str, int, str, bool)
+    worker_finished = QtCore.Signal(str, str, str)
+    log_message = QtCore.Signal(float, str, str, str)
+    batch_finished = QtCore.Signal(object)
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        store: JobStore | None = None,
+        detector: SystemDetector | None = None,
+        simulate: bool = False,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings or load_settings().settings
+        self.simulate = simulate
+        self.detector = detector or SystemDetector(self.settings)
+        self._store = store
+        self.temp = TempFileManager(
+            self.settings.resolved_temp_root(), keep_latest=self.settings.temp_keep_latest
+        )
+        self._system: SystemInfo | None = None
+        self.manager: RenderProcessManager | None = None
+        self.batch_id: str | None = None
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def store(self) -> JobStore:
+        """The job store, opened on first use; batches whose manager died are marked
+        interrupted (resumable) and history older than ``history_keep_days`` is pruned."""
+        if self._store is None:
+            self._store = JobStore(self.settings.job_store_path)
+            self._store.find_interrupted()
+            self._store.prune(self.settings.history_keep_days)
+        return self._store
+
+    def get_system_info(self, refresh: bool = False) -> SystemInfo:
+        if self._system is None or refresh:
+            self._system = self.detector.detect()
+        return self._system
+
+    def get_render_status(self) -> list[RenderStatus]:
+        return self.manager.statuses() if self.manager is not None else []
+
+    @property
+    def is_running(self) -> bool:
+        return self.manager is not None and self.manager.is_running
+
+    # ------------------------------------------------------------------ planning
+
+    def plan_batch(self, config: RenderConfig) -> BatchPlan:
+        """Validate a request completely and say what would run; starts nothing.
+
+        Raises:
+            BadRequest: bad frames, unknown layers, a missing scene, an unwritable output.
+            EnvironmentProblem: no mayapy, no usable GPU for a GPU-only request, no disk.
+        """
+        try:
+            config.validate()
+        except ValidationError as exc:
+            raise BadRequest(str(exc)) from exc
+        scene_path = Path(config.scene).expanduser()
+        mayapy = self._mayapy(config)
+        try:
+            source = scene_source_for(scene_path, mayapy)
+            scene = source.describe()
+        except SceneSourceError as exc:
+            raise BadRequest(str(exc)) from exc
+        warnings = list(scene.warnings)
+        frames_by_layer = self._frames_by_layer(config, scene, warnings)
+        system = self.get_system_info()
+        try:
+            slots = build_slots(system, config)
+        except ValueError as exc:
+            raise EnvironmentProblem(str(exc)) from exc
+        project = find_project(scene_path.resolve())
+        output_dir = self._output_dir(config, scene_path, project)
+        status = check_disk_space(
+            Path(output_dir),
+            min_free_mb=self.settings.min_free_disk_mb,
+            warn_free_mb=self.settings.warn_free_disk_mb,
+        )
+        if status.error:
+            raise EnvironmentProblem(status.error)
+        if status.warning:
+            warnings.append(status.warning)
+        return BatchPlan(
+            config=config,
+            scene=scene,
+            frames_by_layer=frames_by_layer,
+            slots=slots,
+            mayapy=mayapy,
+            output_dir=output_dir,
+            project=str(project) if project else None,
+            scene_name=scene_path.stem,
+            warnings=warnings,
+        )
+
+    def _mayapy(self, config: RenderConfig) -> list[str]:
+        if self.simulate:
+            return list(SIMULATED_MAYAPY)
+        try:
+            explicit = config.mayapy or self.settings.mayapy
+            return [find_mayapy(explicit, running_executable=sys.executable)]
+        except MayapyNotFound as exc:
+            raise EnvironmentProblem(str(exc)) from exc
+
+    @staticmethod
+    def _frames_by_layer(
+        config: RenderConfig, scene: SceneDescription, warnings: list[str]
+    ) -> dict[str, list[int]]:
+        if config.layers:
+            layers = []
+            for name in config.layers:
+                layer = scene.layer(name)
+                if layer is None:
+                    known = ", ".join(layer.name for layer in scene.layers)
+                    raise BadRequest(
+                        f"layer {name!r} is not in {config.scene}; its layers are: {known}"
+                    )
+                if not layer.renderable:
+                    warnings.append(
+                        f"layer {layer.name} is not renderable in the scene; rendering it "
+                        "because it was asked for by name"
+                    )
+                layers.append(layer)
+        else:
+            layers = scene.renderable_layers()
+            if not layers:
+                raise BadRequest(
+                    f"no layer of {config.scene} is renderable: turn one on in Maya, or name "
+                    "the layers to render (--layers)"
+                )
+        explicit: list[int] | None = None
+        if config.frames.strip():
+            try:
+                explicit = parse_frames(config.frames)
+            except FrameRangeError as exc:
+                raise BadRequest(f"frames: {exc}") from exc
+        plan: dict[str, list[int]] = {}
+        for layer in layers:
+            frames = list(explicit) if explicit is not None else list(layer.frames)
+            if not frames:
+                raise BadRequest(f"layer {layer.name} has no frames to render: give --frames")
+            plan[layer.name] = frames
+        return plan
+
+    @staticmethod
+    def _output_dir(config: RenderConfig, scene: Path, project: Path | None) -> str:
+        if config.output_dir:
+            folder = Path(config.output_dir).expanduser()
+        elif project is not None:
+            folder = project / "images"
+        else:
+            folder = scene.resolve().parent / "images"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".lrc_write_test_{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise BadRequest(
+                f"cannot write to the output folder {folder}: {exc.strerror or exc}; choose "
+                "another one (--output)"
+            ) from exc
+        return str(folder.resolve())
+
+    # ------------------------------------------------------------------ running
+
+    def start_batch_render(self, config: RenderConfig) -> str:
+        """Validate, snapshot the scene, record the batch, start the workers; returns its id."""
+        if self.is_running:
+            raise BadRequest(
+                f"batch {self.batch_id} is still running: stop it or wait for it to finish"
+            )
+        plan = self.plan_batch(config)
+        snapshot = self.temp.copy_snapshot(
+            Path(config.scene),
+            scene_name=plan.scene_name,
+            layer_name=_layers_label(plan.frames_by_layer),
+            process_id=os.getpid(),
+        )
+        batch_id = self.store.create_batch(
+            config,
+            plan.frames_by_layer,
+            scene=str(Path(config.scene).resolve()),
+            snapshot=str(snapshot),
+            now=time.time(),
+        )
+        scheduler = Scheduler(
+            plan.frames_by_layer,
+            chunk_size=config.chunk_size,
+            order=config.frame_order,
+            max_attempts=config.max_attempts,
+        )
+        self._run(batch_id, plan, scheduler, str(snapshot))
+        return batch_id
+
+    def resume(self, batch_id: str) -> str:
+        """Render what a stopped, failed or killed batch left undone.
+
+        Orphan workers recorded by pid are reaped first; frames DONE or SKIPPED stay done.
+        """
+        if self.is_running:
+            raise BadRequest(f"batch {self.batch_id} is still running")
+        try:
+            record = self.store.get_batch(batch_id)
+        except KeyError as exc:
+            raise BadRequest(str(exc.args[0] if exc.args else exc)) from exc
+        batch_id = record.id
+        reaped = reap_orphans(self.store.live_worker_pids(batch_id))
+        todo = self.store.unfinished_frames(batch_id)
+        config = record.config
+        snapshot = record.snapshot
+        if not snapshot or not Path(snapshot).is_file():
+            raise EnvironmentProblem(
+                f"the scene snapshot of batch {batch_id} is gone ({snapshot}); start a new "
+                "batch from the scene instead"
+            )
+        plan = self.plan_batch(config)
+        plan.frames_by_layer = {layer: frames for layer, frames in todo.items() if frames}
+        if reaped:
+            plan.warnings.append(f"stopped {len(reaped)} orphan worker(s): pids {reaped}")
+        scheduler = Scheduler(
+            plan.frames_by_layer,
+            chunk_size=config.chunk_size,
+            order=config.frame_order,
+            max_attempts=config.max_attempts,
+        )
+        scheduler.restore(self.store.frames(batch_id, states=None))
+        self._run(batch_id, plan, scheduler, snapshot)
+        return batch_id
+
+    def _run(self, batch_id: str, plan: BatchPlan, scheduler: Scheduler, snapshot: str) -> None:
+        config = plan.config
+        overrides = {
+            "camera": config.camera,
+            "image_prefix": config.image_prefix,
+            "skip_existing": config.skip_existing or None,
+        }
+        launch = WorkerLaunch(
+            mayapy=plan.mayapy,
+            snapshot=snapshot,
+            scene_name=plan.scene_name,
+            output_dir=plan.output_dir,
+            project=plan.project,
+            renderer=config.renderer,
+            scene_uses_render_setup=plan.scene.render_setup,
+            worker_dir=lambda worker_id: self.temp.worker_dir(batch_id, worker_id),
+            log_dir=self.temp.root / "logs" / batch_id,
+            overrides=overrides,
+        )
+        self.store.claim_batch(batch_id, pid=os.getpid(), host=socket.gethostname())
+        manager = RenderProcessManager(
+            batch_id=batch_id,
+            slots=plan.slots,
+            scheduler=scheduler,
+            store=self.store,
+            launch=launch,
+            frame_timeout=config.frame_timeout,
+            stop_grace=self.settings.stop_grace_seconds,
+            progress_rate_hz=self.settings.progress_rate_hz,
+            parent=self,
+        )
+        for name in (
+            "worker_started",
+            "frame_started",
+            "frame_progress",
+            "frame_finished",
+            "frame_failed",
+            "worker_finished",
+            "log_message",
+        ):
+            getattr(manager, name).connect(getattr(self, name).emit)
+        manager.batch_finished.connect(self._on_finished)
+        self.manager = manager
+        self.batch_id = batch_id
+        info = plan.to_dict()
+        info["batch_id"] = batch_id
+        self.batch_started.emit(batch_id, info)
+        for warning in plan.warnings:
+            self.log_message.emit(time.time(), "warning", "", warning)
+        manager.start()
+
+    def _on_finished(self, summary: dict[str, Any]) -> None:
+        protected = [Path(p) for p in self._resumable_snapshots()]
+        self.temp.cleanup(protected=protected)
+        self.batch_finished.emit(summary)
+
+    def _resumable_snapshots(self) -> list[str]:
+        keep = []
+        for record in self.store.list_batches(limit=200):
+            if record.snapshot and record.state in (
+                BatchState.RUNNING,
+                BatchState.INTERRUPTED,
+                BatchState.FAILED,
+                BatchState.CANCELLED,
+            ):
+                keep.append(record.snapshot)
+        return keep
+
+    def stop_all_renders(self) -> bool:
+        if self.manager is None or not self.manager.is_running:
+            return False
+        self.manager.stop()
+        return True
+
+    def stop_batch(self, batch_id: str) -> bool:
+        if self.batch_id is None or not batch_id or not self.batch_id.startswith(batch_id):
+            return False
+        return self.stop_all_renders()
+
+    def stop_worker(self, worker_id: str) -> bool:
+        return self.manager.stop_worker(worker_id) if self.manager is not None else False
+
+    def shutdown(self) -> None:
+        """Stop everything now (the host application is quitting) and tidy the temp files,
+        keeping the snapshots a resumable batch still needs."""
+        if self.manager is not None:
+            self.manager.kill_all_now()
+        if self._store is not None:
+            self.temp.cleanup_on_exit(protected=[Path(p) for p in self._resumable_snapshots()])
+
+
+def _layers_label(frames_by_layer: dict[str, list[int]]) -> str:
+    names = list(frames_by_layer)
+    return names[0] if len(names) == 1 else f"{len(names)}layers"
+
+
+def reap_orphans(pids: Sequence[int]) -> list[int]:
+    """Kill leftover workers of a dead manager, but only processes that ARE our workers
+    (a recycled pid may belong to anything else)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is a dependency outside Maya
+        return []
+    reaped = []
+    for pid in pids:
+        try:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        if "lrc_toolbox.worker" in cmdline:
+            terminate_process_tree(pid, grace=2.0)
+            reaped.append(pid)
+    return reaped
+
+
+__all__ += ["FrameState", "find_project", "reap_orphans"]

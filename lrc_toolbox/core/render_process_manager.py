@@ -1,0 +1,682 @@
+"""The QProcess worker pool: one long-lived mayapy worker per slot, frames handed out as
+workers become free, retries, hang detection, and a stop that leaves no process behind.
+
+QtCore only (QProcess, QTimer, Signal), so it runs the same in Maya's event loop, in a
+QCoreApplication for the CLI and under pytest-qt. The policy (which frame next, what a
+failure means for a frame) lives in :mod:`lrc_toolbox.core.scheduler`; the command lines
+and environments come from the pure builders in :mod:`lrc_toolbox.utils.render_subprocess`.
+Every state change is written to the :class:`~lrc_toolbox.core.job_store.JobStore` BEFORE
+a signal tells listeners, so a killed manager can resume from the store.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from Qt import QtCore
+
+from lrc_toolbox.core import protocol
+from lrc_toolbox.core.job_store import JobStore
+from lrc_toolbox.core.models import BatchState, FrameState, RenderStatus, WorkerState
+from lrc_toolbox.core.scheduler import Assignment, Scheduler
+from lrc_toolbox.utils.log_parser import LineKind, LogParser
+from lrc_toolbox.utils.render_subprocess import (
+    Slot,
+    apply_priority_and_affinity,
+    build_worker_command,
+    build_worker_environment,
+    terminate_process_tree,
+)
+
+__all__ = ["LEVELS", "RenderProcessManager", "WorkerLaunch"]
+
+#: log levels used in ``log_message``
+LEVELS = ("debug", "info", "warning", "error", "fatal")
+_KIND_LEVEL = {
+    LineKind.FATAL: "fatal",
+    LineKind.ERROR: "error",
+    LineKind.WARNING: "warning",
+}
+#: a worker that dies before saying hello this many times in a row is disabled
+STARTUP_FAILURES_BEFORE_DISABLE = 3
+_MAX_BUFFER = 1 << 20  # bytes of an unterminated line kept before it is flushed as log
+
+
+@dataclass
+class WorkerLaunch:
+    """Everything needed to start a worker, shared by all slots of one batch."""
+
+    mayapy: Sequence[str]
+    snapshot: str
+    scene_name: str
+    output_dir: str
+    project: str | None = None
+    renderer: str | None = None
+    base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    package_root: Path = Path(__file__).resolve().parents[2]
+    scene_uses_render_setup: bool | None = None
+    worker_dir: Callable[[str], Path] | None = None  # worker id -> private folder
+    log_dir: Path | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _Phase(enum.Enum):
+    STARTING = "starting"  # process started, no hello yet
+    IDLE = "idle"
+    RENDERING = "rendering"
+    RETIRING = "retiring"  # sent quit: no work left
+    STOPPING = "stopping"  # asked to stop by the user
+    DEAD = "dead"
+
+
+@dataclass
+class _Worker:
+    slot: Slot
+    process: Any  # QtCore.QProcess
+    phase: _Phase = _Phase.STARTING
+    pid: int | None = None
+    started: float = field(default_factory=time.time)
+    last_output: float = field(default_factory=time.monotonic)
+    buffer: bytes = b""
+    err_buffer: bytes = b""
+    assignment: list[tuple[str, int]] = field(default_factory=list)
+    current: tuple[str, int] | None = None
+    frame_started_at: float | None = None
+    percent: float | None = None
+    progress_emitted_at: float = 0.0
+    progress_pending: bool = False
+    log: IO[str] | None = None
+    log_path: str | None = None
+    parser: LogParser = field(default_factory=LogParser)
+    frames_done: int = 0
+    frames_failed: int = 0
+    kill_reason: str | None = None
+    layer: str | None = None
+
+
+@dataclass
+class _SlotState:
+    slot: Slot
+    disabled_reason: str | None = None
+    startup_failures: int = 0
+    worker: _Worker | None = None
+
+
+class RenderProcessManager(QtCore.QObject):
+    """Runs one batch's workers. Create, connect the signals, then :meth:`start`."""
+
+    worker_started = QtCore.Signal(str, int, str)  # worker id, pid, device label
+    worker_finished = QtCore.Signal(str, str, str)  # worker id, final state, reason
+    frame_started = QtCore.Signal(str, str, int)  # worker id, layer, frame
+    frame_progress = QtCore.Signal(str, int, float)  # worker id, frame, percent
+    frame_finished = QtCore.Signal(str, str, int, object)  # worker, layer, frame, outputs
+    frame_failed = QtCore.Signal(str, str, int, str, bool)  # worker, layer, frame, reason, retry
+    log_message = QtCore.Signal(float, str, str, str)  # timestamp, level, worker id, text
+    batch_finished = QtCore.Signal(object)  # summary dict
+
+    def __init__(
+        self,
+        *,
+        batch_id: str,
+        slots: Sequence[Slot],
+        scheduler: Scheduler,
+        store: JobStore,
+        launch: WorkerLaunch,
+        frame_timeout: float = 1800.0,
+        stop_grace: float = 10.0,
+        progress_rate_hz: float = 10.0,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.batch_id = batch_id
+        self.scheduler = scheduler
+        self.store = store
+        self.launch = launch
+        self.frame_timeout = frame_timeout
+        self.stop_grace = stop_grace
+        self.progress_interval = 1.0 / max(0.1, progress_rate_hz)
+        self.slots = {slot.id: _SlotState(slot) for slot in slots}
+        self.state = BatchState.PENDING
+        self.stopping = False
+        self.failure: str | None = None
+        self._finished_emitted = False
+        self._watchdog = QtCore.QTimer(self)
+        self._watchdog.setInterval(250)
+        self._watchdog.timeout.connect(self._tick)
+        app = QtCore.QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.kill_all_now)
+
+    # ------------------------------------------------------------------ public
+
+    def start(self) -> None:
+        """Start one worker per slot (only as many as there is work for)."""
+        self.state = BatchState.RUNNING
+        self.store.set_batch_state(self.batch_id, BatchState.RUNNING)
+        self._watchdog.start()
+        wanted = min(len(self.slots), max(1, self.scheduler.pending_count))
+        for state in list(self.slots.values())[:wanted]:
+            self._start_worker(state)
+        self._check_finished()
+
+    def stop(self) -> None:
+        """Graceful stop: no new frames; idle workers quit now, busy ones are terminated
+        after the grace period, then killed with their whole process tree."""
+        if self.stopping:
+            self.kill_all_now()  # a second stop forces
+            return
+        self.stopping = True
+        cancelled = self.scheduler.cancel()
+        self.store.update_frames(
+            self.batch_id, [(t.layer, t.frame, FrameState.CANCELLED) for t in cancelled]
+        )
+        for state in self.slots.values():
+            if state.worker is not None and state.worker.phase is not _Phase.DEAD:
+                self._stop_worker(state.worker, "stopped by the user")
+        self._check_finished()
+
+    def stop_worker(self, worker_id: str, reason: str = "stopped by the user") -> bool:
+        """Stop one worker and disable its slot; its frames go back to the queue."""
+        state = self.slots.get(worker_id)
+        if state is None:
+            return False
+        state.disabled_reason = reason
+        if state.worker is not None and state.worker.phase is not _Phase.DEAD:
+            self._stop_worker(state.worker, reason)
+        self._check_finished()
+        return True
+
+    def kill_all_now(self) -> None:
+        """Kill every worker tree at once (application quitting): never leave orphans."""
+        self.stopping = True
+        for state in self.slots.values():
+            worker = state.worker
+            if worker is not None and worker.pid and worker.phase is not _Phase.DEAD:
+                terminate_process_tree(worker.pid, grace=0.5)
+
+    @property
+    def is_running(self) -> bool:
+        return self.state is BatchState.RUNNING
+
+    def statuses(self) -> list[RenderStatus]:
+        now = time.time()
+        result = []
+        for state in self.slots.values():
+            worker = state.worker
+            status = RenderStatus(worker_id=state.slot.id, device=state.slot.label)
+            if state.disabled_reason and (worker is None or worker.phase is _Phase.DEAD):
+                status.state = WorkerState.DISABLED
+                status.message = state.disabled_reason
+            if worker is not None:
+                status.state = _worker_state(worker.phase, status.state)
+                status.pid = worker.pid
+                status.started = worker.started
+                status.elapsed = now - worker.started
+                status.frames_done = worker.frames_done
+                status.frames_failed = worker.frames_failed
+                status.frames_total = (
+                    worker.frames_done + worker.frames_failed + len(worker.assignment)
+                )
+                if worker.current:
+                    status.layer, status.current_frame = worker.current
+                    status.progress_percent = worker.percent
+                elif worker.layer:
+                    status.layer = worker.layer
+                left = len(worker.assignment)
+                if worker.frames_done and left:
+                    per_frame = status.elapsed / worker.frames_done
+                    status.eta = per_frame * left
+            result.append(status)
+        return result
+
+    # ------------------------------------------------------------------ workers
+
+    def _start_worker(self, state: _SlotState) -> None:
+        slot, launch = state.slot, self.launch
+        worker_dir = launch.worker_dir(slot.id) if launch.worker_dir else None
+        env = build_worker_environment(
+            slot,
+            base_env=dict(launch.base_env, LRC_PARENT_PID=str(os.getpid())),
+            worker_dir=worker_dir or Path(launch.output_dir),
+            package_root=launch.package_root,
+            scene_uses_render_setup=launch.scene_uses_render_setup,
+        )
+        command = build_worker_command(
+            slot,
+            mayapy=launch.mayapy,
+            snapshot=launch.snapshot,
+            scene_name=launch.scene_name,
+            project=launch.project,
+            output_dir=launch.output_dir,
+            renderer=launch.renderer,
+        )
+        process = QtCore.QProcess(self)
+        environment = QtCore.QProcessEnvironment()
+        for key, value in env.items():
+            environment.insert(key, value)
+        process.setProcessEnvironment(environment)
+        process.setProgram(command[0])
+        process.setArguments(command[1:])
+        worker = _Worker(slot=slot, process=process, parser=LogParser(launch.renderer))
+        if launch.log_dir is not None:
+            launch.log_dir.mkdir(parents=True, exist_ok=True)
+            path = launch.log_dir / f"{slot.id}.log"
+            worker.log = path.open("a", encoding="utf-8", errors="replace")
+            worker.log_path = str(path)
+            worker.log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n")
+        state.worker = worker
+        process.readyReadStandardOutput.connect(lambda w=worker: self._read(w, stderr=False))
+        process.readyReadStandardError.connect(lambda w=worker: self._read(w, stderr=True))
+        process.finished.connect(lambda *args, w=worker: self._finished(w, int(args[0])))
+        process.errorOccurred.connect(lambda error, w=worker: self._error(w, error))
+        process.start()
+        if not process.waitForStarted(30000):
+            return  # errorOccurred(FailedToStart) has handled it
+        worker.pid = int(process.processId())
+        for note in apply_priority_and_affinity(worker.pid, slot):
+            self._log(worker, "info", note)
+        self.store.worker_started(
+            self.batch_id,
+            slot.id,
+            pid=worker.pid,
+            device=slot.label,
+            log_path=worker.log_path,
+            now=time.time(),
+        )
+        self.worker_started.emit(slot.id, worker.pid, slot.label)
+
+    def _stop_worker(self, worker: _Worker, reason: str) -> None:
+        if worker.phase in (_Phase.DEAD, _Phase.STOPPING):
+            return
+        busy = worker.phase in (_Phase.RENDERING, _Phase.STARTING)
+        worker.phase = _Phase.STOPPING
+        worker.kill_reason = worker.kill_reason or reason
+        self._send(worker, protocol.encode_command("quit"))
+        grace = self.stop_grace if busy else max(self.stop_grace, 2.0)
+        QtCore.QTimer.singleShot(int(grace * 1000), lambda w=worker: self._terminate(w))
+
+    def _terminate(self, worker: _Worker) -> None:
+        if worker.phase is _Phase.DEAD or worker.pid is None:
+            return
+        killed = terminate_process_tree(worker.pid, grace=max(1.0, self.stop_grace / 2))
+        if killed:
+            self._log(worker, "warning", f"killed after the grace period: pids {killed}")
+
+    def _send(self, worker: _Worker, line: str) -> None:
+        if worker.process.state() != QtCore.QProcess.NotRunning:
+            worker.process.write(line.encode("utf-8"))
+
+    # ------------------------------------------------------------------ reading
+
+    def _read(self, worker: _Worker, *, stderr: bool) -> None:
+        process = worker.process
+        data = (
+            process.readAllStandardError() if stderr else process.readAllStandardOutput()
+        ).data()
+        if not data:
+            return
+        worker.last_output = time.monotonic()
+        buffer = (worker.err_buffer if stderr else worker.buffer) + bytes(data)
+        *lines, rest = buffer.replace(b"\r\n", b"\n").split(b"\n")
+        if len(rest) > _MAX_BUFFER:
+            lines.append(rest)
+            rest = b""
+        if stderr:
+            worker.err_buffer = rest
+        else:
+            worker.buffer = rest
+        for raw in lines:
+            self._line(worker, raw.decode("utf-8", errors="replace").rstrip("\r"), stderr)
+
+    def _line(self, worker: _Worker, line: str, stderr: bool) -> None:
+        text, payload = protocol.split_event(line)
+        event = None
+        if payload is not None:
+            try:
+                event = protocol.decode_line(line)
+            except protocol.ProtocolError as exc:
+                self._log(worker, "warning", f"unreadable worker event: {exc}")
+                text = line
+        if text.strip():
+            if worker.log is not None:
+                worker.log.write(text + "\n")
+            self._renderer_line(worker, text, stderr)
+        if event is not None:
+            if worker.log is not None:
+                worker.log.write(line[len(text) :] + "\n")
+                worker.log.flush()
+            self._event(worker, event)
+
+    def _renderer_line(self, worker: _Worker, text: str, stderr: bool) -> None:
+        parsed = worker.parser.parse_line(text)
+        level = _KIND_LEVEL.get(parsed.kind, "warning" if stderr else "info")
+        self.log_message.emit(time.time(), level, worker.slot.id, text)
+        if parsed.kind is LineKind.PROGRESS and parsed.percent is not None and worker.current:
+            worker.percent = parsed.percent
+            worker.progress_pending = True
+            self._flush_progress(worker)
+        elif parsed.kind is LineKind.FATAL:
+            reason = parsed.reason or text.strip()
+            state = self.slots[worker.slot.id]
+            if state.disabled_reason is None:
+                state.disabled_reason = f"fatal renderer error: {reason}"
+                self._stop_worker(worker, state.disabled_reason)
+
+    def _flush_progress(self, worker: _Worker, force: bool = False) -> None:
+        now = time.monotonic()
+        if not worker.progress_pending or worker.current is None:
+            return
+        if force or now - worker.progress_emitted_at >= self.progress_interval:
+            worker.progress_pending = False
+            worker.progress_emitted_at = now
+            self.frame_progress.emit(worker.slot.id, worker.current[1], float(worker.percent or 0))
+
+    # ------------------------------------------------------------------ events
+
+    def _event(self, worker: _Worker, event: protocol.Event) -> None:
+        name = event.name
+        if name == "hello":
+            try:
+                protocol.check_hello(event)
+            except protocol.ProtocolError as exc:
+                self.slots[worker.slot.id].disabled_reason = str(exc)
+                self._stop_worker(worker, str(exc))
+                return
+            self.slots[worker.slot.id].startup_failures = 0
+            self._log(worker, "info", _hello_text(event))
+        elif name == "ready":
+            if worker.phase in (_Phase.STARTING, _Phase.IDLE, _Phase.RENDERING):
+                worker.phase = _Phase.IDLE
+                self._requeue_unstarted(worker)
+                self._dispatch(worker)
+        elif name == "frame_started":
+            self._frame_started(worker, str(event["layer"]), int(event["frame"]))
+        elif name == "frame_done":
+            self._frame_done(worker, event)
+        elif name == "frame_failed":
+            self._frame_failed_event(worker, event)
+        elif name == "error":
+            level = "fatal" if event.get("fatal") else "error"
+            self._log(worker, level, str(event.get("reason")))
+            if event.get("fatal"):
+                worker.kill_reason = str(event.get("reason"))
+
+    def _dispatch(self, worker: _Worker) -> None:
+        state = self.slots[worker.slot.id]
+        if self.stopping or state.disabled_reason:
+            self._stop_worker(worker, state.disabled_reason or "stopping")
+            return
+        assignment: Assignment | None = self.scheduler.next_assignment(
+            worker.slot.id, worker.layer, time.time()
+        )
+        if assignment is None:
+            worker.phase = _Phase.RETIRING
+            self._send(worker, protocol.encode_command("quit"))
+            QtCore.QTimer.singleShot(
+                int(max(self.stop_grace, 5.0) * 1000), lambda w=worker: self._terminate(w)
+            )
+            return
+        worker.phase = _Phase.RENDERING
+        worker.assignment = [(assignment.layer, f) for f in assignment.frames]
+        worker.last_output = time.monotonic()
+        overrides = {k: v for k, v in self.launch.overrides.items() if v not in (None, "")}
+        self._send(
+            worker,
+            protocol.encode_command(
+                "render",
+                layer=assignment.layer,
+                frames=list(assignment.frames),
+                overrides=overrides,
+            ),
+        )
+
+    def _frame_started(self, worker: _Worker, layer: str, frame: int) -> None:
+        now = time.time()
+        worker.current = (layer, frame)
+        worker.layer = layer
+        worker.frame_started_at = now
+        worker.percent = 0.0
+        worker.parser = LogParser(self.launch.renderer)  # progress restarts per frame
+        self.scheduler.frame_started(layer, frame, worker.slot.id, now)
+        self.store.frame_started(
+            self.batch_id, layer, frame, worker=worker.slot.id, device=worker.slot.label, now=now
+        )
+        self.frame_started.emit(worker.slot.id, layer, frame)
+
+    def _frame_done(self, worker: _Worker, event: protocol.Event) -> None:
+        layer, frame = str(event["layer"]), int(event["frame"])
+        outputs = [str(p) for p in event.get("outputs") or []]
+        self._forget(worker, layer, frame)
+        now = time.time()
+        missing = [p for p in outputs if not _non_empty(p)]
+        if not outputs or missing:
+            reason = "missing output: " + (", ".join(missing) or "the worker named no file")
+            self._fail(worker, layer, frame, reason, retry=True, now=now)
+            return
+        if event.get("skipped"):
+            self.scheduler.skip(layer, frame, "outputs already exist")
+            self.store.frame_skipped(self.batch_id, layer, frame, "outputs already exist")
+        else:
+            self.scheduler.frame_done(layer, frame, outputs, now)
+            self.store.frame_done(self.batch_id, layer, frame, outputs=outputs, now=now)
+        worker.frames_done += 1
+        worker.percent = 100.0
+        self.frame_finished.emit(worker.slot.id, layer, frame, outputs)
+
+    def _frame_failed_event(self, worker: _Worker, event: protocol.Event) -> None:
+        layer, frame = str(event["layer"]), int(event["frame"])
+        self._forget(worker, layer, frame)
+        fatal = bool(event.get("fatal"))
+        self._fail(worker, layer, frame, str(event["reason"]), retry=not fatal, now=time.time())
+
+    def _fail(
+        self, worker: _Worker, layer: str, frame: int, reason: str, *, retry: bool, now: float
+    ) -> None:
+        new_state = self.scheduler.frame_failed(layer, frame, reason, now, retry=retry)
+        if new_state in (FrameState.PENDING, FrameState.FAILED):
+            self.store.frame_failed(
+                self.batch_id, layer, frame, state=new_state, error=reason, now=now
+            )
+        elif new_state is FrameState.CANCELLED:
+            self.store.update_frames(self.batch_id, [(layer, frame, new_state, reason)])
+        else:  # a stale report (the frame is already done elsewhere): nothing to record
+            return
+        worker.frames_failed += 1
+        will_retry = new_state is FrameState.PENDING
+        self._log(
+            worker,
+            "error",
+            f"{layer} frame {frame} failed: {reason}" + (" (will retry)" if will_retry else ""),
+        )
+        self.frame_failed.emit(worker.slot.id, layer, frame, reason, will_retry)
+
+    def _forget(self, worker: _Worker, layer: str, frame: int) -> None:
+        if (layer, frame) in worker.assignment:
+            worker.assignment.remove((layer, frame))
+        if worker.current == (layer, frame):
+            self._flush_progress(worker, force=True)
+            worker.current = None
+
+    def _requeue_unstarted(self, worker: _Worker) -> None:
+        """Frames of a finished command that never started (a fatal frame stopped it)."""
+        if worker.assignment:
+            leftover = list(worker.assignment)
+            worker.assignment.clear()
+            self.scheduler.return_unstarted(leftover)
+
+    # ------------------------------------------------------------------ process end
+
+    def _error(self, worker: _Worker, error: Any) -> None:
+        if error == QtCore.QProcess.FailedToStart:
+            reason = (
+                f"could not start {worker.process.program()}: {worker.process.errorString()} "
+                "(check the mayapy path)"
+            )
+            state = self.slots[worker.slot.id]
+            state.disabled_reason = reason
+            self._log(worker, "fatal", reason)
+            self._worker_gone(worker, exit_code=-1, crashed=True)
+
+    def _finished(self, worker: _Worker, exit_code: int) -> None:
+        # finished(int) and finished(int, ExitStatus) differ between bindings: ask the process
+        status = worker.process.exitStatus()
+        self._read(worker, stderr=False)
+        self._read(worker, stderr=True)
+        for rest, is_err in ((worker.buffer, False), (worker.err_buffer, True)):
+            if rest:
+                self._line(worker, rest.decode("utf-8", errors="replace"), is_err)
+        worker.buffer = worker.err_buffer = b""
+        crashed = status == QtCore.QProcess.CrashExit or exit_code != 0
+        self._worker_gone(worker, exit_code=exit_code, crashed=crashed)
+
+    def _worker_gone(self, worker: _Worker, *, exit_code: int, crashed: bool) -> None:
+        if worker.phase is _Phase.DEAD:
+            return
+        was = worker.phase
+        worker.phase = _Phase.DEAD
+        state = self.slots[worker.slot.id]
+        now = time.time()
+        expected = was in (_Phase.RETIRING, _Phase.STOPPING) and not worker.current
+        reason = worker.kill_reason or (
+            f"worker exited with code {exit_code}" if crashed else "finished"
+        )
+        lost = self.scheduler.worker_lost(worker.slot.id, reason, now)
+        if lost:
+            self.store.update_frames(
+                self.batch_id, [(t.layer, t.frame, t.state, reason) for t in lost]
+            )
+            for task in lost:
+                if task.errors and task.errors[-1] == reason:  # charged for this loss
+                    self.frame_failed.emit(
+                        worker.slot.id,
+                        task.layer,
+                        task.frame,
+                        reason,
+                        task.state is FrameState.PENDING,
+                    )
+        worker.assignment.clear()
+        worker.current = None
+        if was is _Phase.STARTING and not self.stopping:
+            state.startup_failures += 1
+            if (
+                state.startup_failures >= STARTUP_FAILURES_BEFORE_DISABLE
+                and not state.disabled_reason
+            ):
+                state.disabled_reason = (
+                    f"crashed {state.startup_failures} times while starting: {reason}"
+                )
+        final = WorkerState.FINISHED if expected and not crashed else WorkerState.FAILED
+        if state.disabled_reason and not self.stopping:
+            final = WorkerState.DISABLED
+        self.store.worker_finished(
+            self.batch_id, worker.slot.id, state=final, exit_code=exit_code, reason=reason, now=now
+        )
+        if worker.log is not None:
+            worker.log.write(f"# worker ended: {final.value}, exit code {exit_code}: {reason}\n")
+            worker.log.close()
+            worker.log = None
+        if crashed or not expected:
+            self._log(worker, "warning" if not state.disabled_reason else "error", reason)
+        self.worker_finished.emit(worker.slot.id, final.value, reason)
+        worker.process.deleteLater()
+        if not self.stopping and not state.disabled_reason and self.scheduler.pending_count > 0:
+            self._start_worker(state)
+        self._check_finished()
+
+    # ------------------------------------------------------------------ batch end
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        for state in self.slots.values():
+            worker = state.worker
+            if worker is None or worker.phase is _Phase.DEAD:
+                continue
+            self._flush_progress(worker)
+            busy = worker.phase in (_Phase.STARTING, _Phase.RENDERING)
+            if busy and now - worker.last_output > self.frame_timeout and worker.pid:
+                worker.kill_reason = (
+                    f"no output for {self.frame_timeout:g} s: the worker hung and was killed"
+                )
+                worker.last_output = now  # one kill per hang
+                self._log(worker, "error", worker.kill_reason)
+                terminate_process_tree(worker.pid, grace=1.0)
+        self._check_finished()
+
+    def _check_finished(self) -> None:
+        if self._finished_emitted:
+            return
+        alive = [
+            s
+            for s in self.slots.values()
+            if s.worker is not None and s.worker.phase is not _Phase.DEAD
+        ]
+        if alive:
+            return
+        usable = [s for s in self.slots.values() if not s.disabled_reason]
+        if self.scheduler.pending_count and usable and not self.stopping:
+            for state in usable:
+                self._start_worker(state)
+            return
+        if self.scheduler.pending_count and not usable and not self.stopping:
+            reasons = "; ".join(f"{s.slot.id}: {s.disabled_reason}" for s in self.slots.values())
+            self.failure = f"every worker slot failed ({reasons})"
+            failed = self.scheduler.fail_pending(self.failure)
+            self.store.update_frames(
+                self.batch_id, [(t.layer, t.frame, FrameState.FAILED) for t in failed]
+            )
+        self._finish()
+
+    def _finish(self) -> None:
+        self._finished_emitted = True
+        self._watchdog.stop()
+        summary = dict(self.scheduler.summary())
+        if self.stopping:
+            self.state = BatchState.CANCELLED
+        elif self.failure or summary.get("failed"):
+            self.state = BatchState.FAILED
+        else:
+            self.state = BatchState.DONE
+        summary.update(batch_id=self.batch_id, state=self.state.value, error=self.failure)
+        summary["workers"] = {
+            s.slot.id: {"device": s.slot.label, "disabled": s.disabled_reason}
+            for s in self.slots.values()
+        }
+        self.store.set_batch_state(self.batch_id, self.state, error=self.failure, summary=summary)
+        self.batch_finished.emit(summary)
+
+    def _log(self, worker: _Worker, level: str, text: str) -> None:
+        if worker.log is not None:
+            worker.log.write(f"# {level}: {text}\n")
+        self.log_message.emit(time.time(), level, worker.slot.id, text)
+
+
+def _worker_state(phase: _Phase, default: WorkerState) -> WorkerState:
+    return {
+        _Phase.STARTING: WorkerState.STARTING,
+        _Phase.IDLE: WorkerState.IDLE,
+        _Phase.RENDERING: WorkerState.RENDERING,
+        _Phase.RETIRING: WorkerState.STOPPING,
+        _Phase.STOPPING: WorkerState.STOPPING,
+    }.get(phase, default if default is WorkerState.DISABLED else WorkerState.FINISHED)
+
+
+def _non_empty(path: str) -> bool:
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:
+        return False
+
+
+def _hello_text(event: protocol.Event) -> str:
+    devices = event.get("devices") or {}
+    pinned = devices.get("CUDA_VISIBLE_DEVICES", "")
+    return (
+        f"worker ready: Maya {event.get('maya_version')}, renderer {event.get('renderer')}, "
+        f"device {event.get('device')}" + (f", CUDA_VISIBLE_DEVICES={pinned}" if pinned else "")
+    )

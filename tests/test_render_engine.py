@@ -1,0 +1,360 @@
+"""The render engine end to end: BatchRenderAPI + RenderProcessManager driving real worker
+processes in the simulated mayapy, under a Qt event loop (pytest-qt)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from sim_helpers import LEGACY, SHOT
+
+from lrc_toolbox.config.batch_render_defaults import Settings
+from lrc_toolbox.core.batch_render_api import BadRequest, BatchRenderAPI, EnvironmentProblem
+from lrc_toolbox.core.job_store import JobStore
+from lrc_toolbox.core.models import BatchState, FrameState, RenderConfig
+from lrc_toolbox.utils.gpu_utils import simulated_gpus
+
+pytestmark = pytest.mark.qt
+TIMEOUT_MS = 90_000
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.002")
+    monkeypatch.setenv("LRC_SIM_STATE_DIR", str(tmp_path / "sim-state"))
+    return tmp_path
+
+
+def make_api(tmp_path: Path, **settings: Any) -> BatchRenderAPI:
+    values: dict[str, Any] = {
+        "simulate_gpus": 4,
+        "temp_root": str(tmp_path / "tmp"),
+        "job_store_path": str(tmp_path / "jobs.sqlite"),
+        "stop_grace_seconds": 1.0,
+        "min_free_disk_mb": 0,
+        "warn_free_disk_mb": 0,
+    }
+    values.update(settings)
+    return BatchRenderAPI(Settings(**values), simulate=True)
+
+
+@pytest.fixture
+def api(sim: Path) -> Iterator[BatchRenderAPI]:
+    instance = make_api(sim)
+    yield instance
+    instance.shutdown()
+
+
+def config(tmp_path: Path, **changes: Any) -> RenderConfig:
+    values: dict[str, Any] = {
+        "scene": str(SHOT),
+        "frames": "1-8",
+        "output_dir": str(tmp_path / "images"),
+        "frame_timeout": 30.0,
+    }
+    values.update(changes)
+    return RenderConfig(**values)
+
+
+def run(qtbot: Any, api: BatchRenderAPI, cfg: RenderConfig) -> dict[str, Any]:
+    with qtbot.waitSignal(api.batch_finished, timeout=TIMEOUT_MS) as blocker:
+        api.start_batch_render(cfg)
+    summary: dict[str, Any] = blocker.args[0]
+    return summary
+
+
+def worker_processes_alive(api: BatchRenderAPI, batch_id: str) -> list[int]:
+    alive = []
+    for record in api.store.workers(batch_id):
+        try:
+            if psutil.Process(record.pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(record.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def sim_uuid(index: int) -> str:
+    return simulated_gpus(4).gpus[index].uuid
+
+
+# ----------------------------------------------------------------------------- happy path
+
+
+def test_renders_every_frame_of_every_renderable_layer(
+    qtbot: Any, api: BatchRenderAPI, sim: Path
+) -> None:
+    summary = run(qtbot, api, config(sim))
+    assert summary["state"] == "done"
+    assert summary["done"] == 16  # BG and CHAR, 8 frames each; FX_test is not renderable
+    files = sorted((sim / "images").rglob("*.exr"))
+    assert len(files) == 16 and all(f.stat().st_size > 0 for f in files)
+
+
+def test_each_worker_is_pinned_to_its_own_gpu(qtbot: Any, api: BatchRenderAPI, sim: Path) -> None:
+    pinned: list[str] = []
+    api.log_message.connect(
+        lambda _t, _l, _w, text: (
+            pinned.append(text.split("CUDA_VISIBLE_DEVICES=")[1])
+            if "CUDA_VISIBLE_DEVICES=" in text
+            else None
+        )
+    )
+    run(qtbot, api, config(sim, frames="1-24"))
+    assert len(pinned) == 3 and len(set(pinned)) == 3
+    assert set(pinned) == {sim_uuid(1), sim_uuid(2), sim_uuid(3)}  # GPU 0 stays with Maya
+
+
+def test_state_is_in_the_job_store_when_it_ends(qtbot: Any, api: BatchRenderAPI, sim: Path) -> None:
+    summary = run(qtbot, api, config(sim))
+    record = api.store.get_batch(summary["batch_id"])
+    assert record.state is BatchState.DONE
+    frames = api.store.frames(record.id)
+    assert {f.state for f in frames} == {FrameState.DONE}
+    assert all(f.outputs and Path(f.outputs[0]).is_file() for f in frames)
+
+
+def test_no_worker_process_survives_a_finished_batch(
+    qtbot: Any, api: BatchRenderAPI, sim: Path
+) -> None:
+    summary = run(qtbot, api, config(sim))
+    qtbot.waitUntil(lambda: not worker_processes_alive(api, summary["batch_id"]), timeout=10_000)
+
+
+def test_cpu_mode_renders_with_cpu_workers(qtbot: Any, api: BatchRenderAPI, sim: Path) -> None:
+    summary = run(qtbot, api, config(sim, cpu_mode=True, layers=["BG"], frames="1-3"))
+    assert summary["done"] == 3
+    assert list(summary["workers"]) == ["cpu0"]
+
+
+def test_legacy_maya_software_scene_renders(qtbot: Any, api: BatchRenderAPI, sim: Path) -> None:
+    summary = run(qtbot, api, config(sim, scene=str(LEGACY), frames="1-4"))
+    assert summary["done"] == 8
+    assert len(list((sim / "images").rglob("*.iff"))) == 8
+
+
+def test_render_status_lists_each_worker_while_running(
+    qtbot: Any, api: BatchRenderAPI, sim: Path
+) -> None:
+    statuses = []
+    api.frame_started.connect(lambda *_: statuses.append(api.get_render_status()))
+    run(qtbot, api, config(sim))
+    assert statuses and {s.worker_id for s in statuses[-1]} == {"gpu1", "gpu2", "gpu3"}
+    assert any(s.current_frame is not None for s in statuses[-1])
+
+
+def test_progress_signals_are_coalesced(
+    qtbot: Any, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_CONFIG", json.dumps({"progress_steps": 40}))
+    api = make_api(sim, progress_rate_hz=0.5)
+    progress: list[float] = []
+    api.frame_progress.connect(lambda _w, _f, percent: progress.append(percent))
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-3"))
+    api.shutdown()
+    # 40 progress lines per frame from the renderer, at most ~2 signals per frame get out
+    assert summary["done"] == 3
+    assert 0 < len(progress) <= 3 * 3
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+def test_a_crashed_worker_is_replaced_and_its_frame_retried(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_CRASH_AT", "3")
+    monkeypatch.setenv("LRC_SIM_FAULT_TIMES", "1")
+    summary = run(qtbot, api, config(sim))
+    assert summary["state"] == "done" and summary["done"] == 16
+    assert summary["retries"] >= 1
+
+
+def test_a_hung_worker_is_killed_and_its_frame_retried(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_HANG_AT", "2")
+    monkeypatch.setenv("LRC_SIM_FAULT_TIMES", "1")
+    summary = run(qtbot, api, config(sim, frame_timeout=2.0))
+    assert summary["state"] == "done" and summary["done"] == 16
+    assert summary["retries"] >= 1
+
+
+def test_missing_output_is_retried(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_MISSING_OUTPUT_AT", "4")
+    monkeypatch.setenv("LRC_SIM_FAULT_TIMES", "1")
+    summary = run(qtbot, api, config(sim))
+    assert summary["state"] == "done" and summary["retries"] >= 1
+
+
+def test_a_frame_that_always_fails_is_failed_after_max_attempts(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "LRC_SIM_CONFIG",
+        json.dumps({"faults": [{"kind": "render_error", "frame": 5, "layer": "BG"}]}),
+    )
+    summary = run(qtbot, api, config(sim, max_attempts=2))
+    assert summary["state"] == "failed"
+    assert summary["done"] == 15
+    (failed,) = summary["failed_frames"]
+    assert (failed["layer"], failed["frame"], failed["attempts"]) == ("BG", 5, 2)
+
+
+def test_a_fatal_renderer_error_disables_only_that_slot(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fault = {"kind": "cuda_error", "device": sim_uuid(2)}
+    monkeypatch.setenv("LRC_SIM_CONFIG", json.dumps({"faults": [fault]}))
+    summary = run(qtbot, api, config(sim, frames="1-24"))
+    assert summary["done"] == 48
+    disabled = {k: v["disabled"] for k, v in summary["workers"].items() if v["disabled"]}
+    assert list(disabled) == ["gpu2"] and "CUDA" in disabled["gpu2"]
+
+
+def test_a_startup_crash_loop_disables_the_slot(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fault = {"kind": "crash", "device": sim_uuid(3), "exit_code": 1}
+    monkeypatch.setenv("LRC_SIM_CONFIG", json.dumps({"faults": [fault]}))
+    summary = run(qtbot, api, config(sim, gpus=[3]))
+    assert "crashed 3 times while starting" in summary["workers"]["gpu3"]["disabled"]
+    assert summary["state"] == "failed" and "gpu3" in summary["error"]
+
+
+def test_when_every_slot_fails_the_batch_fails_with_the_reason(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_LICENCE_FAIL", "1")
+    summary = run(qtbot, api, config(sim))
+    assert summary["state"] == "failed"
+    assert "every worker slot failed" in summary["error"]
+    assert "licen" in summary["error"].lower()
+    assert summary["failed"] == 16
+    qtbot.waitUntil(lambda: not worker_processes_alive(api, summary["batch_id"]), timeout=10_000)
+
+
+def test_skip_existing_skips_frames_already_rendered(
+    qtbot: Any, api: BatchRenderAPI, sim: Path
+) -> None:
+    run(qtbot, api, config(sim, layers=["BG"], frames="1-4"))
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-6", skip_existing=True))
+    assert summary["skipped"] == 4 and summary["done"] == 2
+
+
+# ----------------------------------------------------------------------------- stop
+
+
+def test_stop_cancels_the_batch_and_leaves_no_process(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.2")
+    with qtbot.waitSignal(api.batch_finished, timeout=TIMEOUT_MS) as blocker:
+        batch_id = api.start_batch_render(config(sim, frames="1-48"))
+        qtbot.waitSignal(api.frame_started, timeout=30_000).wait()
+        assert api.stop_all_renders()
+    summary = blocker.args[0]
+    assert summary["state"] == "cancelled"
+    assert summary["cancelled"] > 0
+    qtbot.waitUntil(lambda: not worker_processes_alive(api, batch_id), timeout=10_000)
+    assert api.store.get_batch(batch_id).state is BatchState.CANCELLED
+
+
+def test_kill_all_now_leaves_no_process(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.5")
+    batch_id = api.start_batch_render(config(sim, frames="1-48"))
+    qtbot.waitSignal(api.frame_started, timeout=30_000).wait()
+    api.shutdown()
+    qtbot.waitUntil(lambda: not worker_processes_alive(api, batch_id), timeout=10_000)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_unknown_layer_is_refused_before_anything_starts(api: BatchRenderAPI, sim: Path) -> None:
+    with pytest.raises(BadRequest, match="'NOPE' is not in"):
+        api.start_batch_render(config(sim, layers=["NOPE"]))
+    assert api.store.list_batches() == []
+
+
+def test_bad_frames_are_refused_with_the_column(api: BatchRenderAPI, sim: Path) -> None:
+    with pytest.raises(BadRequest, match="frames"):
+        api.start_batch_render(config(sim, frames="1-10x0"))
+
+
+def test_missing_mayapy_is_an_environment_problem(sim: Path) -> None:
+    api = BatchRenderAPI(
+        Settings(temp_root=str(sim / "tmp"), job_store_path=str(sim / "jobs.sqlite")),
+        simulate=False,
+    )
+    with pytest.raises(EnvironmentProblem, match="mayapy"):
+        api.plan_batch(config(sim, mayapy=str(sim / "no" / "mayapy")))
+
+
+def test_gpus_that_are_kept_for_maya_are_refused(api: BatchRenderAPI, sim: Path) -> None:
+    with pytest.raises(EnvironmentProblem, match="GPU 0"):
+        api.plan_batch(config(sim, gpus=[0]))
+
+
+def test_an_unwritable_output_folder_is_refused(api: BatchRenderAPI, sim: Path) -> None:
+    blocker = sim / "file"
+    blocker.write_text("")
+    with pytest.raises(BadRequest, match="output folder"):
+        api.plan_batch(config(sim, output_dir=str(blocker / "images")))
+
+
+def test_a_full_disk_is_refused_before_starting(sim: Path) -> None:
+    api = make_api(sim, min_free_disk_mb=10**12)
+    with pytest.raises(EnvironmentProblem, match="free"):
+        api.plan_batch(config(sim))
+
+
+def test_a_second_batch_while_one_runs_is_refused(
+    qtbot: Any, api: BatchRenderAPI, sim: Path
+) -> None:
+    with qtbot.waitSignal(api.batch_finished, timeout=TIMEOUT_MS):
+        api.start_batch_render(config(sim))
+        with pytest.raises(BadRequest, match="still running"):
+            api.start_batch_render(config(sim))
+
+
+def test_plan_lists_workers_layers_and_frames(api: BatchRenderAPI, sim: Path) -> None:
+    plan = api.plan_batch(config(sim, frames="1-10"))
+    data = plan.to_dict()
+    assert data["layers"] == {
+        "BG": {"frames": "1-10", "count": 10},
+        "CHAR": {"frames": "1-10", "count": 10},
+    }
+    assert [w["id"] for w in data["workers"]] == ["gpu1", "gpu2", "gpu3"]
+    assert data["frame_count"] == 20
+
+
+def test_without_frames_each_layer_renders_its_own_range(api: BatchRenderAPI, sim: Path) -> None:
+    plan = api.plan_batch(config(sim, frames=""))
+    assert len(plan.frames_by_layer["BG"]) == 48 and len(plan.frames_by_layer["CHAR"]) == 24
+
+
+def test_resume_renders_only_what_is_left(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "LRC_SIM_CONFIG", json.dumps({"faults": [{"kind": "render_error", "frame": 5, "times": 1}]})
+    )
+    first = run(qtbot, api, config(sim, max_attempts=1))
+    assert first["state"] == "failed" and first["failed"] == 1
+    finished: list[tuple[str, int]] = []
+    api.frame_finished.connect(lambda _w, layer, frame, _o: finished.append((layer, frame)))
+    with qtbot.waitSignal(api.batch_finished, timeout=TIMEOUT_MS) as blocker:
+        assert api.resume(first["batch_id"][:10]) == first["batch_id"]
+    assert blocker.args[0]["state"] == "done"
+    assert len(finished) == 1
+    store = JobStore(sim / "jobs.sqlite")
+    assert {f.state for f in store.frames(first["batch_id"])} == {FrameState.DONE}
