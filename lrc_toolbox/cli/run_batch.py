@@ -18,7 +18,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from Qt import QtCore
@@ -51,7 +51,7 @@ class _Printer:
 
 def run_batch(
     api: BatchRenderAPI,
-    start: Callable[[], str],
+    starts: Sequence[Callable[[], str]],
     *,
     out: TextIO,
     err: TextIO,
@@ -59,13 +59,17 @@ def run_batch(
     verbose: bool = False,
     quiet: bool = False,
 ) -> int:
-    """Start a batch with ``start()`` (which returns its id) and run until it ends.
+    """Run batches one after another: each ``start()`` starts one and returns its id.
+
+    Several jobs from one job file run in turn in this one command; the exit code is the
+    worst of them (130 as soon as the user interrupts: the remaining jobs do not start).
 
     Raises:
-        BatchError: from ``start()`` — bad input or environment; the caller prints it.
+        BatchError: from a ``start()`` — bad input or environment; the caller prints it.
     """
     app = QtCore.QCoreApplication.instance() or QtCore.QCoreApplication(sys.argv[:1])
-    printer = _Printer(out, err, as_json=as_json, verbose=verbose, quiet=quiet)
+    live_view = out.isatty() and not (as_json or verbose or quiet)
+    printer = _Printer(out, err, as_json=as_json, verbose=verbose, quiet=quiet or live_view)
     result: dict[str, Any] = {}
     interrupted = {"count": 0}
 
@@ -139,25 +143,90 @@ def run_batch(
             printer.text("killing the workers", important=True)
             api.shutdown()
 
+    live = _LiveDisplay(api, out) if out.isatty() and not (as_json or verbose or quiet) else None
     previous = signal.signal(signal.SIGINT, on_sigint)
     # Python runs signal handlers only between bytecodes: wake up regularly in the Qt loop.
     waker = QtCore.QTimer()
-    waker.timeout.connect(lambda: None)
-    waker.start(200)
+    waker.timeout.connect(live.redraw if live else (lambda: None))
+    waker.start(250 if live else 200)
+    codes = []
     try:
-        start()
-        if "summary" not in result:
-            app.exec_() if hasattr(app, "exec_") else app.exec()
+        for start in starts:
+            if interrupted["count"]:
+                break
+            result.pop("summary", None)
+            start()
+            if "summary" not in result:
+                app.exec_() if hasattr(app, "exec_") else app.exec()
+            summary = result.get("summary", {})
+            if live:
+                live.finish()
+            if interrupted["count"] or summary.get("state") == "cancelled":
+                codes.append(EXIT_INTERRUPTED)
+            elif summary.get("state") == "done":
+                codes.append(EXIT_OK)
+            else:
+                codes.append(EXIT_FAILED_FRAMES)
     finally:
         waker.stop()
         signal.signal(signal.SIGINT, previous)
         api.shutdown()
-    summary = result.get("summary", {})
-    if interrupted["count"] or summary.get("state") == "cancelled":
+    if interrupted["count"] or EXIT_INTERRUPTED in codes:
         return EXIT_INTERRUPTED
-    if summary.get("state") == "done":
-        return EXIT_OK
-    return EXIT_FAILED_FRAMES
+    return max(codes, default=EXIT_OK)
+
+
+class _LiveDisplay:
+    """A terminal view redrawn in place: one line per worker and an overall bar."""
+
+    def __init__(self, api: BatchRenderAPI, out: TextIO) -> None:
+        self.api, self.out = api, out
+        self.lines = 0
+        self.total = 0
+        self.finished = 0
+        api.batch_started.connect(self._started)
+        api.frame_finished.connect(self._count)
+        api.frame_failed.connect(lambda *a: self._count() if not a[-1] else None)
+
+    def _started(self, batch_id: str, plan: dict[str, Any]) -> None:
+        self.total, self.finished, self.lines = int(plan.get("frame_count", 0)), 0, 0
+
+    def _count(self, *args: Any) -> None:
+        self.finished += 1
+
+    def redraw(self) -> None:
+        statuses = self.api.get_render_status()
+        if not statuses:
+            return
+        rows = []
+        for status in statuses:
+            if status.current_frame is not None:
+                percent = f"{status.progress_percent or 0:5.1f}%"
+                eta = f"ETA {_clock(status.eta)}" if status.eta else ""
+                what = f"{status.layer} frame {status.current_frame}  {percent}  {eta}"
+            else:
+                what = status.state.value + (f": {status.message}" if status.message else "")
+            rows.append(f"  {status.worker_id:<8} {status.device[:34]:<34} {what}")
+        width = 30
+        done = min(self.finished, self.total)
+        filled = int(width * done / self.total) if self.total else 0
+        rows.append(f"  [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} frames")
+        text = ("\x1b[F\x1b[2K" * self.lines) + "\n".join(f"\x1b[2K{r}" for r in rows) + "\n"
+        self.out.write(text)
+        self.out.flush()
+        self.lines = len(rows)
+
+    def finish(self) -> None:
+        self.redraw()
+        self.lines = 0
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _summary_text(summary: dict[str, Any]) -> str:
