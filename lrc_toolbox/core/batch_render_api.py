@@ -29,6 +29,7 @@ from lrc_toolbox.core.models import (
     SystemInfo,
     ValidationError,
 )
+from lrc_toolbox.core.ready_manifest import ReadyManifest
 from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
 from lrc_toolbox.core.scheduler import Scheduler
 from lrc_toolbox.core.system_detector import SystemDetector
@@ -154,6 +155,7 @@ class BatchRenderAPI(QtCore.QObject):
         self._system: SystemInfo | None = None
         self.manager: RenderProcessManager | None = None
         self.batch_id: str | None = None
+        self.ready: ReadyManifest | None = None
 
     # ------------------------------------------------------------------ queries
 
@@ -406,6 +408,20 @@ class BatchRenderAPI(QtCore.QObject):
         ):
             getattr(manager, name).connect(getattr(self, name).emit)
         manager.batch_finished.connect(self._on_finished)
+        self.ready = ReadyManifest(
+            plan.output_dir,
+            batch_id=batch_id,
+            scene=str(Path(config.scene).resolve()),
+            plan=self.store.plan(batch_id),
+        )
+        for record in self.store.frames(batch_id, states=[FrameState.DONE]):
+            self.ready.add(record.layer, record.frame, record.outputs, write=False)
+        self.ready.write()
+        manager.frame_finished.connect(
+            lambda _worker, layer, frame, outputs: (
+                self.ready.add(layer, frame, outputs) if self.ready is not None else None
+            )
+        )
         self.manager = manager
         self.batch_id = batch_id
         info = plan.to_dict()
@@ -416,6 +432,8 @@ class BatchRenderAPI(QtCore.QObject):
         manager.start()
 
     def _on_finished(self, summary: dict[str, Any]) -> None:
+        if self.ready is not None:
+            self.ready.finish(str(summary.get("state", "done")))
         protected = [Path(p) for p in self._resumable_snapshots()]
         self.temp.cleanup(protected=protected)
         self.batch_finished.emit(summary)

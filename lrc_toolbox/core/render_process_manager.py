@@ -146,6 +146,7 @@ class RenderProcessManager(QtCore.QObject):
         self.stopping = False
         self.failure: str | None = None
         self._finished_emitted = False
+        self._timers: list[Any] = []
         self._watchdog = QtCore.QTimer(self)
         self._watchdog.setInterval(250)
         self._watchdog.timeout.connect(self._tick)
@@ -299,7 +300,16 @@ class RenderProcessManager(QtCore.QObject):
         worker.kill_reason = worker.kill_reason or reason
         self._send(worker, protocol.encode_command("quit"))
         grace = self.stop_grace if busy else max(self.stop_grace, 2.0)
-        QtCore.QTimer.singleShot(int(grace * 1000), lambda w=worker: self._terminate(w))
+        self._later(grace, lambda w=worker: self._terminate(w))
+
+    def _later(self, seconds: float, callback: Callable[[], None]) -> None:
+        """A one-shot timer owned by the manager, so stopping the batch stops it too."""
+        timer = QtCore.QTimer(self)
+        timer.setSingleShot(True)
+        timer.timeout.connect(callback)
+        timer.timeout.connect(lambda t=timer: self._timers.remove(t) if t in self._timers else None)
+        self._timers.append(timer)
+        timer.start(int(seconds * 1000))
 
     def _terminate(self, worker: _Worker) -> None:
         if worker.phase is _Phase.DEAD or worker.pid is None:
@@ -418,9 +428,7 @@ class RenderProcessManager(QtCore.QObject):
         if assignment is None:
             worker.phase = _Phase.RETIRING
             self._send(worker, protocol.encode_command("quit"))
-            QtCore.QTimer.singleShot(
-                int(max(self.stop_grace, 5.0) * 1000), lambda w=worker: self._terminate(w)
-            )
+            self._later(max(self.stop_grace, 5.0), lambda w=worker: self._terminate(w))
             return
         worker.phase = _Phase.RENDERING
         worker.assignment = [(assignment.layer, f) for f in assignment.frames]
@@ -635,6 +643,9 @@ class RenderProcessManager(QtCore.QObject):
     def _finish(self) -> None:
         self._finished_emitted = True
         self._watchdog.stop()
+        for timer in self._timers:  # every worker is gone: pending kills have nothing to do
+            timer.stop()
+        self._timers.clear()
         summary = dict(self.scheduler.summary())
         if self.stopping:
             self.state = BatchState.CANCELLED
