@@ -23,6 +23,13 @@ def _isolated_environment(
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _qt_application(qapp: object) -> object:
+    """A QApplication exists before any code could make a bare QCoreApplication (the
+    plain-Python API does when none exists), so widget tests work in any order."""
+    return qapp
+
+
 @pytest.fixture
 def prefs_dir() -> Path:
     return Path(os.environ["LRC_PREFS_DIR"])
