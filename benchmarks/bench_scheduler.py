@@ -127,6 +127,7 @@ def engine(
     from lrc_toolbox.config.batch_render_defaults import Settings
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI
     from lrc_toolbox.core.models import RenderConfig
+    from lrc_toolbox.core.qt_compat import exec_loop
 
     app = QtCore.QCoreApplication.instance() or QtCore.QCoreApplication([])
     settings = Settings(
@@ -148,7 +149,7 @@ def engine(
     cpu0, wall0 = time.process_time(), time.monotonic()
     api.start_batch_render(config)
     if "summary" not in result:
-        app.exec_() if hasattr(app, "exec_") else app.exec()
+        exec_loop(app)
     wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
     api.shutdown()
     return wall, cpu, result["summary"]

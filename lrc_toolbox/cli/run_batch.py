@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from Qt import QtCore
 
 from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+from lrc_toolbox.core.qt_compat import exec_loop
 
 EXIT_OK = 0
 EXIT_FAILED_FRAMES = 1
@@ -157,7 +158,7 @@ def run_batch(
             result.pop("summary", None)
             start()
             if "summary" not in result:
-                app.exec_() if hasattr(app, "exec_") else app.exec()
+                exec_loop(app)
             summary = result.get("summary", {})
             if live:
                 live.finish()

@@ -24,6 +24,7 @@ from Qt import QtCore
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
 from lrc_toolbox.core.models import RenderConfig
+from lrc_toolbox.core.qt_compat import exec_loop
 
 __all__ = ["BatchHandle", "render", "submit"]
 
@@ -241,7 +242,10 @@ def submit(
             finally:
                 handle._started.set()
             if not handle.done:
-                loop.exec_() if hasattr(loop, "exec_") else loop.exec()
+                exec_loop(loop)
+        except BaseException as exc:  # never leave wait() hanging on a dead thread
+            handle._fail(BatchError(f"the batch thread failed: {exc!r}"))
+            raise
         finally:
             watcher.stop()
             api.shutdown()

@@ -426,6 +426,7 @@ class BatchRenderAPI(QtCore.QObject):
         self.batch_id = batch_id
         info = plan.to_dict()
         info["batch_id"] = batch_id
+        info["log_dir"] = str(launch.log_dir)
         self.batch_started.emit(batch_id, info)
         for warning in plan.warnings:
             self.log_message.emit(time.time(), "warning", "", warning)
