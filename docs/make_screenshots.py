@@ -1,0 +1,144 @@
+"""Make the dashboard screenshots of docs/user-guide.md, offscreen, on the simulator.
+
+    python docs/make_screenshots.py            # writes docs/images/dashboard_*.png
+
+Every picture is of the real dashboard driving real (simulated) worker processes:
+``dashboard_idle.png`` (a scene read, ready to start), ``dashboard_rendering.png`` (mid-batch,
+three GPU workers rendering) and ``dashboard_error.png`` (a frame that failed, and a bad
+frame list being typed). Needs a Qt binding (PySide2 or PySide6) and Qt.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+IMAGES = HERE / "images"
+SCENE = ROOT / "lrc_toolbox" / "sim" / "scenes" / "shot010_lighting.ma"
+SIZE = (1400, 900)
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(ROOT))
+WORK = Path(tempfile.mkdtemp(prefix="lrc_screenshots_"))
+for name in [n for n in os.environ if n.startswith("LRC_")]:
+    del os.environ[name]  # no personal settings in the documentation
+os.environ["LRC_PREFS_DIR"] = str(WORK / "prefs")
+os.environ["LRC_SIM_STATE_DIR"] = str(WORK / "sim-state")
+
+from Qt import QtWidgets  # noqa: E402
+
+from lrc_toolbox.config.batch_render_defaults import Settings  # noqa: E402
+from lrc_toolbox.core.batch_render_api import BatchRenderAPI  # noqa: E402
+from lrc_toolbox.core.models import WorkerState  # noqa: E402
+from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog  # noqa: E402
+from lrc_toolbox.ui.style import apply_maya_style  # noqa: E402
+
+
+def wait_until(app: QtWidgets.QApplication, condition: Callable[[], bool], timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError(f"gave up waiting after {timeout:.0f} s")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def settle(app: QtWidgets.QApplication, seconds: float = 0.4) -> None:
+    """Let the 100 ms flush and a system refresh run before a picture is taken."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def save(dialog: BatchRenderDialog, name: str) -> Path:
+    path = IMAGES / name
+    if not dialog.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
+def main() -> int:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    apply_maya_style(app)
+    api = BatchRenderAPI(
+        Settings(
+            simulate_gpus=4,
+            temp_root=str(WORK / "tmp"),
+            job_store_path=str(WORK / "jobs.sqlite"),
+            min_free_disk_mb=0,
+            warn_free_disk_mb=0,
+            stop_grace_seconds=1.0,
+        ),
+        simulate=True,
+    )
+    dialog = BatchRenderDialog(api)
+    dialog.confirm_stop = lambda _left, _seconds: True  # type: ignore[method-assign]
+    dialog.ask_close_while_rendering = lambda: "stop"  # type: ignore[method-assign]
+    dialog.resize(*SIZE)
+    dialog.config_widget.set_output_dir(str(WORK / "project" / "images"))
+    dialog.set_scene(str(SCENE))
+    dialog.show()
+    wait_until(app, lambda: dialog.config_widget.scene() is not None, 20)
+    try:
+        # 1. idle: the scene read, a frame list typed, ready to start
+        dialog.config_widget.set_frames("1-24")
+        settle(app, 1.3)
+        save(dialog, "dashboard_idle.png")
+
+        # 2. mid-batch: frames of a few seconds each, three GPU workers busy
+        os.environ["LRC_SIM_TIME_SCALE"] = "0.5"
+        os.environ["LRC_SIM_CONFIG"] = json.dumps(
+            {"startup": 1.0, "frame_cost": {"BG": 6, "CHAR": 9}, "progress_steps": 25}
+        )
+        assert dialog.start(), dialog.message_area.text()
+
+        def busy() -> bool:
+            statuses = api.get_render_status()
+            rendering = [s for s in statuses if s.state is WorkerState.RENDERING]
+            return (
+                dialog.counts()["done"] >= 5
+                and len(rendering) == 3
+                and all(15 <= (s.progress_percent or 0) <= 85 for s in rendering)
+            )
+
+        wait_until(app, busy, 120)
+        settle(app, 0.25)
+        save(dialog, "dashboard_rendering.png")
+        dialog.stop()
+        wait_until(app, lambda: not dialog.running, 60)
+
+        # 3. errors: a frame that failed (no retries left), then a bad frame list typed
+        os.environ["LRC_SIM_TIME_SCALE"] = "0.05"
+        os.environ.pop("LRC_SIM_CONFIG")
+        os.environ["LRC_SIM_RENDER_ERROR_AT"] = "3"
+        dialog.config_widget.set_frames("1-6")
+        dialog.config_widget.set_layer_checked("CHAR", False)
+        dialog.config_widget.attempts_spin.setValue(1)
+        assert dialog.start(), dialog.message_area.text()
+        wait_until(app, lambda: not dialog.running, 60)
+        dialog.progress_widget.log_view.set_min_level("warning")  # the failure, not the chatter
+        settle(app)
+        dialog.config_widget.set_frames("1-10x0")
+        settle(app)
+        save(dialog, "dashboard_error.png")
+    finally:
+        if api.is_running:
+            api.stop_all_renders()
+            api.stop_all_renders()
+        dialog.shutdown()
+        api.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,751 @@
+"""The Batch Render Manager dashboard: configure, start, watch, stop.
+
+The dialog talks to :class:`BatchRenderAPI` only through its methods and signals. Signal
+handlers only RECORD what happened; a 100 ms timer pushes the recorded state into the
+widgets in one go, so a chatty renderer (hundreds of log lines a second on many workers)
+costs one repaint per tick, not one per line, and Maya stays responsive.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from Qt import QtCore, QtGui, QtWidgets
+
+from lrc_toolbox.core.batch_render_api import BadRequest, BatchError, EnvironmentProblem
+from lrc_toolbox.core.models import RenderConfig, RenderStatus, WorkerState
+from lrc_toolbox.ui import style
+from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
+from lrc_toolbox.ui.widgets.active_renders import ActiveRendersModel, ActiveRendersView
+from lrc_toolbox.ui.widgets.render_config_widget import (
+    CurrentScene,
+    RenderConfigWidget,
+    SceneSourceFactory,
+)
+from lrc_toolbox.ui.widgets.system_info_widget import SystemInfoWidget
+
+__all__ = ["BatchRenderDialog", "MessageArea"]
+
+log = logging.getLogger(__name__)
+
+#: answers of :meth:`BatchRenderDialog.ask_close_while_rendering`
+CLOSE_STOP = "stop"
+CLOSE_BACKGROUND = "background"
+CLOSE_CANCEL = "cancel"
+
+_LIVE = {WorkerState.STARTING, WorkerState.IDLE, WorkerState.RENDERING, WorkerState.STOPPING}
+_GPU_WORKER = re.compile(r"^gpu(\d+)")
+
+
+def eta_words(seconds: float) -> str:
+    """``95`` -> ``2 min``; ``40`` -> ``40 s``; ``4000`` -> ``1 h 07 min``."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def duration_words(seconds: float) -> str:
+    """``190`` -> ``3 min 10 s``; ``42`` -> ``42 s``."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+class MessageArea(QtWidgets.QFrame):
+    """A non-modal message line (errors, warnings, results): selectable, closable, never a
+    dialog that would block Maya or a test."""
+
+    LEVELS = {"error": style.ERROR, "warning": style.WARNING, "info": style.INFO, "ok": style.OK}
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LRCMessageArea")
+        self._level = ""
+        row = QtWidgets.QHBoxLayout(self)
+        row.setContentsMargins(8, 5, 4, 5)
+        self._label = QtWidgets.QLabel(self)
+        self._label.setWordWrap(True)
+        self._label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self._label.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Minimum)
+        row.addWidget(self._label, 1)
+        close = QtWidgets.QToolButton(self)
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Hide this message")
+        close.clicked.connect(self.clear)
+        row.addWidget(close, 0, QtCore.Qt.AlignTop)
+        self.hide()
+
+    def show_message(self, text: str, level: str = "error") -> None:
+        colour = self.LEVELS.get(level, style.INFO)
+        self._level = level
+        self._label.setText(text)
+        self.setStyleSheet(
+            f"QFrame#LRCMessageArea {{ border: 1px solid {colour}; border-radius: 3px;"
+            f" background-color: rgba(0, 0, 0, 40); }}"
+        )
+        style.set_text_colour(self._label, colour)
+        self.show()
+
+    def clear(self) -> None:
+        self._level = ""
+        self._label.setText("")
+        self.hide()
+
+    def text(self) -> str:
+        return self._label.text()
+
+    def level(self) -> str:
+        return self._level
+
+
+class BatchRenderDialog(QtWidgets.QDialog):
+    """The dashboard. One batch at a time; it can be hidden while rendering and shown again.
+
+    Args:
+        api: the engine; the dialog only calls its methods and listens to its signals.
+        scene_source_factory: ``path -> SceneSource`` for reading layers (tests, Maya's
+            live session); default: the .ma reader / mayapy.
+        current_scene: in Maya, ``() -> path of the open scene``.
+    """
+
+    FLUSH_INTERVAL_MS = 100
+    #: Stop asks first when the batch ran longer than this or has more frames left
+    STOP_CONFIRM_SECONDS = 30.0
+    STOP_CONFIRM_FRAMES = 20
+
+    def __init__(
+        self,
+        api: Any,
+        scene_source_factory: SceneSourceFactory | None = None,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        current_scene: CurrentScene | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.api = api
+        self.setObjectName("LRCBatchRenderDialog")
+        self.setWindowTitle("Batch Render Manager")
+        self.setWindowFlags(
+            self.windowFlags() | QtCore.Qt.WindowMinMaxButtonsHint | QtCore.Qt.WindowCloseButtonHint
+        )
+        self.setSizeGripEnabled(True)
+        self.resize(1320, 860)
+        # recorded by the signal handlers, pushed into the widgets by _flush
+        self._running = False
+        self._stop_requested = False
+        self._batch_id: str | None = None
+        self._last_batch: tuple[str, str] | None = None  # (id, final state)
+        self._plan: dict[str, Any] | None = None
+        self._total = 0
+        self._done = 0
+        self._failed = 0
+        self._skipped = 0
+        self._started_at = 0.0
+        self._finished_at: float | None = None
+        self._frame_started: dict[str, float] = {}
+        self._pending_plan: dict[str, Any] | None = None
+        self._pending_logs: list[tuple[float, str, str, str]] = []
+        self._pending_frames: dict[tuple[str, int], str] = {}
+        self._pending_summary: dict[str, Any] | None = None
+        self._dirty = False
+        self._live_workers = 0
+        self._shut_down = False
+        self._controls_key: tuple[Any, ...] | None = None
+
+        self._build(scene_source_factory, current_scene)
+        self._connect_api()
+        info = api.get_system_info()
+        self.system_widget.set_system_info(info)
+        self.config_widget.set_system_info(info)
+        # a GPU that breaks (or recovers) mid-session: its checkbox follows
+        self.system_widget.refreshed.connect(self.config_widget.set_system_info)
+        self._flush_timer = QtCore.QTimer(self)
+        self._flush_timer.setInterval(self.FLUSH_INTERVAL_MS)
+        self._flush_timer.timeout.connect(self._flush)
+        if api.is_running:  # opened on a batch started elsewhere (script, another window)
+            self._adopt_running_batch()
+        self._update_controls()
+
+    def _adopt_running_batch(self) -> None:
+        """Show a batch that started before this window existed (best effort: the frame
+        counts come from the engine's scheduler; the log starts now)."""
+        self._running = True
+        self._batch_id = self.api.batch_id
+        self._started_at = time.time()
+        try:
+            counts = self.api.manager.scheduler.summary()
+        except Exception:  # an API without that detail: the rows still show
+            counts = {}
+        self._total = int(counts.get("total", 0))
+        self._done = int(counts.get("done", 0))
+        self._failed = int(counts.get("failed", 0))
+        self._skipped = int(counts.get("skipped", 0))
+        self._mark_dirty()
+
+    # ------------------------------------------------------------------ layout
+
+    def _build(
+        self, scene_source_factory: SceneSourceFactory | None, current_scene: CurrentScene | None
+    ) -> None:
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal, self)
+        splitter.setChildrenCollapsible(False)
+        layout.addWidget(splitter, 1)
+
+        self.config_widget = RenderConfigWidget(
+            settings=self.api.settings,
+            scene_source_factory=scene_source_factory,
+            current_scene=current_scene,
+        )
+        self.config_widget.validity_changed.connect(self._on_validity_changed)
+        self.config_widget.changed.connect(self._update_controls)
+        scroll = QtWidgets.QScrollArea(splitter)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(self.config_widget)
+        scroll.setMinimumWidth(
+            self.config_widget.minimumSizeHint().width()
+            + scroll.verticalScrollBar().sizeHint().width()
+            + 6
+        )
+        self._config_scroll = scroll
+        splitter.addWidget(scroll)
+
+        right = QtWidgets.QSplitter(QtCore.Qt.Vertical, splitter)
+        right.setChildrenCollapsible(False)
+        system_box = QtWidgets.QGroupBox("System", right)
+        system_layout = QtWidgets.QVBoxLayout(system_box)
+        self.system_widget = SystemInfoWidget(self.api.detector.refresh, system_box)
+        system_layout.addWidget(self.system_widget)
+        right.addWidget(system_box)
+
+        renders_box = QtWidgets.QGroupBox("Active renders", right)
+        renders_layout = QtWidgets.QVBoxLayout(renders_box)
+        self.renders_model = ActiveRendersModel(self)
+        self.renders_view = ActiveRendersView(self.renders_model, renders_box)
+        self.renders_view.stop_worker_requested.connect(self._on_stop_worker_requested)
+        renders_layout.addWidget(self.renders_view, 1)
+        self.overall_bar = QtWidgets.QProgressBar(renders_box)
+        self.overall_bar.setObjectName("LRCOverallProgress")
+        self.overall_bar.setRange(0, 1)
+        self.overall_bar.setValue(0)
+        self.overall_bar.setFormat("no batch running")
+        renders_layout.addWidget(self.overall_bar)
+        self.status_label = QtWidgets.QLabel("No batch yet.", renders_box)
+        self.status_label.setObjectName("LRCStatusLine")
+        renders_layout.addWidget(self.status_label)
+        right.addWidget(renders_box)
+
+        progress_box = QtWidgets.QGroupBox("Frames and logs", right)
+        progress_layout = QtWidgets.QVBoxLayout(progress_box)
+        self.progress_widget = RenderProgressWidget(
+            self.api.settings.log_view_lines, parent=progress_box
+        )
+        progress_layout.addWidget(self.progress_widget)
+        right.addWidget(progress_box)
+        right.setStretchFactor(0, 0)
+        right.setStretchFactor(1, 1)
+        right.setStretchFactor(2, 1)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([430, 890])
+
+        self.message_area = MessageArea(self)
+        layout.addWidget(self.message_area)
+
+        buttons = QtWidgets.QHBoxLayout()
+        self.reason_label = QtWidgets.QLabel(self)
+        self.reason_label.setObjectName("LRCStartReason")
+        self.reason_label.setWordWrap(True)
+        buttons.addWidget(self.reason_label, 1)
+        self.start_button = QtWidgets.QPushButton("Start", self)
+        self.start_button.setObjectName("LRCStartButton")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(lambda: self.start())
+        self.resume_button = QtWidgets.QPushButton("Resume", self)
+        self.resume_button.setToolTip("Render what the last stopped or failed batch left undone")
+        self.resume_button.clicked.connect(self.resume)
+        self.stop_button = QtWidgets.QPushButton("Stop", self)
+        self.stop_button.setObjectName("LRCStopButton")
+        self.stop_button.clicked.connect(self.stop)
+        self.close_button = QtWidgets.QPushButton("Close", self)
+        self.close_button.setAutoDefault(False)
+        self.close_button.clicked.connect(self.close)
+        for button in (self.start_button, self.resume_button, self.stop_button):
+            button.setMinimumWidth(84)
+            buttons.addWidget(button)
+        self.close_button.setMinimumWidth(84)
+        buttons.addWidget(self.close_button)
+        layout.addLayout(buttons)
+
+    def _connect_api(self) -> None:
+        api = self.api
+        api.batch_started.connect(self._on_batch_started)
+        api.worker_started.connect(self._on_worker_event)
+        api.frame_started.connect(self._on_frame_started)
+        api.frame_progress.connect(self._on_worker_event)
+        api.frame_finished.connect(self._on_frame_finished)
+        api.frame_failed.connect(self._on_frame_failed)
+        api.worker_finished.connect(self._on_worker_event)
+        api.log_message.connect(self._on_log_message)
+        api.batch_finished.connect(self._on_batch_finished)
+
+    def _disconnect_api(self) -> None:
+        api = self.api
+        pairs = [
+            (api.batch_started, self._on_batch_started),
+            (api.worker_started, self._on_worker_event),
+            (api.frame_started, self._on_frame_started),
+            (api.frame_progress, self._on_worker_event),
+            (api.frame_finished, self._on_frame_finished),
+            (api.frame_failed, self._on_frame_failed),
+            (api.worker_finished, self._on_worker_event),
+            (api.log_message, self._on_log_message),
+            (api.batch_finished, self._on_batch_finished),
+        ]
+        for signal, slot in pairs:
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):  # already gone
+                pass
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def batch_id(self) -> str | None:
+        return self._batch_id
+
+    def set_scene(self, path: str) -> None:
+        self.config_widget.set_scene_path(path)
+
+    def counts(self) -> dict[str, int]:
+        """Frames of the current (or last) batch: total, done, failed, skipped."""
+        return {
+            "total": self._total,
+            "done": self._done,
+            "failed": self._failed,
+            "skipped": self._skipped,
+        }
+
+    def start(self, config: RenderConfig | None = None) -> bool:
+        """Start a batch with ``config`` (default: the panel's). Errors go to the message
+        area; returns True when the batch started."""
+        if self._running or self.api.is_running:
+            return False  # no double start
+        if config is None:
+            reason = self.config_widget.validation_error()
+            if reason:
+                self.message_area.show_message(reason, "error")
+                return False
+            config = self.config_widget.config()
+        self.message_area.clear()
+        return self._call_api(lambda: self.api.start_batch_render(config), "start")
+
+    def resume(self) -> bool:
+        """Render what the last stopped/failed batch of this window left undone."""
+        if self._running or self._last_batch is None:
+            return False
+        batch_id = self._last_batch[0]
+        self.message_area.clear()
+        return self._call_api(lambda: self.api.resume(batch_id), "resume")
+
+    def _call_api(self, call: Any, what: str) -> bool:
+        self.start_button.setEnabled(False)  # until the answer: no double click
+        try:
+            call()
+        except BadRequest as exc:
+            self.message_area.show_message(f"Cannot {what} the batch: {exc}", "error")
+        except EnvironmentProblem as exc:
+            self.message_area.show_message(f"This computer cannot {what} the batch: {exc}", "error")
+        except BatchError as exc:
+            self.message_area.show_message(f"Cannot {what} the batch: {exc}", "error")
+        except Exception as exc:  # never a traceback in the artist's face
+            log.exception("unexpected error while trying to %s a batch", what)
+            self.message_area.show_message(
+                f"Unexpected error, the batch did not {what}: {type(exc).__name__}: {exc} "
+                "(details in the Script Editor / console)",
+                "error",
+            )
+        else:
+            self._flush()
+            return True
+        finally:
+            self._controls_key = None  # the Start button was touched directly above
+            self._update_controls()
+        return False
+
+    def stop(self) -> bool:
+        """Stop the batch (asks first when much would be lost); a second Stop forces."""
+        if not self._running:
+            return False
+        if self._stop_requested:
+            self.api.stop_all_renders()  # the API kills at once on a second call
+            self.status_label.setText("Killing the workers…")
+            return True
+        left = max(0, self._total - self._finished_count())
+        ran = time.time() - self._started_at
+        if (ran > self.STOP_CONFIRM_SECONDS or left > self.STOP_CONFIRM_FRAMES) and (
+            not self.confirm_stop(left, ran)
+        ):
+            return False
+        self._stop_requested = True
+        self.api.stop_all_renders()
+        self._mark_dirty()
+        self._update_controls()
+        return True
+
+    # overridable questions (tests replace them; they never block there)
+
+    def confirm_stop(self, frames_left: int, seconds_running: float) -> bool:
+        """Ask before stopping a long batch; True = stop."""
+        answer = QtWidgets.QMessageBox.question(
+            self,
+            "Stop the batch?",
+            f"{frames_left} frame(s) are not rendered yet and the batch has run for "
+            f"{duration_words(seconds_running)}.\n\nFrames being rendered now are lost; "
+            "finished frames stay. Resume renders the rest later.\n\nStop the batch?",
+            QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No,
+            QtWidgets.QMessageBox.No,
+        )
+        return bool(answer == QtWidgets.QMessageBox.Yes)
+
+    def ask_close_while_rendering(self) -> str:
+        """Closing while a batch runs: ``"stop"``, ``"background"`` (hide the window, keep
+        rendering) or ``"cancel"`` (keep the window open)."""
+        box = QtWidgets.QMessageBox(self)
+        box.setIcon(QtWidgets.QMessageBox.Question)
+        box.setWindowTitle("A batch is rendering")
+        box.setText("A batch is still rendering. What should happen to it?")
+        box.setInformativeText(
+            "Keep rendering: the window closes and the workers go on; open the Batch Render "
+            "Manager again to see them."
+        )
+        stop = box.addButton("Stop the batch", QtWidgets.QMessageBox.DestructiveRole)
+        keep = box.addButton("Keep rendering", QtWidgets.QMessageBox.AcceptRole)
+        box.addButton(QtWidgets.QMessageBox.Cancel)
+        box.setDefaultButton(keep)
+        style.exec_dialog(box)
+        clicked = box.clickedButton()
+        if clicked is stop:
+            return CLOSE_STOP
+        if clicked is keep:
+            return CLOSE_BACKGROUND
+        return CLOSE_CANCEL
+
+    def reject(self) -> None:
+        """Close button, window X and Esc all come here (QDialog.closeEvent calls it)."""
+        if self._running:
+            choice = self.ask_close_while_rendering()
+            if choice == CLOSE_CANCEL:
+                return
+            if choice == CLOSE_STOP:
+                self._stop_without_asking()
+        super().reject()
+
+    def _stop_without_asking(self) -> None:
+        self._stop_requested = True
+        self.api.stop_all_renders()
+        self._mark_dirty()
+
+    def shutdown(self) -> None:
+        """Stop listening and wait for background reads (the window is going away for good)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._flush_timer.stop()
+        self._disconnect_api()
+        self.system_widget.shutdown()
+        self.config_widget.shutdown()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        if self._running:
+            self._mark_dirty()
+
+    # ------------------------------------------------------------------ API signals: record
+
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+        if not self._flush_timer.isActive() and not self._shut_down:
+            self._flush_timer.start()
+
+    def _on_batch_started(self, batch_id: str, plan: dict[str, Any]) -> None:
+        self._running = True
+        self._stop_requested = False
+        self._batch_id = batch_id
+        self._plan = plan
+        self._pending_plan = plan
+        self._pending_logs = []
+        self._pending_frames = {}
+        self._pending_summary = None
+        self._frame_started = {}
+        self._total = int(plan.get("frame_count") or 0)
+        self._done = self._failed = self._skipped = 0
+        self._started_at = time.time()
+        self._finished_at = None
+        self._mark_dirty()
+
+    def _on_worker_event(self, *_args: Any) -> None:
+        self._mark_dirty()
+
+    def _on_frame_started(self, worker: str, layer: str, frame: int) -> None:
+        self._frame_started[worker] = time.time()
+        self._pending_frames[(layer, frame)] = "running"
+        self._mark_dirty()
+
+    def _on_frame_finished(self, worker: str, layer: str, frame: int, _outputs: Any) -> None:
+        self._done += 1
+        self._frame_started.pop(worker, None)
+        self._pending_frames[(layer, frame)] = "done"
+        self._mark_dirty()
+
+    def _on_frame_failed(
+        self, worker: str, layer: str, frame: int, _reason: str, will_retry: bool
+    ) -> None:
+        self._frame_started.pop(worker, None)
+        if will_retry:
+            self._pending_frames[(layer, frame)] = "pending"
+        else:
+            self._failed += 1
+            self._pending_frames[(layer, frame)] = "failed"
+        self._mark_dirty()
+
+    def _on_log_message(self, timestamp: float, level: str, worker: str, text: str) -> None:
+        self._pending_logs.append((timestamp, level, worker, text))
+        self._mark_dirty()
+
+    def _on_batch_finished(self, summary: dict[str, Any]) -> None:
+        self._pending_summary = summary
+        self._done = int(summary.get("done", self._done))
+        self._failed = int(summary.get("failed", self._failed))
+        self._skipped = int(summary.get("skipped", self._skipped))
+        self._total = int(summary.get("total", self._total))
+        self._finished_at = time.time()
+        self._running = False
+        self._stop_requested = False
+        self._frame_started = {}
+        batch_id = str(summary.get("batch_id") or self._batch_id or "")
+        self._last_batch = (batch_id, str(summary.get("state", "")))
+        self._mark_dirty()
+
+    # ------------------------------------------------------------------ flush: push
+
+    def _flush(self) -> None:
+        """Push everything recorded since the last tick into the widgets (one pass)."""
+        if self._shut_down:
+            return
+        progress = self.progress_widget
+        if self._pending_plan is not None:
+            plan, self._pending_plan = self._pending_plan, None
+            self.renders_model.clear()
+            progress.clear()
+            progress.set_plan(plan)
+            if self._batch_id:
+                progress.set_log_dir(str(Path(self.api.temp.root) / "logs" / self._batch_id))
+            warnings = [str(w) for w in plan.get("warnings") or []]
+            if warnings:
+                self.message_area.show_message(" ".join(warnings), "warning")
+        if self._pending_logs:
+            logs, self._pending_logs = self._pending_logs, []
+            append_many = getattr(progress, "append_logs", None)
+            if callable(append_many):
+                append_many(logs)
+            else:
+                for entry in logs:
+                    progress.append_log(*entry)
+        if self._pending_frames:
+            frames, self._pending_frames = self._pending_frames, {}
+            for (layer, frame), state in frames.items():
+                progress.set_frame_state(layer, frame, state)
+        if self._running or self._dirty:
+            statuses = self.api.get_render_status()
+            self.renders_model.update_statuses(statuses, self._frame_started)
+            self._live_workers = sum(1 for s in statuses if s.state in _LIVE)
+            self.system_widget.set_rendering_gpus(_gpu_indices(statuses) if self._running else ())
+        if self._pending_summary is not None:
+            summary, self._pending_summary = self._pending_summary, None
+            self._mark_unfinished_frames(summary)
+            self._show_summary(summary)
+        self._dirty = False
+        self._update_progress()
+        self._update_controls()
+        if not self._running and not self._pending_logs and not self._pending_frames:
+            self._flush_timer.stop()
+
+    def _finished_count(self) -> int:
+        return self._done + self._failed + self._skipped
+
+    def _update_progress(self) -> None:
+        total, finished = self._total, self._finished_count()
+        if self._batch_id is None:
+            return
+        bar = self.overall_bar
+        bar.setRange(0, max(1, total))
+        bar.setValue(min(finished, max(1, total)))
+        percent = 100.0 * finished / total if total else 0.0
+        bar.setFormat(f"{finished} / {total} frames ({percent:.0f} %)")
+        parts = [f"{finished} / {total} frames"]
+        if self._failed:
+            parts.append(f"{self._failed} failed")
+        if self._skipped:
+            parts.append(f"{self._skipped} skipped")
+        if self._running:
+            parts.append(f"{self._live_workers} worker{'s' if self._live_workers != 1 else ''}")
+            elapsed = time.time() - self._started_at
+            if self._stop_requested:
+                parts.append("stopping…")
+            elif finished and total > finished and elapsed > 0:
+                parts.append(f"ETA {eta_words(elapsed / finished * (total - finished))}")
+        elif self._finished_at is not None:
+            state = self._last_batch[1] if self._last_batch else ""
+            words = {"done": "Done", "failed": "Finished with failures", "cancelled": "Stopped"}
+            parts.insert(0, words.get(state, "Ended") + ":")
+            parts.append(f"took {duration_words(self._finished_at - self._started_at)}")
+        self.status_label.setText(" · ".join(parts).replace(": · ", ": "))
+
+    def _mark_unfinished_frames(self, summary: dict[str, Any]) -> None:
+        """Frames the engine ended without a frame signal: cancelled by a stop, or failed
+        when every worker slot failed."""
+        strip = self.progress_widget.frame_strip
+        for failed in summary.get("failed_frames") or []:
+            try:
+                strip.set_frame_state(str(failed["layer"]), int(failed["frame"]), "failed")
+            except (KeyError, TypeError, ValueError):
+                continue
+        if summary.get("state") == "cancelled":
+            strip.mark_unfinished("cancelled")
+        elif summary.get("state") == "failed" and summary.get("error"):
+            strip.mark_unfinished("failed")
+        self.progress_widget.flush()
+
+    def _show_summary(self, summary: dict[str, Any]) -> None:
+        """One message for how the batch ended: what happened, where, what to do next."""
+        state = summary.get("state")
+        output = (self._plan or {}).get("output_dir") or ""
+        took = duration_words((self._finished_at or time.time()) - self._started_at)
+        batch = summary.get("batch_id", "")
+        workers = summary.get("workers") or {}
+        disabled = [
+            f"{worker}: {info['disabled']}"
+            for worker, info in workers.items()
+            if isinstance(info, dict) and info.get("disabled")
+        ]
+        if state == "done":
+            count = int(summary.get("done", 0)) + int(summary.get("skipped", 0))
+            where = f" Images: {output}" if output else ""
+            text = f"All {count} frames rendered in {took}.{where}"
+            if disabled:
+                text += " Workers taken out of the batch: " + "; ".join(disabled) + "."
+            self.message_area.show_message(text, "warning" if disabled else "ok")
+            return
+        if state == "cancelled":
+            left = int(summary.get("cancelled", 0))
+            self.message_area.show_message(
+                f"Stopped: {self._finished_count()} of {self._total} frames finished, {left} "
+                f"not rendered. Resume renders the rest (batch {batch}).",
+                "info",
+            )
+            return
+        error = str(summary.get("error") or "")
+        failed = summary.get("failed_frames") or []
+        lines = [f"The batch failed: {error}." if error else ""]
+        if not error and disabled:
+            lines.append("Workers taken out of the batch: " + "; ".join(disabled) + ".")
+        own = [f for f in failed if f.get("reason") != error]
+        if own:
+            shown = "; ".join(f"{f['layer']} frame {f['frame']}: {f['reason']}" for f in own[:3])
+            more = f" (and {len(own) - 3} more)" if len(own) > 3 else ""
+            lines.append(f"{len(own)} frame(s) failed: {shown}{more}.")
+        if len(failed) > len(own):
+            lines.append(f"{len(failed) - len(own)} frame(s) were not rendered.")
+        lines.append(
+            f"Resume renders the frames that are not done (batch {batch}); the log has the details."
+        )
+        self.message_area.show_message(" ".join(line for line in lines if line), "error")
+
+    def _on_validity_changed(self, _ok: bool, _reason: str) -> None:
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        running = self._running
+        reason = self.config_widget.validation_error()
+        key = (
+            running,
+            reason,
+            self._stop_requested,
+            self._last_batch,
+            self.config_widget.selected_frame_count(),
+            len(self.config_widget.checked_layers()),
+        )
+        if key == self._controls_key:
+            return  # called every flush: touch the widgets only when something changed
+        self._controls_key = key
+        self.start_button.setEnabled(not running and reason is None)
+        self.start_button.setToolTip(reason or "Start rendering in the background")
+        resumable = self._last_batch is not None and self._last_batch[1] in (
+            "cancelled",
+            "failed",
+        )
+        self.resume_button.setVisible(resumable and not running)
+        self.resume_button.setEnabled(resumable and not running)
+        self.stop_button.setEnabled(running)
+        if self._stop_requested:
+            self.stop_button.setText("Force stop")
+            self.stop_button.setToolTip("Kill the workers now (their current frames are lost)")
+        else:
+            self.stop_button.setText("Stop")
+            self.stop_button.setToolTip(
+                "Stop the batch: no new frames; the frames rendering now are ended"
+            )
+        self.close_button.setText("Cancel" if running else "Close")
+        self.close_button.setToolTip(
+            "Close this window: asks whether to stop the batch or keep it rendering"
+            if running
+            else "Close this window"
+        )
+        if running:
+            self.reason_label.setText("")
+        elif reason:
+            self.reason_label.setText(reason)
+            style.set_text_colour(self.reason_label, style.ERROR)
+        else:
+            frames = self.config_widget.selected_frame_count()
+            layers = len(self.config_widget.checked_layers())
+            self.reason_label.setText(
+                f"Ready: {layers} layer{'s' if layers != 1 else ''} · {frames:,} frames"
+            )
+            style.set_text_colour(self.reason_label, style.MUTED)
+
+    def _on_stop_worker_requested(self, worker_id: str) -> None:
+        if self._running:
+            self.api.stop_worker(worker_id)
+            self._mark_dirty()
+
+
+def _gpu_indices(statuses: list[RenderStatus]) -> set[int]:
+    indices = set()
+    for status in statuses:
+        match = _GPU_WORKER.match(status.worker_id)
+        if match and status.state in _LIVE:
+            indices.add(int(match.group(1)))
+    return indices

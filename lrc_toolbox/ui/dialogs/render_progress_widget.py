@@ -1,0 +1,587 @@
+"""The batch progress panel: a per-layer frame strip above the workers' live logs.
+
+Everything that arrives from the render engine is cheap to receive: a log line or a frame
+state change is stored in plain Python data and marked dirty; ONE single-shot ``QTimer``
+(about 100 ms) then flushes the logs to their view in one batch and repaints the strip
+once. The strip paints itself (no widget per frame), so thousands of frames cost a few
+hundred rectangle fills per repaint at most. Nothing here blocks: Maya stays responsive
+whatever the workers print.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from Qt import QtCore, QtGui, QtWidgets
+
+from lrc_toolbox.ui import style
+from lrc_toolbox.ui.widgets.log_view import (
+    DEFAULT_MAX_LINES,
+    FLUSH_INTERVAL_MS,
+    LogView,
+    UrlOpener,
+)
+from lrc_toolbox.utils.frame_parser import FrameRangeError, parse_frames
+
+__all__ = ["FRAME_STATES", "STATE_COLOURS", "FrameStrip", "RenderProgressWidget"]
+
+#: frame states, in the order a summary lists them
+FRAME_STATES = ("pending", "running", "done", "failed", "skipped", "cancelled")
+
+#: cell colours; readable against Maya's window grey and against a light window
+STATE_COLOURS = {
+    "pending": "#8a8a8a",
+    "running": style.INFO,
+    "done": style.OK,
+    "failed": style.ERROR,
+    "skipped": "#3fa89b",
+    "cancelled": "#262626",
+}
+
+# Codes stored per frame. Where several frames share one pixel column the highest code is
+# drawn, so a failure or a running frame is never hidden by its neighbours.
+_CODE = {"done": 0, "skipped": 1, "cancelled": 2, "pending": 3, "running": 4, "failed": 5}
+_STATE_OF_CODE = {code: state for state, code in _CODE.items()}
+_PENDING = _CODE["pending"]
+
+_MARGIN = 4
+_ROW_GAP = 3
+_MAX_CELL = 14.0  # widest cell, in pixels; a short layer does not stretch across the panel
+_MIN_CELL = 1.0  # narrower than this, frames share pixel columns
+
+
+@dataclass
+class LayerRow:
+    """One layer of the strip: its frames in plan order and each frame's state code."""
+
+    name: str
+    frames: list[int]
+    index: dict[int, int] = field(init=False)  # frame -> position
+    codes: bytearray = field(init=False)  # position -> state code
+    counts: list[int] = field(init=False)  # state code -> frames in that state
+
+    def __post_init__(self) -> None:
+        self.index = {frame: i for i, frame in enumerate(self.frames)}
+        self.codes = bytearray([_PENDING]) * len(self.frames)
+        self.counts = [0] * len(_CODE)
+        self.counts[_PENDING] = len(self.frames)
+
+    def set_code(self, frame: int, code: int) -> bool:
+        """Set a frame's state code (a frame not in the plan is added at the end)."""
+        i = self.index.get(frame)
+        if i is None:
+            i = self.index[frame] = len(self.frames)
+            self.frames.append(frame)
+            self.codes.append(_PENDING)
+            self.counts[_PENDING] += 1
+        old = self.codes[i]
+        if old == code:
+            return False
+        self.codes[i] = code
+        self.counts[old] -= 1
+        self.counts[code] += 1
+        return True
+
+    def count(self, state: str) -> int:
+        return self.counts[_CODE[state]]
+
+
+class FrameStrip(QtWidgets.QWidget):
+    """One row per layer, one small cell per frame, coloured by the frame's state.
+
+    State changes only touch a ``bytearray``; the repaint waits for the flush timer.
+
+    Args:
+        flush_timer: A single-shot timer shared with sibling widgets; the strip starts it
+            when it has changes and its owner calls :meth:`flush`. None: its own timer.
+    """
+
+    def __init__(
+        self,
+        *,
+        flush_timer: QtCore.QTimer | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._rows: list[LayerRow] = []
+        self._by_name: dict[str, LayerRow] = {}
+        self._dirty = False
+        self._bounds_cache: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._geometry: tuple[int, int, int] | None = None
+        if flush_timer is None:
+            flush_timer = QtCore.QTimer(self)
+            flush_timer.setSingleShot(True)
+            flush_timer.setInterval(FLUSH_INTERVAL_MS)
+            flush_timer.timeout.connect(self.flush)
+        self._flush_timer = flush_timer
+        self._brushes = {code: QtGui.QColor(STATE_COLOURS[s]) for s, code in _CODE.items()}
+        self.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed
+        )
+
+    # ------------------------------------------------------------------ data
+
+    def set_layers(self, layers: Iterable[tuple[str, list[int]]]) -> None:
+        """Replace the rows: every frame starts pending."""
+        self._rows = [LayerRow(name, list(frames)) for name, frames in layers]
+        self._by_name = {row.name: row for row in self._rows}
+        self._rows_changed()
+        self.update()
+
+    def layers(self) -> list[LayerRow]:
+        return list(self._rows)
+
+    def layer(self, name: str) -> LayerRow | None:
+        return self._by_name.get(name)
+
+    def set_frame_state(self, layer: str, frame: int, state: str) -> None:
+        """Record a frame's state; the strip repaints at the next flush.
+
+        Raises:
+            ValueError: ``state`` is not one of :data:`FRAME_STATES`.
+        """
+        code = _CODE.get(state)
+        if code is None:
+            raise ValueError(
+                f"unknown frame state {state!r}; expected one of {', '.join(FRAME_STATES)}"
+            )
+        row = self._by_name.get(layer)
+        if row is None:  # a layer the plan did not name: show it rather than drop it
+            row = LayerRow(layer, [])
+            self._rows.append(row)
+            self._by_name[layer] = row
+            self._rows_changed()
+        if frame not in row.index:  # a frame the plan did not name: widens the count
+            self._geometry = None
+        if row.set_code(frame, code) and not self._dirty:
+            self._dirty = True
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+
+    def state_of(self, layer: str, frame: int) -> str | None:
+        row = self._by_name.get(layer)
+        if row is None or frame not in row.index:
+            return None
+        return _STATE_OF_CODE[row.codes[row.index[frame]]]
+
+    def reset_states(self, state: str = "pending") -> None:
+        """Put every frame back to one state (keeps the rows)."""
+        code = _CODE[state]
+        for row in self._rows:
+            row.codes = bytearray([code]) * len(row.frames)
+            row.counts = [0] * len(_CODE)
+            row.counts[code] = len(row.frames)
+        self.update()
+
+    def mark_unfinished(self, state: str, layers: Iterable[str] | None = None) -> None:
+        """Set every pending or running frame to ``state`` (the batch ended without them)."""
+        names = set(layers) if layers is not None else None
+        for row in self._rows:
+            if names is not None and row.name not in names:
+                continue
+            for i, code in enumerate(row.codes):
+                if code in (_PENDING, _CODE["running"]):
+                    row.set_code(row.frames[i], _CODE[state])
+        self.update()
+
+    def totals(self) -> dict[str, int]:
+        """Frames per state over every layer, plus ``total``."""
+        totals = {state: 0 for state in FRAME_STATES}
+        for row in self._rows:
+            for state in FRAME_STATES:
+                totals[state] += row.count(state)
+        totals["total"] = sum(len(row.frames) for row in self._rows)
+        return totals
+
+    def flush(self) -> None:
+        """Repaint once for every change since the last flush."""
+        if self._dirty:
+            self._dirty = False
+            self.update()
+
+    # ------------------------------------------------------------------ geometry
+
+    def _metrics(self) -> tuple[int, int, int]:
+        """Row height, label column width and count column width (cached until the rows
+        or the font change)."""
+        if self._geometry is None:
+            metrics = self.fontMetrics()
+            widest = max((metrics.horizontalAdvance(row.name) for row in self._rows), default=0)
+            longest = max((len(row.frames) for row in self._rows), default=0)
+            self._geometry = (
+                max(metrics.height(), 12) + 2,
+                min(widest, 14 * metrics.averageCharWidth()) + 14,  # slack: no false elision
+                metrics.horizontalAdvance(f"{longest}/{longest}") + 8,
+            )
+        return self._geometry
+
+    def _rows_changed(self) -> None:
+        self._geometry = None
+        self.updateGeometry()
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            self._rows_changed()
+        super().changeEvent(event)
+
+    def _cells_rect(self, row_index: int) -> QtCore.QRectF:
+        row_height, label_width, count_width = self._metrics()
+        top = _MARGIN + row_index * (row_height + _ROW_GAP)
+        left = _MARGIN + label_width
+        right = self.width() - _MARGIN - count_width
+        return QtCore.QRectF(left, top, max(1, right - left), row_height)
+
+    @staticmethod
+    def _cell_width(row: LayerRow, available: float) -> float:
+        return min(_MAX_CELL, available / max(1, len(row.frames)))
+
+    def sizeHint(self) -> QtCore.QSize:
+        rows = max(1, len(self._rows))
+        height = 2 * _MARGIN + rows * self._metrics()[0] + (rows - 1) * _ROW_GAP
+        return QtCore.QSize(400, height)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(120, self.sizeHint().height())
+
+    def cell_rect(self, layer: str, frame: int) -> QtCore.QRectF:
+        """Where a frame's cell is drawn (in widget coordinates); empty if not shown."""
+        for row_index, row in enumerate(self._rows):
+            if row.name == layer and frame in row.index:
+                cells = self._cells_rect(row_index)
+                n = len(row.frames)
+                i = row.index[frame]
+                width = self._cell_width(row, cells.width())
+                if width >= _MIN_CELL:
+                    return QtCore.QRectF(
+                        cells.left() + i * width, cells.top(), width, cells.height()
+                    )
+                x = cells.left() + int(i * cells.width() / n)
+                return QtCore.QRectF(x, cells.top(), 1, cells.height())
+        return QtCore.QRectF()
+
+    def frame_at(self, pos: QtCore.QPoint | QtCore.QPointF) -> tuple[str, int] | None:
+        """The layer and frame under a point, or None."""
+        x, y = float(pos.x()), float(pos.y())
+        for row_index, row in enumerate(self._rows):
+            cells = self._cells_rect(row_index)
+            if not (cells.top() <= y < cells.bottom()) or not row.frames:
+                continue
+            width = self._cell_width(row, cells.width())
+            if width >= _MIN_CELL:
+                i = int((x - cells.left()) // width)
+            else:
+                i = int((x - cells.left()) * len(row.frames) // cells.width())
+            if x >= cells.left() and 0 <= i < len(row.frames):
+                return row.name, row.frames[i]
+            return None
+        return None
+
+    def tooltip_at(self, pos: QtCore.QPoint | QtCore.QPointF) -> str:
+        """``"BG frame 12: done"`` over a cell; a layer summary over its name."""
+        hit = self.frame_at(pos)
+        if hit is not None:
+            layer, frame = hit
+            return f"{layer} frame {frame}: {self.state_of(layer, frame)}"
+        y = float(pos.y())
+        for row_index, row in enumerate(self._rows):
+            cells = self._cells_rect(row_index)
+            if cells.top() <= y < cells.bottom():
+                parts = [f"{row.count(s)} {s}" for s in FRAME_STATES if row.count(s)]
+                return f"{row.name}: {len(row.frames)} frames ({', '.join(parts) or 'none'})"
+        return ""
+
+    def event(self, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.ToolTip:
+            text = self.tooltip_at(event.pos())
+            if text:
+                QtWidgets.QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QtWidgets.QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
+
+    # ------------------------------------------------------------------ painting
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
+        painter = QtGui.QPainter(self)
+        try:
+            if not self._rows:
+                painter.setPen(self.palette().color(QtGui.QPalette.ColorRole.PlaceholderText))
+                painter.drawText(
+                    self.rect(),
+                    int(QtCore.Qt.AlignmentFlag.AlignCenter),
+                    "No batch yet: the frames of each layer appear here",
+                )
+                return
+            exposed = QtCore.QRectF(event.rect())
+            for row_index, row in enumerate(self._rows):
+                cells = self._cells_rect(row_index)
+                band = QtCore.QRectF(0, cells.top(), self.width(), cells.height())
+                if band.intersects(exposed):
+                    self._paint_row(painter, row, cells)
+        finally:
+            painter.end()
+
+    def _paint_row(self, painter: QtGui.QPainter, row: LayerRow, cells: QtCore.QRectF) -> None:
+        metrics = self.fontMetrics()
+        text_colour = self.palette().color(QtGui.QPalette.ColorRole.WindowText)
+        painter.setPen(text_colour)
+        _row_height, label_width, count_width = self._metrics()
+        label = QtCore.QRectF(_MARGIN, cells.top(), label_width - 8, cells.height())
+        name = metrics.elidedText(row.name, QtCore.Qt.TextElideMode.ElideRight, int(label.width()))
+        align_left = QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(label, int(align_left), name)
+        finished = row.count("done") + row.count("skipped")
+        count = QtCore.QRectF(cells.right() + 4, cells.top(), count_width, cells.height())
+        painter.drawText(count, int(align_left), f"{finished}/{len(row.frames)}")
+
+        n = len(row.frames)
+        if not n:
+            return
+        width = self._cell_width(row, cells.width())
+        cell_top = cells.top() + 2
+        cell_height = cells.height() - 4
+        if width >= _MIN_CELL:
+            left = cells.left()
+            brushes = self._brushes
+            if width >= 4:  # cells with a 1 px gap between them
+                for i, code in enumerate(row.codes):
+                    rect = QtCore.QRectF(left + i * width, cell_top, width - 1, cell_height)
+                    painter.fillRect(rect, brushes[code])
+                return
+            # no gap: a run of one colour is one rectangle
+            start = 0
+            for code, run in itertools.groupby(row.codes):
+                span = sum(1 for _ in run)
+                rect = QtCore.QRectF(left + start * width, cell_top, span * width, cell_height)
+                painter.fillRect(rect, brushes[code])
+                start += span
+            return
+        # more frames than pixels: each pixel column shows its most important frame
+        columns = int(cells.width())
+        codes = row.codes
+        column_codes = [max(codes[a:b]) for a, b in self._column_bounds(n, columns)]
+        x = cells.left()
+        for code, run in itertools.groupby(column_codes):
+            span = sum(1 for _ in run)
+            painter.fillRect(QtCore.QRectF(x, cell_top, span, cell_height), self._brushes[code])
+            x += span
+
+    def _column_bounds(self, frames: int, columns: int) -> list[tuple[int, int]]:
+        """For each pixel column, the slice of frames it shows (cached per size)."""
+        key = (frames, columns)
+        bounds = self._bounds_cache.get(key)
+        if bounds is None:
+            bounds = []
+            for column in range(columns):
+                first = column * frames // columns
+                bounds.append((first, max(first + 1, (column + 1) * frames // columns)))
+            if len(self._bounds_cache) > 16:
+                self._bounds_cache.clear()
+            self._bounds_cache[key] = bounds
+        return bounds
+
+
+class RenderProgressWidget(QtWidgets.QWidget):
+    """The live view of a batch: a summary line, the frame strip and the logs.
+
+    Args:
+        max_lines: Log lines kept in memory (all workers together); older lines stay only
+            in the log files on disk.
+        opener: Opens a file URL (default ``QDesktopServices.openUrl``); for tests.
+    """
+
+    def __init__(
+        self,
+        max_lines: int = DEFAULT_MAX_LINES,
+        *,
+        opener: UrlOpener | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._flush_timer = QtCore.QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
+        self._flush_timer.timeout.connect(self.flush)
+
+        self.summary_label = QtWidgets.QLabel()
+        self.summary_label.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
+        self.frame_strip = FrameStrip(flush_timer=self._flush_timer)
+        self.log_view = LogView(max_lines, flush_timer=self._flush_timer, opener=opener)
+
+        strip_area = QtWidgets.QScrollArea()
+        strip_area.setWidgetResizable(True)
+        strip_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        strip_area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        strip_area.setWidget(self.frame_strip)
+        self._strip_area = strip_area
+
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        splitter.addWidget(strip_area)
+        splitter.addWidget(self.log_view)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(splitter, 1)
+        self._update_summary()
+
+    # ------------------------------------------------------------------ slots
+
+    @QtCore.Slot(float, str, str, str)
+    def append_log(self, timestamp: float, level: str, worker: str, text: str) -> None:
+        """Buffer a log line; it is shown at the next flush (about 100 ms)."""
+        self.log_view.append_log(timestamp, level, worker, text)
+
+    @QtCore.Slot(object)
+    def set_plan(self, plan: dict[str, Any]) -> None:
+        """Build the strip from a plan (``BatchPlan.to_dict()``): every frame pending.
+
+        ``plan["layers"]`` maps each layer to ``{"frames": "1-24", "count": 24}``; the
+        workers in ``plan["workers"]`` are offered in the log's worker selector, and a
+        ``plan["log_dir"]``, when present, is where "Open log file" looks.
+        """
+        rows: list[tuple[str, list[int]]] = []
+        for layer, info in (plan.get("layers") or {}).items():
+            rows.append((str(layer), self._plan_frames(str(layer), info)))
+        self.frame_strip.set_layers(rows)
+        self.log_view.add_workers(
+            str(worker["id"])
+            for worker in plan.get("workers") or []
+            if isinstance(worker, dict) and "id" in worker
+        )
+        if plan.get("log_dir"):
+            self.set_log_dir(str(plan["log_dir"]))
+        self._strip_area.setMinimumHeight(
+            min(self.frame_strip.sizeHint().height(), 8 * self.fontMetrics().height())
+        )
+        self._update_summary()
+
+    def _plan_frames(self, layer: str, info: Any) -> list[int]:
+        frames = info.get("frames") if isinstance(info, dict) else info
+        if isinstance(frames, (list, tuple)):
+            return [int(frame) for frame in frames]
+        if isinstance(frames, str):
+            try:
+                return parse_frames(frames)
+            except FrameRangeError as exc:
+                self.log_view.append_log(
+                    time.time(),
+                    "warning",
+                    "",
+                    f"cannot show the frames of layer {layer} ({frames!r}: {exc}); its "
+                    "cells appear as its frames start",
+                )
+        return []
+
+    @QtCore.Slot(str, int, str)
+    def set_frame_state(self, layer: str, frame: int, state: str) -> None:
+        """Colour a frame's cell: pending, running, done, failed, skipped or cancelled."""
+        self.frame_strip.set_frame_state(layer, frame, state)
+
+    @QtCore.Slot(str)
+    def set_log_dir(self, path: str) -> None:
+        """Where the full logs are: ``<path>/<worker>.log``."""
+        self.log_view.set_log_dir(path or None)
+
+    @QtCore.Slot()
+    def clear(self) -> None:
+        """Empty the logs and put every frame back to pending (the rows stay)."""
+        self.log_view.clear()
+        self.frame_strip.reset_states()
+        self._update_summary()
+
+    def flush(self) -> None:
+        """Show what arrived since the last flush: logs in one batch, one strip repaint."""
+        self.log_view.flush()
+        self.frame_strip.flush()
+        self._update_summary()
+
+    # ------------------------------------------------------------------ the API
+
+    def connect_api(self, api: QtCore.QObject) -> None:
+        """Listen to a ``BatchRenderAPI`` (or anything with the same signals)."""
+        api.log_message.connect(self.log_view.append_log)  # the hot path: one call per line
+        api.batch_started.connect(self._on_batch_started)
+        api.frame_started.connect(self._on_frame_started)
+        api.frame_finished.connect(self._on_frame_finished)
+        api.frame_failed.connect(self._on_frame_failed)
+        batch_finished = getattr(api, "batch_finished", None)
+        if batch_finished is not None:
+            batch_finished.connect(self._on_batch_finished)
+
+    @QtCore.Slot(str, object)
+    def _on_batch_started(self, _batch_id: str, plan: Any) -> None:
+        self.clear()
+        self.set_plan(dict(plan or {}))
+
+    @QtCore.Slot(str, str, int)
+    def _on_frame_started(self, _worker: str, layer: str, frame: int) -> None:
+        self.frame_strip.set_frame_state(layer, frame, "running")
+
+    @QtCore.Slot(str, str, int, object)
+    def _on_frame_finished(self, _worker: str, layer: str, frame: int, _outputs: Any) -> None:
+        self.frame_strip.set_frame_state(layer, frame, "done")
+
+    @QtCore.Slot(str, str, int, str, bool)
+    def _on_frame_failed(
+        self, _worker: str, layer: str, frame: int, _reason: str, retry: bool
+    ) -> None:
+        self.frame_strip.set_frame_state(layer, frame, "pending" if retry else "failed")
+
+    @QtCore.Slot(object)
+    def _on_batch_finished(self, summary: Any) -> None:
+        """Frames the engine ended without a signal: cancelled on a stop, failed when every
+        worker slot failed (the summary lists those)."""
+        if not isinstance(summary, dict):
+            return
+        for failed in summary.get("failed_frames") or []:
+            try:
+                self.frame_strip.set_frame_state(
+                    str(failed["layer"]), int(failed["frame"]), "failed"
+                )
+            except (KeyError, TypeError, ValueError):
+                continue
+        state = summary.get("state")
+        if state == "cancelled":
+            self.frame_strip.mark_unfinished("cancelled")
+        elif state == "failed" and summary.get("error"):
+            self.frame_strip.mark_unfinished("failed")
+        self.flush()
+
+    # ------------------------------------------------------------------ summary
+
+    def _update_summary(self) -> None:
+        totals = self.frame_strip.totals()
+        if not totals["total"]:
+            text = "No batch yet"
+        else:
+            finished = totals["done"] + totals["skipped"]
+            parts = [f"{finished:,} / {totals['total']:,} frames finished"]
+            for state in ("running", "failed", "cancelled"):
+                if totals[state]:
+                    parts.append(f"{totals[state]:,} {state}")
+            text = " \u00b7 ".join(parts)
+        if self.summary_label.text() != text:
+            self.summary_label.setText(text)
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def log_dir(self) -> Path | None:
+        return self.log_view.log_dir
+
+    def set_opener(self, opener: Callable[[QtCore.QUrl], Any]) -> None:
+        """Replace how files are opened (tests, or a host with its own file browser)."""
+        self.log_view.open_url = opener
