@@ -30,3 +30,12 @@ echo
 echo "== Written:"
 find "$demo/images" -type f | sort | sed -n '1,4p;$p'
 echo "($(find "$demo/images" -type f | wc -l) files in $demo/images)"
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo
+  echo "== The dashboard (simulated GPUs; close the window to finish)"
+  "$venv_python" -m lrc_toolbox.ui
+else
+  echo
+  echo "(no display: run 'python -m lrc_toolbox.ui' on a desktop to see the dashboard;"
+  echo " docs/images/ has screenshots of it)"
+fi
