@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from lrc_toolbox import __version__
+from lrc_toolbox.farm.cli import FARM_COMMANDS, add_farm_parsers, run_farm_command
 
 if TYPE_CHECKING:
     from lrc_toolbox.core.models import FrameState
@@ -106,6 +107,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("batch_id", nargs="?", help="batch id or unique prefix (default: latest)")
     status.add_argument("--json", action="store_true", help="print JSON")
+    add_farm_parsers(sub)
     return parser
 
 
@@ -618,7 +620,7 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-COMMANDS = ("info", "frames", "layers", "render", "resume", "history", "status")
+COMMANDS = ("info", "frames", "layers", "render", "resume", "history", "status", *FARM_COMMANDS)
 
 
 def _original_form(argv: list[str]) -> list[str]:
@@ -655,6 +657,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_history(args, out, err)
     if args.command == "status":
         return _cmd_status(args, out, err)
+    if args.command in FARM_COMMANDS:
+        return run_farm_command(args, out, err)
     parser.print_help(err)
     return EXIT_BAD_INPUT
 

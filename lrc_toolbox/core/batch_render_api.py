@@ -183,8 +183,12 @@ class BatchRenderAPI(QtCore.QObject):
 
     # ------------------------------------------------------------------ planning
 
-    def plan_batch(self, config: RenderConfig) -> BatchPlan:
+    def plan_batch(self, config: RenderConfig, *, local: bool = True) -> BatchPlan:
         """Validate a request completely and say what would run; starts nothing.
+
+        ``local=False`` plans for another machine (a farm): a missing local mayapy is then
+        no error for a .ma scene, which is read without Maya (``plan.mayapy`` is
+        ``["mayapy"]``, the name the farm resolves).
 
         Raises:
             BadRequest: bad frames, unknown layers, a missing scene, an unwritable output.
@@ -195,7 +199,12 @@ class BatchRenderAPI(QtCore.QObject):
         except ValidationError as exc:
             raise BadRequest(str(exc)) from exc
         scene_path = Path(config.scene).expanduser()
-        mayapy = self._mayapy(config)
+        try:
+            mayapy = self._mayapy(config)
+        except EnvironmentProblem:
+            if local:
+                raise
+            mayapy = ["mayapy"]
         try:
             source = scene_source_for(scene_path, mayapy)
             scene = source.describe()

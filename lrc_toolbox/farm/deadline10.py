@@ -1,0 +1,499 @@
+"""Thinkbox Deadline 10: MayaBatch job info / plugin info files, and ``deadlinecommand``.
+
+ONE JOB PER RENDER LAYER (layers may have different frames), grouped in the Monitor by a
+shared ``BatchName``. The jobs use Deadline's own MayaBatch plug-in (a persistent
+``mayabatch`` session per Worker that keeps the scene loaded between tasks), so on Deadline 10
+the frames are rendered by Deadline's Maya integration, not by the lrc_toolbox worker; what
+this module guarantees is that Deadline renders exactly the planned layers and frames.
+
+Sources (DL-MB = Thinkbox's MayaBatch plug-in and submitters, public copy in
+``applemin/Deadline_Development``):
+
+- Job info keys ``Plugin``, ``Name``, ``BatchName``, ``Frames``, ``ChunkSize``,
+  ``ConcurrentTasks``, ``Pool``, ``Group``, ``Priority``, ``TaskTimeoutMinutes``,
+  ``OutputDirectory0``, ``OutputFilename0``: ``scripts/Submission/MayaSubmission.py`` (the
+  Monitor's Maya submitter) and ``submission/Maya/Main/SubmitMayaToDeadline.mel``.
+- ``OutputFilename0`` padding: the MEL submitter replaces the frame digits with ``#``; "In
+  Deadline's representation, a contiguous sequence of hash characters represents a frame
+  number with padding equivalent to the number of hash characters" (same file).
+- Plugin info keys and their types: ``plugins/MayaBatch/MayaBatch.options`` (``SceneFile``,
+  ``Version``, ``Build`` = None/32bit/64bit, ``ProjectPath``, ``OutputFilePath``,
+  ``OutputFilePrefix``, ``Renderer``, ``Camera``, ``UseLegacyRenderLayers``, ``GPUsPerTask``,
+  ``StrictErrorChecking``, ``SkipExistingFrames``, ``MaxProcessors``); ``RenderLayer`` and
+  ``UsingRenderLayers=1`` from the MEL submitter. ``MayaBatch.py`` lower-cases ``Renderer``
+  and sets ``MAYA_ENABLE_LEGACY_RENDER_LAYERS`` from ``UseLegacyRenderLayers`` (which "must
+  be the same value as in the file to render or it will fail", ``MayaBatch.options``).
+  ``RenderLayer`` is the layer NODE (``rs_BG`` for Render Setup, ``defaultRenderLayer`` for
+  the master layer), as AYON/OpenPype's Maya submitter sends it.
+- Submission: ``deadlinecommand <job info file> <plugin info file>``; the output holds
+  ``Result=Success`` and ``JobID=<id>`` (the MEL submitter's
+  ``parseJobIDFromSubmissionOutput``; pipeline tools read ``JobID=(.*)``).
+- Finding ``deadlinecommand``: Thinkbox's own submitters (Nuke, Cinema 4D, Blender, Draft
+  ``GetDeadlineCommand``) look at the ``DEADLINE_PATH`` environment variable (the client's
+  ``bin`` folder), then ``PATH``, then on macOS the file
+  ``/Users/Shared/Thinkbox/DEADLINE_PATH``; the Deadline 10 client installs to
+  ``C:\\Program Files\\Thinkbox\\Deadline10\\bin`` (Windows), ``/opt/Thinkbox/Deadline10/bin``
+  (Linux) and ``/Applications/Thinkbox/Deadline10/Resources`` (macOS).
+
+A caution kept from reading ``MayaBatch.py``: a task is rendered from its start frame to its
+end frame (``GetStartFrame``/``GetEndFrame``). With ``ChunkSize`` > 1 a task that spans a gap
+in the frame list (``1,6,11`` in chunks of 2) could render the frames in between, so such a
+layer is sent with ``ChunkSize=1`` and a warning (cheap with MayaBatch: the scene stays loaded
+between tasks). Not verified against a real Deadline, which the tests do not have.
+"""
+
+from __future__ import annotations
+
+import math
+import ntpath
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lrc_toolbox.farm.frames import contiguous_runs, to_deadline_frames
+from lrc_toolbox.utils.output_paths import OutputSpec, expand_prefix
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lrc_toolbox.core.batch_render_api import BatchPlan
+
+__all__ = [
+    "MACOS_DEADLINE_PATH_FILE",
+    "Deadline10Job",
+    "Deadline10Options",
+    "DeadlineCommandNotFound",
+    "DeadlineSubmitError",
+    "build_deadline10_jobs",
+    "effective_chunk_size",
+    "find_deadlinecommand",
+    "parse_submission_output",
+    "submit_deadline10",
+    "write_deadline10_files",
+]
+
+#: where Thinkbox's macOS client records its bin folder (read by Thinkbox's submitters)
+MACOS_DEADLINE_PATH_FILE = "/Users/Shared/Thinkbox/DEADLINE_PATH"
+#: minutes a task may take beyond frame_timeout x frames (start Maya, open the scene)
+STARTUP_ALLOWANCE_MINUTES = 15
+
+
+class DeadlineCommandNotFound(RuntimeError):
+    """No ``deadlinecommand``; ``searched`` lists every place looked."""
+
+    def __init__(self, message: str, searched: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.searched = list(searched)
+
+
+class DeadlineSubmitError(RuntimeError):
+    """``deadlinecommand`` did not report ``Result=Success``; ``output`` is what it printed."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
+
+@dataclass
+class Deadline10Options:
+    """Deadline-side choices that are not part of a local :class:`RenderConfig`."""
+
+    batch_name: str | None = None  # default "<scene> - LRC batch render"
+    pool: str | None = None
+    group: str | None = None
+    priority: int = 50
+    concurrent_tasks: int = 1
+    gpus_per_task: int = 1  # written as 0 for CPU renders
+    maya_version: str | None = None  # default: the version that saved the scene
+    strict_error_checking: bool = True
+
+    def validate(self) -> None:
+        if not 0 <= self.priority <= 100:
+            raise ValueError(f"priority must be 0-100, got {self.priority}")
+        if not 1 <= self.concurrent_tasks <= 16:
+            raise ValueError(f"concurrent tasks must be 1-16, got {self.concurrent_tasks}")
+        if not 0 <= self.gpus_per_task <= 16:
+            raise ValueError(f"GPUs per task must be 0-16, got {self.gpus_per_task}")
+        for label, value in (
+            ("batch name", self.batch_name),
+            ("pool", self.pool),
+            ("group", self.group),
+        ):
+            if value is not None and ("\n" in value or "\r" in value):
+                raise ValueError(f"the {label} may not contain a line break")
+
+
+@dataclass
+class Deadline10Job:
+    """One Deadline job: a layer's job info and plugin info, in file order."""
+
+    layer: str
+    job_info: dict[str, str]
+    plugin_info: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def _text(entries: Mapping[str, str]) -> str:
+        return "".join(f"{key}={value}\n" for key, value in entries.items())
+
+    def job_info_text(self) -> str:
+        return self._text(self.job_info)
+
+    def plugin_info_text(self) -> str:
+        return self._text(self.plugin_info)
+
+
+def effective_chunk_size(frames: Sequence[int], chunk_size: int) -> int:
+    """``chunk_size`` if every task of that many consecutive list entries is a run of
+    ascending consecutive frames (so MayaBatch's start-to-end render is exact), else 1."""
+    if chunk_size <= 1:
+        return 1
+    for start in range(0, len(frames), chunk_size):
+        chunk = list(frames[start : start + chunk_size])
+        if len(chunk) > 1 and (len(contiguous_runs(chunk)) != 1 or chunk[1] < chunk[0]):
+            return 1
+    return chunk_size
+
+
+def _absolute(path: str) -> str:
+    """An absolute path without resolving links or changing its separators."""
+    expanded = os.path.expanduser(path)
+    if posixpath.isabs(expanded) or ntpath.isabs(expanded):
+        return expanded
+    return os.path.abspath(expanded)
+
+
+def _join(folder: str, relative: str) -> str:
+    """``folder`` + ``relative`` in ``folder``'s own separator style."""
+    windows = "\\" in folder and "/" not in folder
+    if windows:
+        return ntpath.join(folder, relative.replace("/", "\\"))
+    return posixpath.join(folder, relative)
+
+
+class _SceneAttrs:
+    """Just enough of ``maya.cmds`` for a renderer handler to read the scene's settings."""
+
+    def __init__(self, attributes: Mapping[str, Mapping[str, Any]]) -> None:
+        self.attributes = attributes
+
+    def _split(self, plug: str) -> tuple[str, str]:
+        node, _, attr = plug.partition(".")
+        return node, attr
+
+    def objExists(self, plug: str) -> bool:  # maya.cmds name
+        node, attr = self._split(plug)
+        return attr in self.attributes.get(node, {})
+
+    def getAttr(self, plug: str) -> Any:  # maya.cmds name
+        node, attr = self._split(plug)
+        return self.attributes[node][attr]
+
+
+class _NoMel:
+    def eval(self, _command: str) -> Any:
+        raise RuntimeError("no MEL outside Maya")
+
+
+def output_pattern(plan: BatchPlan, layer_name: str) -> tuple[str, str]:
+    """(``OutputDirectory0``, ``OutputFilename0``) for a layer: where the worker-equivalent
+    render writes, with the frame number as ``#`` padding (``BG.####.exr``)."""
+    from lrc_toolbox.worker.renderers import UnsupportedRendererError, handler_for
+
+    scene = plan.scene
+    layer = scene.layer(layer_name)
+    renderer = plan.config.renderer or (layer.renderer if layer else scene.renderer)
+    attrs = _SceneAttrs(scene.node_attributes)
+    try:
+        handler = handler_for(renderer)
+        ext = handler.extension(attrs, _NoMel())
+        padding = handler.padding(attrs)
+        passes = [handler.beauty_pass]
+    except UnsupportedRendererError:
+        ext, padding, passes = "iff", 4, [""]
+    cameras = (layer.cameras if layer else []) or list(scene.renderable_cameras)
+    camera = plan.config.camera or (cameras[0] if cameras else "camera")
+    spec = OutputSpec(
+        images_dir=plan.output_dir,
+        prefix=plan.config.image_prefix or (layer.image_prefix if layer else scene.image_prefix),
+        scene=plan.scene_name,
+        layer=layer.name if layer else layer_name,
+        layer_node=layer.node if layer else layer_name,
+        camera=camera,
+        ext=ext,
+        padding=padding,
+        multiple_layers=len(scene.renderable_layers()) > 1,
+        multiple_cameras=len(cameras) > 1 and not plan.config.camera,
+        passes=passes,
+    )
+    stem = expand_prefix(spec, passes[0])
+    folder, _, name = stem.rpartition("/")
+    directory = _join(_absolute(plan.output_dir), folder) if folder else plan.output_dir
+    return directory, f"{name}.{'#' * max(1, padding)}.{ext}"
+
+
+def build_deadline10_jobs(
+    plan: BatchPlan, options: Deadline10Options | None = None
+) -> list[Deadline10Job]:
+    """The job info / plugin info entries for every layer of a planned batch.
+
+    Raises:
+        ValueError: a bad option (the message names it).
+    """
+    options = options or Deadline10Options()
+    options.validate()
+    config = plan.config
+    scene = plan.scene
+    batch_name = options.batch_name or f"{plan.scene_name} - LRC batch render"
+    version = options.maya_version or scene.maya_version or ""
+    scene_file = _absolute(config.scene)
+    jobs: list[Deadline10Job] = []
+    for layer_name, frames in plan.frames_by_layer.items():
+        layer = scene.layer(layer_name)
+        warnings: list[str] = []
+        chunk = effective_chunk_size(frames, config.chunk_size)
+        if chunk != config.chunk_size:
+            warnings.append(
+                f"layer {layer_name}: frames per task reduced from {config.chunk_size} to 1: "
+                "its frame list has gaps or runs backwards, and a MayaBatch task renders "
+                "from its first to its last frame"
+            )
+        directory, filename = output_pattern(plan, layer_name)
+        minutes = math.ceil(config.frame_timeout * chunk / 60) + STARTUP_ALLOWANCE_MINUTES
+        job_info: dict[str, str] = {
+            "Plugin": "MayaBatch",
+            "Name": f"{plan.scene_name} - {layer_name}",
+            "BatchName": batch_name,
+            "Frames": to_deadline_frames(frames),
+            "ChunkSize": str(chunk),
+            "ConcurrentTasks": str(options.concurrent_tasks),
+            "OutputDirectory0": directory,
+            "OutputFilename0": filename,
+        }
+        if options.pool:
+            job_info["Pool"] = options.pool
+        if options.group:
+            job_info["Group"] = options.group
+        job_info["Priority"] = str(options.priority)
+        job_info["TaskTimeoutMinutes"] = str(minutes)
+        renderer = config.renderer or (layer.renderer if layer else scene.renderer)
+        prefix = config.image_prefix or (layer.image_prefix if layer else scene.image_prefix)
+        node = layer.node if layer else layer_name  # rs_BG; defaultRenderLayer for master
+        plugin_info: dict[str, str] = {
+            "SceneFile": scene_file,
+            "Version": version,
+            "Build": "64bit",
+            "ProjectPath": plan.project or "",
+            "OutputFilePath": plan.output_dir,
+        }
+        if prefix:
+            plugin_info["OutputFilePrefix"] = prefix
+        plugin_info.update(
+            {
+                "Renderer": renderer,
+                "RenderLayer": node,
+                "UsingRenderLayers": "1",
+                "UseLegacyRenderLayers": "0" if scene.render_setup else "1",
+                "Animation": "1",
+            }
+        )
+        if config.camera:
+            plugin_info["Camera"] = config.camera
+        plugin_info["GPUsPerTask"] = "0" if config.cpu_mode else str(options.gpus_per_task)
+        if config.cpu_mode and config.cpu_threads:
+            plugin_info["MaxProcessors"] = str(config.cpu_threads)
+        if config.skip_existing:
+            plugin_info["SkipExistingFrames"] = "1"
+        plugin_info["StrictErrorChecking"] = "1" if options.strict_error_checking else "0"
+        for key, value in (*job_info.items(), *plugin_info.items()):
+            if "\n" in value or "\r" in value:
+                raise ValueError(f"{key} may not contain a line break: {value!r}")
+        jobs.append(Deadline10Job(layer_name, job_info, plugin_info, warnings))
+    return jobs
+
+
+def _file_stem(scene_name: str, layer: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", f"{scene_name}_{layer}")
+
+
+def write_deadline10_files(
+    plan: BatchPlan, folder: str | os.PathLike[str], options: Deadline10Options | None = None
+) -> list[tuple[Path, Path, Deadline10Job]]:
+    """Write ``<scene>_<layer>.job`` and ``<scene>_<layer>.plugin`` per layer (UTF-8, LF)."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for job in build_deadline10_jobs(plan, options):
+        stem = _file_stem(plan.scene_name, job.layer)
+        job_path = target / f"{stem}.job"
+        plugin_path = target / f"{stem}.plugin"
+        for path, text in ((job_path, job.job_info_text()), (plugin_path, job.plugin_info_text())):
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+        written.append((job_path, plugin_path, job))
+    return written
+
+
+# --------------------------------------------------------------------------- deadlinecommand
+
+
+def _platform_kind(platform: str | None) -> str:
+    name = (platform or sys.platform).lower()
+    if name.startswith(("win", "cygwin", "msys")):
+        return "windows"
+    if name.startswith(("darwin", "mac")):
+        return "darwin"
+    return "linux"
+
+
+_FIX_HINT = (
+    "To fix: install the Deadline 10 client, set DEADLINE_PATH to the folder holding "
+    "deadlinecommand, or pass --deadlinecommand PATH."
+)
+
+
+def _read_file(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def find_deadlinecommand(
+    explicit: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    platform: str | None = None,
+    exists: Callable[[str], bool] = os.path.isfile,
+    read_text: Callable[[str], str | None] = _read_file,
+    which: Callable[[str, str | None], str | None] | None = None,
+) -> str:
+    """The ``deadlinecommand`` to submit with.
+
+    Order: ``explicit`` (``--deadlinecommand``; a file, or a folder holding it; it must
+    exist), ``$DEADLINE_PATH`` (a folder), on macOS the folder named in
+    :data:`MACOS_DEADLINE_PATH_FILE`, ``PATH``, then the Deadline 10 install folders.
+
+    Raises:
+        DeadlineCommandNotFound: naming the explicit path that does not exist, or listing
+            every place looked, with how to fix it.
+    """
+    env = os.environ if env is None else env
+    kind = _platform_kind(platform)
+    path = ntpath if kind == "windows" else posixpath
+    exe = "deadlinecommand.exe" if kind == "windows" else "deadlinecommand"
+
+    if explicit:
+        given = os.path.expanduser(explicit)
+        for candidate in (given, path.join(given, exe)):
+            if exists(candidate):
+                return candidate
+        raise DeadlineCommandNotFound(
+            f"The deadlinecommand given with --deadlinecommand does not exist: {given}. "
+            "Give the deadlinecommand file (or the Deadline client's bin folder).",
+            [f"{given} (--deadlinecommand)"],
+        )
+
+    candidates: list[tuple[str, str]] = []
+    folder = env.get("DEADLINE_PATH", "").strip()
+    if folder:
+        candidates.append((path.join(folder, exe), "DEADLINE_PATH"))
+    if kind == "darwin":
+        recorded = (read_text(MACOS_DEADLINE_PATH_FILE) or "").strip()
+        if recorded:
+            candidates.append((path.join(recorded, exe), MACOS_DEADLINE_PATH_FILE))
+    search_path = env.get("PATH")
+    if search_path:
+        finder = which or (lambda name, where: shutil.which(name, path=where))
+        found = finder(exe, search_path)
+        if found:
+            candidates.append((found, "PATH"))
+        else:
+            candidates.append((f"{exe} on PATH", "PATH"))
+    if kind == "windows":
+        roots = [env.get("ProgramFiles") or env.get("PROGRAMFILES") or "", r"C:\Program Files"]
+        for root in dict.fromkeys(r for r in roots if r):
+            candidates.append(
+                (ntpath.join(root, "Thinkbox", "Deadline10", "bin", exe), "Deadline 10 default")
+            )
+    elif kind == "darwin":
+        candidates.append(
+            ("/Applications/Thinkbox/Deadline10/Resources/deadlinecommand", "Deadline 10 default")
+        )
+    else:
+        candidates.append(("/opt/Thinkbox/Deadline10/bin/deadlinecommand", "Deadline 10 default"))
+
+    searched: list[str] = []
+    for candidate, source in candidates:
+        searched.append(f"{candidate} ({source})")
+        if candidate.endswith(" on PATH"):
+            continue
+        if exists(candidate):
+            return candidate
+    listing = "\n".join(f"  - {s}" for s in searched)
+    raise DeadlineCommandNotFound(
+        f"Could not find deadlinecommand. Looked in:\n{listing}\n{_FIX_HINT}", searched
+    )
+
+
+_JOB_ID = re.compile(r"^\s*JobID\s*=\s*(\S+)", re.MULTILINE)
+_RESULT = re.compile(r"^\s*Result\s*=\s*(\S+)", re.MULTILINE)
+
+
+def parse_submission_output(output: str) -> str:
+    """The job id from ``deadlinecommand``'s output.
+
+    Raises:
+        DeadlineSubmitError: no ``Result=Success`` or no ``JobID=`` (the output is kept).
+    """
+    result = _RESULT.search(output)
+    if result is None or result.group(1).lower() != "success":
+        said = result.group(1) if result else "no Result= line"
+        lines = [line for line in output.strip().splitlines() if line.strip()]
+        detail = "\n".join(f"  {line}" for line in lines[-15:]) or "  (no output)"
+        raise DeadlineSubmitError(
+            f"Deadline did not accept the job ({said}). deadlinecommand said:\n{detail}", output
+        )
+    job_id = _JOB_ID.search(output)
+    if job_id is None:
+        raise DeadlineSubmitError(
+            "deadlinecommand reported Result=Success but no JobID= line", output
+        )
+    return job_id.group(1)
+
+
+def submit_deadline10(
+    files: Sequence[tuple[Path, Path]],
+    deadlinecommand: str,
+    *,
+    run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
+    timeout: float = 300.0,
+) -> list[str]:
+    """Submit each (job info, plugin info) pair; returns the job ids in order.
+
+    Raises:
+        DeadlineSubmitError: a submission that failed (jobs submitted before it stay).
+    """
+    job_ids: list[str] = []
+    for job_file, plugin_file in files:
+        command = [deadlinecommand, str(job_file), str(plugin_file)]
+        try:
+            done = run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise DeadlineSubmitError(f"could not run {deadlinecommand}: {exc}") from exc
+        output = (done.stdout or "") + (done.stderr or "")
+        try:
+            job_id = parse_submission_output(output)
+        except DeadlineSubmitError as exc:
+            submitted = f" (already submitted: {', '.join(job_ids)})" if job_ids else ""
+            raise DeadlineSubmitError(
+                f"{job_file.name}: {exc} [exit code {done.returncode}]{submitted}", exc.output
+            ) from exc
+        job_ids.append(job_id)
+    return job_ids
