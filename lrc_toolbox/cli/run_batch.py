@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from Qt import QtCore
 
 from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+from lrc_toolbox.core.events import connect_events
 from lrc_toolbox.core.qt_compat import exec_loop
 
 EXIT_OK = 0
@@ -74,64 +75,16 @@ def run_batch(
     result: dict[str, Any] = {}
     interrupted = {"count": 0}
 
-    def on_started(batch_id: str, plan: dict[str, Any]) -> None:
-        printer.event("batch_started", batch_id=batch_id, plan=plan)
-        workers = ", ".join(f"{w['id']} ({w['device']})" for w in plan["workers"])
-        printer.text(
-            f"batch {batch_id}: {plan['frame_count']} frame(s) in {len(plan['layers'])} "
-            f"layer(s) on {len(plan['workers'])} worker(s): {workers}"
-        )
-        printer.text(f"output: {plan['output_dir']}")
+    def on_event(name: str, data: dict[str, Any]) -> None:
+        printer.event(name, **data)
+        text = _event_text(name, data, verbose)
+        if text is not None:
+            printer.text(text[1], important=text[0])
+        if name == "batch_finished":
+            result["summary"] = data["summary"]
+            app.quit()
 
-    def on_worker_started(worker: str, pid: int, device: str) -> None:
-        printer.event("worker_started", worker=worker, pid=pid, device=device)
-        printer.text(f"[{worker}] started (pid {pid}) on {device}")
-
-    def on_frame_started(worker: str, layer: str, frame: int) -> None:
-        printer.event("frame_started", worker=worker, layer=layer, frame=frame)
-        if verbose:
-            printer.text(f"[{worker}] {layer} frame {frame} ...")
-
-    def on_progress(worker: str, frame: int, percent: float) -> None:
-        printer.event("frame_progress", worker=worker, frame=frame, percent=percent)
-
-    def on_finished(worker: str, layer: str, frame: int, outputs: list[str]) -> None:
-        printer.event("frame_finished", worker=worker, layer=layer, frame=frame, outputs=outputs)
-        printer.text(f"[{worker}] {layer} frame {frame} done")
-
-    def on_failed(worker: str, layer: str, frame: int, reason: str, retry: bool) -> None:
-        printer.event(
-            "frame_failed", worker=worker, layer=layer, frame=frame, reason=reason, retry=retry
-        )
-        again = "will retry" if retry else "gave up"
-        printer.text(f"[{worker}] {layer} frame {frame} FAILED ({again}): {reason}", important=True)
-
-    def on_worker_finished(worker: str, state: str, reason: str) -> None:
-        printer.event("worker_finished", worker=worker, state=state, reason=reason)
-        if state != "finished" or verbose:
-            printer.text(f"[{worker}] {state}: {reason}", important=state != "finished")
-
-    def on_log(timestamp: float, level: str, worker: str, text: str) -> None:
-        if verbose or level in ("warning", "error", "fatal"):
-            printer.event("log", level=level, worker=worker, text=text)
-            if level in ("error", "fatal") or verbose:
-                printer.text(f"[{worker or 'manager'}] {level}: {text}", important=level != "info")
-
-    def on_batch_finished(summary: dict[str, Any]) -> None:
-        result["summary"] = summary
-        printer.event("batch_finished", summary=summary)
-        printer.text(_summary_text(summary), important=True)
-        app.quit()
-
-    api.batch_started.connect(on_started)
-    api.worker_started.connect(on_worker_started)
-    api.frame_started.connect(on_frame_started)
-    api.frame_progress.connect(on_progress)
-    api.frame_finished.connect(on_finished)
-    api.frame_failed.connect(on_failed)
-    api.worker_finished.connect(on_worker_finished)
-    api.log_message.connect(on_log)
-    api.batch_finished.connect(on_batch_finished)
+    connect_events(api, on_event, all_logs=verbose)
 
     def on_sigint(signum: int, frame: Any) -> None:
         interrupted["count"] += 1
@@ -228,6 +181,43 @@ def _clock(seconds: float | None) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _event_text(name: str, data: dict[str, Any], verbose: bool) -> tuple[bool, str] | None:
+    """The plain-text line for an event, as (important, text), or None to print nothing."""
+    worker = data.get("worker")
+    if name == "batch_started":
+        plan = data["plan"]
+        workers = ", ".join(f"{w['id']} ({w['device']})" for w in plan["workers"])
+        return False, (
+            f"batch {data['batch_id']}: {plan['frame_count']} frame(s) in "
+            f"{len(plan['layers'])} layer(s) on {len(plan['workers'])} worker(s): {workers}\n"
+            f"output: {plan['output_dir']}"
+        )
+    if name == "worker_started":
+        return False, f"[{worker}] started (pid {data['pid']}) on {data['device']}"
+    if name == "frame_started":
+        return (False, f"[{worker}] {data['layer']} frame {data['frame']} ...") if verbose else None
+    if name == "frame_finished":
+        return False, f"[{worker}] {data['layer']} frame {data['frame']} done"
+    if name == "frame_failed":
+        again = "will retry" if data["retry"] else "gave up"
+        return (
+            True,
+            f"[{worker}] {data['layer']} frame {data['frame']} FAILED ({again}): {data['reason']}",
+        )
+    if name == "worker_finished":
+        if data["state"] == "finished" and not verbose:
+            return None
+        return data["state"] != "finished", f"[{worker}] {data['state']}: {data['reason']}"
+    if name == "log":
+        level = data["level"]
+        if level in ("error", "fatal") or verbose:
+            return level != "info", f"[{worker or 'manager'}] {level}: {data['text']}"
+        return None
+    if name == "batch_finished":
+        return True, _summary_text(data["summary"])
+    return None
 
 
 def _summary_text(summary: dict[str, Any]) -> str:

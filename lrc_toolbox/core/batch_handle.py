@@ -23,6 +23,7 @@ from Qt import QtCore
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+from lrc_toolbox.core.events import connect_events
 from lrc_toolbox.core.models import RenderConfig
 from lrc_toolbox.core.qt_compat import exec_loop
 
@@ -130,58 +131,37 @@ class BatchHandle:
 
     def _connect(self, api: BatchRenderAPI) -> None:
         self._api = api
+        connect_events(api, self._record)
 
-        def started(batch_id: str, plan: dict[str, Any]) -> None:
-            with self._lock:
-                self.batch_id = batch_id
-            self._started.set()
-            self._emit("batch_started", batch_id=batch_id, plan=plan)
-
-        def frame_started(worker: str, layer: str, frame: int) -> None:
-            with self._lock:
-                self._workers[worker] = {"layer": layer, "frame": frame, "percent": 0.0}
-            self._emit("frame_started", worker=worker, layer=layer, frame=frame)
-
-        def progress(worker: str, frame: int, percent: float) -> None:
-            with self._lock:
-                self._workers.setdefault(worker, {}).update(frame=frame, percent=percent)
-            self._emit("frame_progress", worker=worker, frame=frame, percent=percent)
-
-        def finished(worker: str, layer: str, frame: int, outputs: list[str]) -> None:
-            with self._lock:
+    def _record(self, name: str, data: dict[str, Any]) -> None:
+        """Keep the status up to date, then pass the event on."""
+        worker = data.get("worker")
+        with self._lock:
+            if name == "batch_started":
+                self.batch_id = data["batch_id"]
+            elif name == "frame_started":
+                self._workers[worker] = {
+                    "layer": data["layer"],
+                    "frame": data["frame"],
+                    "percent": 0.0,
+                }
+            elif name == "frame_progress":
+                self._workers.setdefault(worker, {}).update(
+                    frame=data["frame"], percent=data["percent"]
+                )
+            elif name == "frame_finished":
                 self._counts["done"] += 1
-            self._emit("frame_finished", worker=worker, layer=layer, frame=frame, outputs=outputs)
-
-        def failed(worker: str, layer: str, frame: int, reason: str, retry: bool) -> None:
-            with self._lock:
-                self._counts["retried" if retry else "failed"] += 1
-            self._emit(
-                "frame_failed", worker=worker, layer=layer, frame=frame, reason=reason, retry=retry
-            )
-
-        def worker_finished(worker: str, state: str, reason: str) -> None:
-            with self._lock:
+            elif name == "frame_failed":
+                self._counts["retried" if data["retry"] else "failed"] += 1
+            elif name == "worker_finished":
                 self._workers.pop(worker, None)
-            self._emit("worker_finished", worker=worker, state=state, reason=reason)
-
-        def log(timestamp: float, level: str, worker: str, text: str) -> None:
-            if level in ("warning", "error", "fatal"):
-                self._emit("log", level=level, worker=worker, text=text)
-
-        def batch_finished(summary: dict[str, Any]) -> None:
-            with self._lock:
-                self.summary = summary
-            self._emit("batch_finished", summary=summary)
+            elif name == "batch_finished":
+                self.summary = data["summary"]
+        if name == "batch_started":
+            self._started.set()
+        self._emit(name, **data)
+        if name == "batch_finished":
             self._done.set()
-
-        api.batch_started.connect(started)
-        api.frame_started.connect(frame_started)
-        api.frame_progress.connect(progress)
-        api.frame_finished.connect(finished)
-        api.frame_failed.connect(failed)
-        api.worker_finished.connect(worker_finished)
-        api.log_message.connect(log)
-        api.batch_finished.connect(batch_finished)
 
     def _fail(self, error: BatchError) -> None:
         with self._lock:

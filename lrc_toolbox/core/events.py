@@ -1,0 +1,76 @@
+"""The API's signals as one stream of named events: ``callback(name, data)``.
+
+The command line's ``--json`` lines, ``lrc_toolbox.api``'s ``on_event`` and the Python
+handle's bookkeeping all read this one stream, so the event names and fields are defined
+in one place (and documented in ``docs/cli.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["EVENT_NAMES", "connect_events"]
+
+EventCallback = Callable[[str, dict[str, Any]], None]
+
+EVENT_NAMES = (
+    "batch_started",
+    "worker_started",
+    "frame_started",
+    "frame_progress",
+    "frame_finished",
+    "frame_failed",
+    "worker_finished",
+    "log",
+    "batch_finished",
+)
+
+
+def connect_events(api: Any, callback: EventCallback, *, all_logs: bool = False) -> None:
+    """Connect every signal of a BatchRenderAPI to ``callback``.
+
+    ``log`` events carry warnings and worse unless ``all_logs`` is set.
+    """
+    api.batch_started.connect(
+        lambda batch_id, plan: callback("batch_started", {"batch_id": batch_id, "plan": plan})
+    )
+    api.worker_started.connect(
+        lambda worker, pid, device: callback(
+            "worker_started", {"worker": worker, "pid": pid, "device": device}
+        )
+    )
+    api.frame_started.connect(
+        lambda worker, layer, frame: callback(
+            "frame_started", {"worker": worker, "layer": layer, "frame": frame}
+        )
+    )
+    api.frame_progress.connect(
+        lambda worker, frame, percent: callback(
+            "frame_progress", {"worker": worker, "frame": frame, "percent": percent}
+        )
+    )
+    api.frame_finished.connect(
+        lambda worker, layer, frame, outputs: callback(
+            "frame_finished",
+            {"worker": worker, "layer": layer, "frame": frame, "outputs": list(outputs)},
+        )
+    )
+    api.frame_failed.connect(
+        lambda worker, layer, frame, reason, retry: callback(
+            "frame_failed",
+            {"worker": worker, "layer": layer, "frame": frame, "reason": reason, "retry": retry},
+        )
+    )
+    api.worker_finished.connect(
+        lambda worker, state, reason: callback(
+            "worker_finished", {"worker": worker, "state": state, "reason": reason}
+        )
+    )
+
+    def log(timestamp: float, level: str, worker: str, text: str) -> None:
+        if all_logs or level in ("warning", "error", "fatal"):
+            callback("log", {"level": level, "worker": worker, "text": text})
+
+    api.log_message.connect(log)
+    api.batch_finished.connect(lambda summary: callback("batch_finished", {"summary": summary}))
