@@ -76,6 +76,9 @@ class Settings(JsonModel):
     #: log lines a log view keeps in memory; full logs stay on disk.
     log_view_lines: int = 5000
     history_keep_days: int = 30
+    #: when Maya quits during a batch: stop the workers (default) or hand the rest of the
+    #: batch to a background mayapy that resumes it (see docs/maya-integration.md).
+    keep_rendering_on_quit: bool = False
 
     def validate(self) -> Settings:
         """Reject values that would make the manager misbehave; returns ``self``."""

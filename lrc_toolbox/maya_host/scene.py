@@ -1,0 +1,500 @@
+"""The open Maya session as a scene source, and snapshots of it that leave it untouched.
+
+Runs INSIDE the interactive Maya session (one of the two doors to Maya, with ``worker/``).
+
+- :class:`LiveSessionSource` describes the open scene by asking Maya itself, through the
+  same :func:`~lrc_toolbox.worker.describe.describe_open_scene` the mayapy ``--describe``
+  path uses (legacy render-layer API, which also covers Render Setup: MAYA_REFERENCE §2).
+- :func:`snapshot_current_scene` writes a COPY of the scene as it is in memory, unsaved
+  changes included, without renaming the artist's scene or changing its modified flag.
+- :class:`LiveSessionBatchAPI` is the :class:`BatchRenderAPI` of a Maya session: a request
+  whose ``scene`` is empty (or is the open scene's path) renders the live session from a
+  fresh snapshot, keeping the artist's scene name for ``<Scene>`` and the session's project.
+
+Why ``file -exportAll`` and not "rename, save, rename back": an export writes a separate
+file and never touches the session's name, file type or modified flag, so nothing has to
+be put back, an untitled scene stays untitled, and a ``.mb`` scene does not silently become
+``mayaAscii`` for the artist's next Ctrl+S; save callbacks (pipeline "after save" hooks) do
+not fire for a temp file either. ``preserveReferences`` keeps references as references
+(otherwise they are imported into the copy) and ``exportUnloadedReferences`` keeps
+unloaded ones (Autodesk, "Export All/Selection Options": *Preserve references*, *Export
+unloaded references*; pymel ``exportAll``: "Export everything into a single file. Returns
+the name of the exported file"). The modified flag and scene name are still checked after
+the export and put back with ``file -modified`` / ``file -rename`` should a plug-in callback
+have changed them (Autodesk, "Avoid unnecessarily dirtying scene when using callbacks":
+``file -query -modified`` then ``file -modified false``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from lrc_toolbox.core.batch_render_api import (
+    BadRequest,
+    BatchPlan,
+    BatchRenderAPI,
+    EnvironmentProblem,
+)
+from lrc_toolbox.core.models import BatchState, RenderConfig, ValidationError
+from lrc_toolbox.scene.description import SceneDescription
+from lrc_toolbox.scene.scene_source import SceneSource, SceneSourceError, scene_source_for
+from lrc_toolbox.utils.temp_file_manager import TempFileManager
+from lrc_toolbox.worker.describe import describe_open_scene
+
+__all__ = [
+    "LIVE_EXPORTS_DIR",
+    "UNTITLED_SCENE_NAME",
+    "LiveSessionBatchAPI",
+    "LiveSessionSource",
+    "SessionExport",
+    "SessionOrigin",
+    "SnapshotError",
+    "current_scene_name",
+    "current_scene_path",
+    "export_session",
+    "prune_session_exports",
+    "session_origin",
+    "snapshot_current_scene",
+]
+
+#: ``<Scene>`` of a scene that was never saved (what Maya itself renders it as).
+UNTITLED_SCENE_NAME = "untitled"
+#: folder under the temp root that holds session exports (see :func:`export_session`).
+LIVE_EXPORTS_DIR = "live"
+ORIGIN_FILE = "origin.json"
+#: a session export younger than this is never pruned (its batch may not be recorded yet).
+PRUNE_MIN_AGE_SECONDS = 3600.0
+_RESUMABLE = (BatchState.RUNNING, BatchState.INTERRUPTED, BatchState.FAILED, BatchState.CANCELLED)
+
+
+class SnapshotError(RuntimeError):
+    """The open scene could not be written to a snapshot; the message says why."""
+
+
+def _maya() -> tuple[Any, Any]:
+    """``maya.cmds`` and ``maya.mel``, imported only when a Maya call is made."""
+    from maya import cmds, mel
+
+    return cmds, mel
+
+
+# ---------------------------------------------------------------------- session queries
+
+
+def current_scene_path(cmds: Any) -> str:
+    """The open scene's file, or ``""`` for a scene that was never saved."""
+    return str(cmds.file(query=True, sceneName=True) or "")
+
+
+def current_scene_name(cmds: Any) -> str:
+    """What ``<Scene>`` means for the open scene: the file's stem, or ``untitled``."""
+    path = current_scene_path(cmds)
+    return Path(path).stem if path else UNTITLED_SCENE_NAME
+
+
+def _is_modified(cmds: Any) -> bool:
+    return bool(cmds.file(query=True, modified=True))
+
+
+def _put_back(cmds: Any, scene_path: str, modified: bool) -> None:
+    """Restore the session's scene name and modified flag if anything changed them."""
+    if scene_path and current_scene_path(cmds) != scene_path:
+        cmds.file(rename=scene_path)
+    if _is_modified(cmds) != modified:
+        cmds.file(modified=modified)
+
+
+def _project(cmds: Any) -> str | None:
+    try:
+        root = str(cmds.workspace(query=True, rootDirectory=True) or "")
+    except Exception:
+        return None
+    return os.path.normpath(root) if root else None
+
+
+def _images_dir(cmds: Any) -> str | None:
+    """The project's ``images`` folder: where Maya itself would render."""
+    try:
+        rule = str(cmds.workspace(fileRuleEntry="images") or "") or "images"
+        return os.path.normpath(str(cmds.workspace(expandName=rule)))
+    except Exception:
+        return None
+
+
+@dataclass
+class SessionOrigin:
+    """Where a session export came from; stored next to it as ``origin.json``."""
+
+    scene_path: str
+    scene_name: str
+    project: str | None = None
+    images_dir: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scene_path": self.scene_path,
+            "scene_name": self.scene_name,
+            "project": self.project,
+            "images_dir": self.images_dir,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionOrigin:
+        return cls(
+            scene_path=str(data.get("scene_path") or ""),
+            scene_name=str(data.get("scene_name") or UNTITLED_SCENE_NAME),
+            project=data.get("project") or None,
+            images_dir=data.get("images_dir") or None,
+        )
+
+
+def session_origin(cmds: Any) -> SessionOrigin:
+    """The open scene's path and name, the session's project and its images folder."""
+    return SessionOrigin(
+        scene_path=current_scene_path(cmds),
+        scene_name=current_scene_name(cmds),
+        project=_project(cmds),
+        images_dir=_images_dir(cmds),
+    )
+
+
+# ---------------------------------------------------------------------- scene source
+
+
+class LiveSessionSource:
+    """:class:`~lrc_toolbox.scene.scene_source.SceneSource` for the open Maya session.
+
+    ``describe()`` switches through the render layers (and back), which Maya may count as
+    a change to the scene: the modified flag is put back afterwards so that describing
+    never asks the artist to save.
+    """
+
+    def __init__(self, cmds: Any = None, mel: Any = None) -> None:
+        self._cmds = cmds
+        self._mel = mel
+
+    def _modules(self) -> tuple[Any, Any]:
+        if self._cmds is None or self._mel is None:
+            cmds, mel = _maya()
+            return self._cmds or cmds, self._mel or mel
+        return self._cmds, self._mel
+
+    def describe(self) -> SceneDescription:
+        cmds, mel = self._modules()
+        try:
+            modified = _is_modified(cmds)
+        except Exception as exc:
+            raise SceneSourceError(f"Maya did not answer about the open scene: {exc}") from exc
+        try:
+            return describe_open_scene(cmds, mel)
+        except Exception as exc:
+            raise SceneSourceError(
+                f"Could not read the render layers of the open Maya scene: {exc}"
+            ) from exc
+        finally:
+            try:
+                if _is_modified(cmds) != modified:
+                    cmds.file(modified=modified)
+            except Exception:
+                pass  # never hide the describe result or error behind a flag problem
+
+
+# ---------------------------------------------------------------------- snapshots
+
+
+def snapshot_current_scene(
+    target: TempFileManager | str | os.PathLike[str],
+    *,
+    layer_name: str = "all",
+    cmds: Any = None,
+    now: float | None = None,
+) -> Path:
+    """Write the open scene, unsaved changes included, to a new Maya ASCII snapshot.
+
+    The artist's scene keeps its name (or stays untitled) and its modified flag: see the
+    module docstring for why this is an export.
+
+    Args:
+        target: a :class:`TempFileManager` (the snapshot gets its standard name in
+            ``snapshots/``), or a folder (the snapshot is ``<folder>/<scene name>.ma``).
+        layer_name: the layer part of the standard snapshot name (``"3layers"``, ...).
+        cmds: ``maya.cmds`` (imported when not given).
+        now: the timestamp of the standard name (tests).
+
+    Raises:
+        SnapshotError: Maya could not write the file; no partial file is left behind.
+    """
+    if cmds is None:
+        cmds, _ = _maya()
+    scene_path = current_scene_path(cmds)
+    modified = _is_modified(cmds)
+    name = Path(scene_path).stem if scene_path else UNTITLED_SCENE_NAME
+    if isinstance(target, TempFileManager):
+        path = target.snapshot_path(name, layer_name, now=now, extension=".ma")
+    else:
+        folder = Path(target)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.ma"
+    try:
+        cmds.file(
+            path.as_posix(),
+            exportAll=True,
+            preserveReferences=True,
+            exportUnloadedReferences=True,
+            type="mayaAscii",
+            force=True,
+        )
+        if not path.is_file() or path.stat().st_size == 0:
+            raise RuntimeError(f"Maya reported success but wrote nothing to {path}")
+    except Exception as exc:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        shown = scene_path or "the untitled scene"
+        raise SnapshotError(
+            f"Could not write a snapshot of {shown} to {path}: {exc}. Check the free space "
+            "and permissions of the temp folder (temp_root in the settings); your scene "
+            "itself was not changed."
+        ) from exc
+    finally:
+        _put_back(cmds, scene_path, modified)
+    return path
+
+
+@dataclass
+class SessionExport:
+    """A snapshot of the session kept for a batch: ``<root>/live/<id>/<scene name>.ma``.
+
+    Named after the artist's scene so that anything planning from the file alone (the
+    CLI's ``resume``) still gets the right ``<Scene>``; ``origin.json`` beside it keeps
+    the project and images folder.
+    """
+
+    path: Path
+    origin: SessionOrigin
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def export_session(root: Path, *, cmds: Any = None) -> SessionExport:
+    """Snapshot the open scene into a new folder under ``<root>/live/``.
+
+    Raises:
+        SnapshotError: as :func:`snapshot_current_scene`.
+    """
+    if cmds is None:
+        cmds, _ = _maya()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = Path(root) / LIVE_EXPORTS_DIR / f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    folder.mkdir(parents=True, mode=0o700)
+    try:
+        origin = session_origin(cmds)
+        path = snapshot_current_scene(folder, cmds=cmds)
+        (folder / ORIGIN_FILE).write_text(json.dumps(origin.to_dict(), indent=2), "utf-8")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return SessionExport(path=path, origin=origin)
+
+
+def read_origin(root: Path, scene: str) -> SessionOrigin | None:
+    """The origin of ``scene`` when it is a session export under ``root``, else None."""
+    if not scene:
+        return None
+    path = Path(scene)
+    exports = Path(root) / LIVE_EXPORTS_DIR
+    try:
+        if os.path.realpath(path.parent.parent) != os.path.realpath(exports):
+            return None
+        data = json.loads((path.parent / ORIGIN_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return SessionOrigin.from_dict(data) if isinstance(data, dict) else None
+
+
+def prune_session_exports(
+    api: BatchRenderAPI, *, now: float | None = None, min_age: float = PRUNE_MIN_AGE_SECONDS
+) -> list[Path]:
+    """Delete session exports no resumable batch needs; returns the folders deleted.
+
+    An export stays while a running, interrupted, failed or cancelled batch plans from it
+    (``resume`` reads it), and for ``min_age`` seconds after it was made (a batch that is
+    starting in another Maya may not be recorded yet).
+    """
+    exports = api.temp.root / LIVE_EXPORTS_DIR
+    if not exports.is_dir():
+        return []
+    needed = set()
+    for record in api.store.list_batches(limit=500, states=_RESUMABLE):
+        needed.add(os.path.realpath(Path(record.config.scene).parent))
+    moment = time.time() if now is None else now
+    deleted = []
+    for folder in exports.iterdir():
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            age = moment - folder.stat().st_mtime
+        except OSError:
+            continue
+        if age < min_age or os.path.realpath(folder) in needed:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            deleted.append(folder)
+    return deleted
+
+
+# ---------------------------------------------------------------------- the session's API
+
+
+class LiveSessionBatchAPI(BatchRenderAPI):
+    """:class:`BatchRenderAPI` inside a Maya session: it can render the live scene.
+
+    A request whose ``scene`` is ``""`` or the open scene's path (see
+    :meth:`follows_session`) is rendered from a snapshot of the session as it is now,
+    unsaved changes included; any other path is rendered from that file, as the base
+    class does. The batch keeps the artist's scene name for ``<Scene>`` and the session's
+    project (textures, ``images`` folder), although the workers open a temp copy.
+
+    Args:
+        cmds, mel: ``maya.cmds`` / ``maya.mel`` (imported on first use when not given).
+        Other arguments as :class:`BatchRenderAPI`.
+    """
+
+    def __init__(self, *args: Any, cmds: Any = None, mel: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cmds = cmds
+        self._mel = mel
+
+    def _maya(self) -> tuple[Any, Any]:
+        if self._cmds is None or self._mel is None:
+            cmds, mel = _maya()
+            return self._cmds or cmds, self._mel or mel
+        return self._cmds, self._mel
+
+    # ------------------------------------------------------------------ queries
+
+    def session_scene_path(self) -> str:
+        """The open scene's file (``""`` when untitled): the dashboard's "current scene"."""
+        return current_scene_path(self._maya()[0])
+
+    def is_session(self, scene: str) -> bool:
+        """Whether ``scene`` names the live session: ``""``, or the open scene's path."""
+        scene = scene.strip()
+        if not scene:
+            return True
+        if read_origin(self.temp.root, scene) is not None:
+            return False  # an export of the session, not the session
+        try:
+            current = self.session_scene_path()
+        except Exception:
+            return False  # no Maya session in this process (the headless manager)
+        return bool(current) and _same_file(scene, current)
+
+    def follows_session(self, config: RenderConfig) -> bool:
+        """Whether ``config`` asks for the live session rather than a file on disk."""
+        return self.is_session(config.scene)
+
+    def scene_source(self, scene: str) -> SceneSource:
+        """The dashboard's ``path -> SceneSource``: the live session for ``""`` or the open
+        scene, else the file (the .ma reader, or mayapy for a .mb)."""
+        if self.is_session(scene):
+            return LiveSessionSource(*self._maya())
+        try:
+            mayapy: list[str] | None = self._mayapy(RenderConfig(scene=scene))
+        except EnvironmentProblem:
+            mayapy = None  # a .ma needs no mayapy; a .mb then says what is missing
+        return scene_source_for(scene, mayapy)
+
+    def describe_session(self) -> SceneDescription:
+        """Layers, renderer and frames of the open scene.
+
+        Raises:
+            SceneSourceError: Maya could not answer.
+        """
+        return LiveSessionSource(*self._maya()).describe()
+
+    # ------------------------------------------------------------------ planning
+
+    def plan_batch(self, config: RenderConfig) -> BatchPlan:
+        """As :meth:`BatchRenderAPI.plan_batch`; a live-session request is planned from a
+        throwaway snapshot (so it costs one export of the scene)."""
+        if self.follows_session(config):
+            self._check_request(config)
+            export = export_session(self.temp.root, cmds=self._maya()[0])
+            try:
+                plan = self.plan_batch(self._session_config(config, export))
+            finally:
+                export.discard()
+            plan.config = config
+            return plan
+        plan = super().plan_batch(config)
+        origin = read_origin(self.temp.root, config.scene)
+        if origin is not None:
+            plan.scene_name = origin.scene_name
+            if origin.project:
+                plan.project = origin.project
+        return plan
+
+    # ------------------------------------------------------------------ running
+
+    def start_batch_render(self, config: RenderConfig) -> str:
+        """Start a batch; a live-session request first snapshots the session.
+
+        Raises:
+            BadRequest, EnvironmentProblem: as the base class, before anything is written.
+            SnapshotError: the session could not be written to a snapshot.
+        """
+        if not self.follows_session(config):
+            return super().start_batch_render(config)
+        if self.is_running:
+            raise BadRequest(
+                f"batch {self.batch_id} is still running: stop it or wait for it to finish"
+            )
+        self._check_request(config)
+        try:
+            prune_session_exports(self)
+        except Exception:
+            pass  # tidying must never block a render
+        export = export_session(self.temp.root, cmds=self._maya()[0])
+        try:
+            return super().start_batch_render(self._session_config(config, export))
+        except BaseException:
+            export.discard()
+            raise
+
+    @staticmethod
+    def _check_request(config: RenderConfig) -> None:
+        """Refuse a bad request before the (possibly long) export of the scene."""
+        try:
+            replace(config, scene=config.scene or UNTITLED_SCENE_NAME).validate()
+        except ValidationError as exc:
+            raise BadRequest(str(exc)) from exc
+
+    @staticmethod
+    def _session_config(config: RenderConfig, export: SessionExport) -> RenderConfig:
+        return replace(
+            config,
+            scene=str(export.path),
+            output_dir=config.output_dir or export.origin.images_dir,
+        )
+
+
+def _same_file(a: str, b: str) -> bool:
+    def key(path: str) -> str:
+        return os.path.normcase(os.path.realpath(os.path.expanduser(path)))
+
+    return key(a) == key(b)

@@ -1,0 +1,220 @@
+"""The Batch Render Manager inside Maya's window: parenting, docking, one shared API.
+
+- :func:`maya_main_window` wraps Maya's main window for Qt (MAYA_REFERENCE §7).
+- :func:`show_batch_render` shows the dashboard docked in a workspace control (or as a
+  floating window parented to Maya), and raises the one that is already open instead of
+  making a second.
+- :func:`restore_batch_render` is the workspace control's ``uiScript``: Maya runs it when
+  it restores a saved workspace at start-up, so it must import without side effects.
+- :func:`shared_api` is the session's one :class:`LiveSessionBatchAPI` (real mayapy, next
+  to this Maya): the dashboard, the shelf, the menu and scripts all watch the same batch.
+
+Docking follows Autodesk's "Writing Workspace controls" (Maya SDK): a widget that mixes
+``maya.app.general.mayaMixin.MayaQWidgetDockableMixin`` in front of its Qt class, shown
+with ``show(dockable=True, retain=False, uiScript=...)``; Maya names the control
+``<objectName>WorkspaceControl``; on restore the uiScript creates the widget and moves it
+into ``MQtUtil.getCurrentParent()`` with ``MQtUtil.addWidgetToMayaLayout`` (Autodesk's
+example; also defTechAndrew's ``DockableMixinWidget.restore`` gist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from Qt import QtCompat, QtCore, QtWidgets
+
+from lrc_toolbox.maya_host.scene import LiveSessionBatchAPI
+
+__all__ = [
+    "OBJECT_NAME",
+    "RESTORE_SCRIPT",
+    "WINDOW_TITLE",
+    "WORKSPACE_CONTROL",
+    "current_api",
+    "current_window",
+    "maya_main_window",
+    "restore_batch_render",
+    "shared_api",
+    "show_batch_render",
+]
+
+OBJECT_NAME = "lrcBatchRenderManager"
+WINDOW_TITLE = "LRC Batch Render Manager"
+#: the workspace control Maya makes for the docked widget (``<objectName>WorkspaceControl``)
+WORKSPACE_CONTROL = f"{OBJECT_NAME}WorkspaceControl"
+#: run by Maya when it restores the workspace control; must be importable at start-up
+RESTORE_SCRIPT = "import lrc_toolbox.maya_host.ui as u; u.restore_batch_render()"
+
+#: builds the dashboard widget: ``factory(api, parent) -> QWidget``. None = the real
+#: ``BatchRenderDialog`` (imported when first needed); tests substitute their own.
+dialog_factory: Callable[[Any, Any], Any] | None = None
+
+_api: LiveSessionBatchAPI | None = None
+_window: Any = None
+_dock_classes: dict[int, type] = {}
+
+
+# ---------------------------------------------------------------------- API
+
+
+def shared_api() -> LiveSessionBatchAPI:
+    """The session's one API (created on first use; real mayapy, not the simulator)."""
+    global _api
+    if _api is None:
+        _api = LiveSessionBatchAPI(simulate=False)
+    return _api
+
+
+def current_api() -> LiveSessionBatchAPI | None:
+    """The session's API if something created it, else None (never creates one)."""
+    return _api
+
+
+def current_window() -> Any:
+    """The dashboard window if one is open (or hidden in a closed dock), else None."""
+    global _window
+    if _window is not None and not QtCompat.isValid(_window):
+        _window = None  # Maya deleted it (retain=False closes delete the widget)
+    return _window
+
+
+# ---------------------------------------------------------------------- Maya's window
+
+
+def maya_main_window() -> QtWidgets.QWidget | None:
+    """Maya's main window as a QWidget (None when Maya has no main window, e.g. batch)."""
+    from maya import OpenMayaUI as omui
+
+    pointer = omui.MQtUtil.mainWindow()
+    if pointer is None:
+        return None
+    return QtCompat.wrapInstance(int(pointer), QtWidgets.QWidget)
+
+
+def _make_dashboard(api: Any, parent: Any) -> Any:
+    factory = dialog_factory
+    if factory is not None:
+        return factory(api, parent)
+    from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog
+
+    # with the session's API the dashboard reads layers from the live scene (in the UI
+    # thread: maya.cmds belongs to it) and an empty scene field means "the open scene"
+    return BatchRenderDialog(
+        api,
+        scene_source_factory=getattr(api, "scene_source", None),
+        parent=parent,
+        current_scene=getattr(api, "session_scene_path", None),
+    )
+
+
+def _dock_class() -> type:
+    """The dockable host widget class, built on Maya's mixin (only exists inside Maya)."""
+    from maya.app.general.mayaMixin import MayaQWidgetDockableMixin
+
+    key = id(MayaQWidgetDockableMixin)
+    if key not in _dock_classes:
+
+        class BatchRenderDock(MayaQWidgetDockableMixin, QtWidgets.QWidget):
+            """Holds the dashboard inside Maya's workspace control."""
+
+            def __init__(self, api: Any, parent: Any = None) -> None:
+                super().__init__(parent=parent)
+                self.setObjectName(OBJECT_NAME)
+                self.setWindowTitle(WINDOW_TITLE)
+                layout = QtWidgets.QVBoxLayout(self)
+                layout.setContentsMargins(0, 0, 0, 0)
+                self.dashboard = _make_dashboard(api, self)
+                # a QDialog embedded in a layout must be a plain child widget
+                self.dashboard.setWindowFlags(QtCore.Qt.Widget)
+                layout.addWidget(self.dashboard)
+                finished = getattr(self.dashboard, "finished", None)
+                if finished is not None:
+                    finished.connect(self._dashboard_closed)
+
+            def _dashboard_closed(self, *_args: Any) -> None:
+                """The dashboard closed itself (Close, Esc, "keep rendering in the
+                background"): hide the control too; it and the batch stay alive."""
+                from maya import cmds
+
+                if cmds.workspaceControl(WORKSPACE_CONTROL, query=True, exists=True):
+                    cmds.workspaceControl(WORKSPACE_CONTROL, edit=True, visible=False)
+
+        _dock_classes[key] = BatchRenderDock
+    return _dock_classes[key]
+
+
+def _raise_window(window: Any) -> None:
+    if _is_docked(window):
+        from maya import cmds
+
+        if cmds.workspaceControl(WORKSPACE_CONTROL, query=True, exists=True):
+            # shows a closed (hidden) control again and brings its tab to the front; the
+            # mixin's own show() is not called again, it would redo the docking set-up
+            cmds.workspaceControl(WORKSPACE_CONTROL, edit=True, restore=True)
+            window.dashboard.show()
+            return
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
+def _is_docked(window: Any) -> bool:
+    return any(isinstance(window, cls) for cls in _dock_classes.values())
+
+
+def show_batch_render(dock: bool = True, api: Any = None) -> Any:
+    """Show the Batch Render Manager; an open one is raised, never duplicated.
+
+    Args:
+        dock: dock it in a Maya workspace control (True) or show a floating window
+            parented to Maya's main window.
+        api: the API to show (default: :func:`shared_api`).
+
+    Returns:
+        The window (the dockable host, or the dashboard itself when not docked).
+    """
+    global _window
+    existing = current_window()
+    if existing is not None:
+        _raise_window(existing)
+        return existing
+    api = api if api is not None else shared_api()
+    if dock:
+        from maya import cmds
+
+        if cmds.workspaceControl(WORKSPACE_CONTROL, query=True, exists=True):
+            # left over from a workspace restored without our widget: start clean
+            cmds.deleteUI(WORKSPACE_CONTROL)
+        window = _dock_class()(api)
+        window.show(dockable=True, retain=False, uiScript=RESTORE_SCRIPT)
+    else:
+        window = _make_dashboard(api, maya_main_window())
+        window.setObjectName(OBJECT_NAME)
+        window.setWindowTitle(WINDOW_TITLE)
+        window.setWindowFlags(window.windowFlags() | QtCore.Qt.Window)
+        window.show()
+    _window = window
+    return window
+
+
+def restore_batch_render() -> Any:
+    """The workspace control's uiScript: rebuild the dashboard inside the restored control.
+
+    Maya calls it while it restores a saved workspace (start-up, or reopening the
+    control); ``MQtUtil.getCurrentParent()`` is then the control being restored.
+    """
+    global _window
+    from maya import OpenMayaUI as omui
+
+    control = omui.MQtUtil.getCurrentParent()
+    window = current_window()
+    if window is None:
+        window = _dock_class()(shared_api())
+        _window = window
+    if control is not None:
+        # Autodesk's example finds the widget with MQtUtil.findControl(objectName); its own
+        # pointer is the same widget without the risk of a second one of that name
+        pointer = QtCompat.getCppPointer(window)
+        omui.MQtUtil.addWidgetToMayaLayout(int(pointer), int(control))
+    return window
