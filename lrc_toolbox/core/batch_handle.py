@@ -1,11 +1,14 @@
 """``render()`` and ``submit()`` for scripts, Nuke, cron jobs and Maya's script editor.
 
-- In plain Python (no Qt event loop running) the batch runs in a background thread with
-  its own Qt event loop; a ``QCoreApplication`` is created when none exists. ``submit()``
-  returns at once; ``wait()`` blocks until the batch ends.
-- Inside Maya's GUI (a running ``QApplication``, the call made on its thread), the batch
-  runs in Maya's own event loop, like the dashboard; ``wait()`` keeps Maya's UI alive by
+The batch runs in the calling thread's Qt event loop, like the dashboard's:
+- Inside Maya or Nuke, whose own event loop is running, ``submit()`` returns at once and the
+  batch goes on in the background while the artist works; ``wait()`` keeps the UI alive by
   running a local event loop until the batch ends.
+- In plain Python a ``QCoreApplication`` is created when none exists; the batch makes
+  progress whenever the caller waits (``wait()``) or polls (``status()``), which run the
+  event loop. (A background thread was tried first: PySide6 6.8 aborts when a thread other
+  than the application's connects signals to Python callables, so everything stays on
+  one thread.)
 
 ``on_event(name, data)`` is called for every event with the same names and fields as the
 command line's ``--json`` lines (see ``docs/cli.md``), from the thread running the batch.
@@ -25,7 +28,6 @@ from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
 from lrc_toolbox.core.models import RenderConfig
-from lrc_toolbox.core.qt_compat import exec_loop
 
 __all__ = ["BatchHandle", "render", "submit"]
 
@@ -40,38 +42,28 @@ def _as_config(config: RenderConfig | Mapping[str, Any]) -> RenderConfig:
     return merge_job(config)
 
 
-def _in_maya_gui() -> bool:
-    if "maya.cmds" not in sys.modules:
-        return False
-    try:
-        return not bool(sys.modules["maya.cmds"].about(batch=True))
-    except Exception:
-        return False
-
-
 class BatchHandle:
-    """A submitted batch. Thread-safe: ``status()``, ``wait()`` and ``stop()`` may be called
-    from any thread."""
+    """A submitted batch. Call its methods from the thread that submitted it; ``done`` and
+    ``summary`` may be read from any thread (a Nuke or Maya helper thread, say)."""
 
     def __init__(self, on_event: EventCallback | None = None) -> None:
         self._on_event = on_event
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._started = threading.Event()
-        self._stop = threading.Event()
         self.batch_id: str | None = None
         self.summary: dict[str, Any] | None = None
         self.error: BatchError | None = None
         self._counts = {"done": 0, "failed": 0, "retried": 0}
         self._workers: dict[str, dict[str, Any]] = {}
         self._api: BatchRenderAPI | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ queries
 
     def status(self) -> dict[str, Any]:
-        """A snapshot: state, frames done/failed, and each worker's current frame."""
-        if self._thread is None and self._api is not None and not self._done.is_set():
+        """A snapshot: state, frames done/failed, and each worker's current frame (runs the
+        event loop once, so a plain-Python caller that polls makes the batch progress)."""
+        if self._api is not None and not self._done.is_set():
             QtCore.QCoreApplication.processEvents()
         with self._lock:
             state = (
@@ -98,15 +90,12 @@ class BatchHandle:
             BatchError: the batch could not start (bad input, no mayapy, ...).
             TimeoutError: ``timeout`` seconds passed first (the batch keeps running).
         """
-        if self._thread is None and self._api is not None:
-            loop = QtCore.QEventLoop()
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while not self._done.is_set():
-                if deadline is not None and time.monotonic() > deadline:
-                    break
-                loop.processEvents(QtCore.QEventLoop.AllEvents, 50)
-        elif not self._done.wait(timeout):
-            pass
+        loop = QtCore.QEventLoop()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._done.is_set():
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            loop.processEvents(QtCore.QEventLoop.AllEvents, 50)
         if self.error is not None:
             raise self.error
         if not self._done.is_set():
@@ -116,8 +105,7 @@ class BatchHandle:
 
     def stop(self) -> None:
         """Stop the batch gracefully (workers finish or are terminated, never orphaned)."""
-        self._stop.set()
-        if self._thread is None and self._api is not None:
+        if self._api is not None:
             self._api.stop_all_renders()
 
     # ------------------------------------------------------------------ wiring
@@ -162,6 +150,8 @@ class BatchHandle:
         self._emit(name, **data)
         if name == "batch_finished":
             self._done.set()
+            if self._api is not None:
+                self._api.shutdown()
 
     def _fail(self, error: BatchError) -> None:
         with self._lock:
@@ -191,49 +181,16 @@ def submit(
     """
     render_config = _as_config(config)
     settings = settings or load_settings().settings
-    handle = BatchHandle(on_event)
-    if _in_maya_gui():
-        api = BatchRenderAPI(settings, simulate=simulate)
-        handle._connect(api)
-        try:
-            api.start_batch_render(render_config)
-        except BatchError as exc:
-            handle._fail(exc)
-        return handle
     if QtCore.QCoreApplication.instance() is None:
         _APP.append(QtCore.QCoreApplication(sys.argv[:1] or ["lrc_toolbox"]))
-
-    def run() -> None:
-        api = BatchRenderAPI(settings, simulate=simulate)
-        handle._connect(api)
-        loop = QtCore.QEventLoop()
-        api.batch_finished.connect(lambda _summary: loop.quit())
-        watcher = QtCore.QTimer()
-        watcher.timeout.connect(
-            lambda: api.stop_all_renders() if handle._stop.is_set() and api.is_running else None
-        )
-        watcher.start(100)
-        try:
-            try:
-                api.start_batch_render(render_config)
-            except BatchError as exc:
-                handle._fail(exc)
-                return
-            finally:
-                handle._started.set()
-            if not handle.done:
-                exec_loop(loop)
-        except BaseException as exc:  # never leave wait() hanging on a dead thread
-            handle._fail(BatchError(f"the batch thread failed: {exc!r}"))
-            raise
-        finally:
-            watcher.stop()
-            api.shutdown()
-            handle._api = None  # the Qt objects live in this thread: let them die here
-
-    handle._thread = threading.Thread(target=run, name="lrc-batch", daemon=True)
-    handle._thread.start()
-    handle._started.wait()
+    handle = BatchHandle(on_event)
+    api = BatchRenderAPI(settings, simulate=simulate)
+    handle._connect(api)
+    try:
+        api.start_batch_render(render_config)
+    except BatchError as exc:
+        handle._fail(exc)
+    handle._started.set()
     return handle
 
 

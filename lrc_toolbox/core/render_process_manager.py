@@ -151,7 +151,11 @@ class RenderProcessManager(QtCore.QObject):
         self._watchdog.setInterval(250)
         self._watchdog.timeout.connect(self._tick)
         app = QtCore.QCoreApplication.instance()
-        if app is not None:
+        # Only from the application's own thread: PySide6 6.8 parents the receiver of a
+        # cross-thread connection to the app and aborts. A manager on another thread (the
+        # plain-Python API) is shut down by its own thread, and workers also exit when
+        # their manager process dies.
+        if app is not None and app.thread() is QtCore.QThread.currentThread():
             app.aboutToQuit.connect(self.kill_all_now)
 
     # ------------------------------------------------------------------ public
