@@ -51,7 +51,6 @@ import posixpath
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 from lrc_toolbox.farm.frames import contiguous_runs, to_deadline_frames
 from lrc_toolbox.utils.output_paths import OutputSpec, expand_prefix
+from lrc_toolbox.utils.render_subprocess import platform_kind
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrc_toolbox.core.batch_render_api import BatchPlan
@@ -342,15 +342,6 @@ def write_deadline10_files(
 # --------------------------------------------------------------------------- deadlinecommand
 
 
-def _platform_kind(platform: str | None) -> str:
-    name = (platform or sys.platform).lower()
-    if name.startswith(("win", "cygwin", "msys")):
-        return "windows"
-    if name.startswith(("darwin", "mac")):
-        return "darwin"
-    return "linux"
-
-
 _FIX_HINT = (
     "To fix: install the Deadline 10 client, set DEADLINE_PATH to the folder holding "
     "deadlinecommand, or pass --deadlinecommand PATH."
@@ -385,7 +376,7 @@ def find_deadlinecommand(
             every place looked, with how to fix it.
     """
     env = os.environ if env is None else env
-    kind = _platform_kind(platform)
+    kind = platform_kind(platform)
     path = ntpath if kind == "windows" else posixpath
     exe = "deadlinecommand.exe" if kind == "windows" else "deadlinecommand"
 

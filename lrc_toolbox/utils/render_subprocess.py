@@ -88,7 +88,8 @@ _FIX_HINT = (
 )
 
 
-def _platform_kind(platform: str | None) -> str:
+def platform_kind(platform: str | None = None) -> str:
+    """``windows``, ``darwin`` or ``linux``: which install layout to search."""
     name = (platform or sys.platform).lower()
     if name.startswith(("win", "cygwin", "msys")):
         return "windows"
@@ -117,7 +118,7 @@ def find_mayapy(
             place looked, with how to fix it.
     """
     env = os.environ if env is None else env
-    kind = _platform_kind(platform)
+    kind = platform_kind(platform)
     path = ntpath if kind == "windows" else posixpath
     exe = "mayapy.exe" if kind == "windows" else "mayapy"
 
