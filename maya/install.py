@@ -56,8 +56,11 @@ _OFFLINE_SIGNS = (
     "SSLError",
 )
 _WITHOUT_THEM = (
-    "LRC Toolbox still works without them, with less system information (no live GPU "
-    "load or memory, basic CPU figures)."
+    "Qt.py is required: the dashboard and the render engine import Qt through it (if pip "
+    "cannot reach the internet, copy the single file Qt.py from a machine that has it into "
+    "the module's site-packages folder). psutil and nvidia-ml-py are optional: LRC Toolbox "
+    "still works without them, with less system information (no live GPU load or memory, "
+    "basic CPU figures)."
 )
 
 
