@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,20 @@ def run_worker(
     )
     events, log = parse_output(result.stdout)
     return WorkerRun(result.returncode, events, log, result.stderr.decode(errors="replace"))
+
+
+def alive_pids(pids: Iterable[int]) -> list[int]:
+    """The pids that still run (zombies, which only wait to be reaped, do not count)."""
+    import psutil
+
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
 
 
 def as_json(event: protocol.Event) -> str:

@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-from sim_helpers import SHOT
+from sim_helpers import SHOT, alive_pids
 
 from lrc_toolbox.core.job_store import JobStore
 from lrc_toolbox.core.models import FrameState
@@ -62,14 +61,7 @@ def events(stdout: str) -> list[dict[str, Any]]:
 
 
 def alive(pids: list[int]) -> list[int]:
-    result = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                result.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return result
+    return alive_pids(pids)
 
 
 def wait_gone(pids: list[int], timeout: float = 15.0) -> list[int]:

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
-from sim_helpers import LEGACY, SHOT
+from sim_helpers import LEGACY, SHOT, alive_pids
 
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BadRequest, BatchRenderAPI, EnvironmentProblem
@@ -68,14 +67,7 @@ def run(qtbot: Any, api: BatchRenderAPI, cfg: RenderConfig) -> dict[str, Any]:
 
 
 def worker_processes_alive(api: BatchRenderAPI, batch_id: str) -> list[int]:
-    alive = []
-    for record in api.store.workers(batch_id):
-        try:
-            if psutil.Process(record.pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(record.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
+    return alive_pids(record.pid for record in api.store.workers(batch_id))
 
 
 def sim_uuid(index: int) -> str:

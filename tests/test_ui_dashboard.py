@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 pytest.importorskip("Qt")
 
 from Qt import QtCore, QtGui, QtWidgets
-from sim_helpers import SHOT
+from sim_helpers import SHOT, alive_pids
 
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
@@ -133,14 +132,7 @@ def run_to_end(qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI) -> di
 
 
 def alive_worker_pids(api: BatchRenderAPI, batch_id: str) -> list[int]:
-    alive = []
-    for record in api.store.workers(batch_id):
-        try:
-            if psutil.Process(record.pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(record.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
+    return alive_pids(record.pid for record in api.store.workers(batch_id))
 
 
 def status(worker: str, **changes: Any) -> RenderStatus:
