@@ -350,3 +350,19 @@ def test_resume_renders_only_what_is_left(
     assert len(finished) == 1
     store = JobStore(sim / "jobs.sqlite")
     assert {f.state for f in store.frames(first["batch_id"])} == {FrameState.DONE}
+
+
+def test_scene_name_and_project_overrides_reach_the_plan(api: BatchRenderAPI, sim: Path) -> None:
+    project = sim / "proj"
+    project.mkdir()
+    plan = api.plan_batch(
+        config(sim, scene_name="sh010_v012", project=str(project), output_dir=None)
+    )
+    assert plan.scene_name == "sh010_v012"
+    assert plan.project == str(project)
+    assert plan.output_dir == str((project / "images").resolve())
+
+
+def test_scene_name_override_names_the_files(qtbot: Any, api: BatchRenderAPI, sim: Path) -> None:
+    run(qtbot, api, config(sim, layers=["BG"], frames="1", scene_name="sh010_v012"))
+    assert (sim / "images" / "sh010_v012" / "BG" / "BG.0001.exr").is_file()

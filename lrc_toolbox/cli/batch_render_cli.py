@@ -209,6 +209,14 @@ def _add_render_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--mayapy", default=s, help="path of mayapy (default: found automatically)")
     parser.add_argument(
+        "--scene-name",
+        default=s,
+        help="what <Scene> expands to in file names (default: the scene file's name)",
+    )
+    parser.add_argument(
+        "--project", default=s, help="Maya project folder (default: found above the scene)"
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the plan (workers, devices, frames per layer, snapshot) and start nothing",
@@ -357,7 +365,7 @@ def format_scene(scene: object) -> str:
 _CONFIG_FIELDS = (
     "scene", "layers", "frames", "renderer", "camera", "output_dir", "image_prefix", "gpus",
     "processes_per_gpu", "cpu_mode", "cpu_threads", "chunk_size", "frame_order", "max_attempts",
-    "frame_timeout", "skip_existing", "mayapy",
+    "frame_timeout", "skip_existing", "mayapy", "scene_name", "project",
 )  # fmt: skip
 
 

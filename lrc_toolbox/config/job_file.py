@@ -43,7 +43,7 @@ __all__ = [
 JOB_FILE_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("job-config.schema.json")
 _TOP_KEYS = ("version", "defaults", "jobs")
-_PATH_KEYS = ("scene", "output_dir")
+_PATH_KEYS = ("scene", "output_dir", "project")
 
 
 class JobFileError(ValueError):
@@ -90,6 +90,8 @@ _DESCRIPTIONS = {
     "frame_timeout": "seconds without output before a worker is killed as hung",
     "skip_existing": "skip frames whose files already exist",
     "mayapy": "path of mayapy",
+    "scene_name": "what <Scene> expands to in output paths (default: the scene file's name)",
+    "project": "Maya project folder (default: the folder above the scene with workspace.mel)",
 }
 
 

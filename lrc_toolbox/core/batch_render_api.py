@@ -217,7 +217,11 @@ class BatchRenderAPI(QtCore.QObject):
             slots = build_slots(system, config)
         except ValueError as exc:
             raise EnvironmentProblem(str(exc)) from exc
-        project = find_project(scene_path.resolve())
+        project = (
+            Path(config.project).expanduser()
+            if config.project
+            else find_project(scene_path.resolve())
+        )
         output_dir = self._output_dir(config, scene_path, project)
         status = check_disk_space(
             Path(output_dir),
@@ -236,7 +240,7 @@ class BatchRenderAPI(QtCore.QObject):
             mayapy=mayapy,
             output_dir=output_dir,
             project=str(project) if project else None,
-            scene_name=scene_path.stem,
+            scene_name=config.scene_name or scene_path.stem,
             warnings=warnings,
         )
 

@@ -257,6 +257,10 @@ class RenderConfig(JsonModel):
     frame_timeout: float = 1800.0  # seconds without any worker output before a kill
     skip_existing: bool = False
     mayapy: str | None = None
+    #: what ``<Scene>`` expands to in output paths; None = the scene file's name
+    scene_name: str | None = None
+    #: the Maya project folder; None = the nearest folder above the scene with workspace.mel
+    project: str | None = None
 
     @property
     def all_renderable_layers(self) -> bool:
@@ -291,6 +295,8 @@ class RenderConfig(JsonModel):
             _positive("cpu_threads", self.cpu_threads, upper=4096)
         _positive("chunk_size", self.chunk_size, upper=100_000)
         _positive("max_attempts", self.max_attempts, upper=100)
+        if self.scene_name is not None and not self.scene_name.strip():
+            raise ValidationError("scene_name", "empty name: leave it out to use the scene's")
         if not self.frame_timeout > 0:
             raise ValidationError(
                 "frame_timeout", f"must be a number of seconds > 0, got {self.frame_timeout}"
