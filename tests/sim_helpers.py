@@ -3,7 +3,6 @@ says. Shared by the worker, simulator and scene-source tests."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -115,7 +114,3 @@ def alive_pids(pids: Iterable[int]) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     return alive
-
-
-def as_json(event: protocol.Event) -> str:
-    return json.dumps({"ev": event.name, **event.data})

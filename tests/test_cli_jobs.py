@@ -157,3 +157,10 @@ def test_live_view_redraws_one_line_per_worker_and_a_bar(qapp: Any) -> None:
     assert "BG frame 7   40.0%  ETA 1:15" in text
     assert "[###############...............] 5/10 frames" in text
     assert text.count("\x1b[F") == 2  # the second redraw moved up over the first
+
+
+def test_every_event_is_documented_in_cli_md() -> None:
+    from lrc_toolbox.core.events import EVENT_NAMES
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    assert [name for name in EVENT_NAMES if f"| `{name}`" not in doc] == []

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from Qt import QtCore
 
-from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
 from lrc_toolbox.core.qt_compat import exec_loop
 
@@ -242,4 +242,4 @@ def _summary_text(summary: dict[str, Any]) -> str:
     return line
 
 
-__all__ = ["BatchError", "run_batch"]
+__all__ = ["run_batch"]

@@ -52,6 +52,8 @@ __all__ = [
     "BatchPlan",
     "BatchRenderAPI",
     "EnvironmentProblem",
+    "find_project",
+    "reap_orphans",
 ]
 
 #: the command that stands in for mayapy when simulating (tests, demo, benchmarks)
@@ -509,6 +511,3 @@ def reap_orphans(pids: Sequence[int]) -> list[int]:
             terminate_process_tree(pid, grace=2.0)
             reaped.append(pid)
     return reaped
-
-
-__all__ += ["FrameState", "find_project", "reap_orphans"]

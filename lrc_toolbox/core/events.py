@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["EVENT_NAMES", "connect_events"]
+__all__ = ["EVENT_NAMES", "LEVELS", "connect_events"]
+
+#: log levels of ``log_message``, least to most severe
+LEVELS = ("debug", "info", "warning", "error", "fatal")
 
 EventCallback = Callable[[str, dict[str, Any]], None]
 

@@ -34,10 +34,8 @@ from lrc_toolbox.utils.render_subprocess import (
     terminate_process_tree,
 )
 
-__all__ = ["LEVELS", "RenderProcessManager", "WorkerLaunch"]
+__all__ = ["RenderProcessManager", "WorkerLaunch"]
 
-#: log levels used in ``log_message``
-LEVELS = ("debug", "info", "warning", "error", "fatal")
 _KIND_LEVEL = {
     LineKind.FATAL: "fatal",
     LineKind.ERROR: "error",

@@ -34,6 +34,8 @@ from typing import Any
 
 from Qt import QtCore, QtGui, QtWidgets
 
+from lrc_toolbox.core.events import LEVELS
+
 __all__ = [
     "DEFAULT_MAX_LINES",
     "LEVEL",
@@ -53,7 +55,6 @@ DEFAULT_MAX_LINES = 5000
 FLUSH_INTERVAL_MS = 100
 
 #: log levels, least to most severe
-LEVELS = ("debug", "info", "warning", "error", "fatal")
 _RANK = {name: rank for rank, name in enumerate(LEVELS)}
 
 #: minimum-level choices offered in the level combo: (label, level)
