@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lrc_toolbox.core import protocol  # noqa: E402
+from lrc_toolbox.records import protocol  # noqa: E402
 
 SCENE = ROOT / "lrc_toolbox" / "sim" / "scenes" / "shot010_lighting.ma"
 LAYERS = {"BG": 1.0, "CHAR": 3.0, "FX_test": 6.0}  # cost units per frame
@@ -126,8 +126,8 @@ def engine(
 
     from lrc_toolbox.config.batch_render_defaults import Settings
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI
-    from lrc_toolbox.core.models import RenderConfig
     from lrc_toolbox.core.qt_compat import exec_loop
+    from lrc_toolbox.records.models import RenderConfig
 
     app = QtCore.QCoreApplication.instance() or QtCore.QCoreApplication([])
     settings = Settings(

@@ -77,8 +77,8 @@ def run_child(impl: str, seconds: float, rate: int, max_lines: int) -> dict[str,
     import psutil
     from Qt import QtCore, QtWidgets
 
+    from lrc_toolbox.records.frame_parser import format_frames, parse_frames
     from lrc_toolbox.ui import style
-    from lrc_toolbox.utils.frame_parser import format_frames, parse_frames
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     style.apply_maya_style(app)

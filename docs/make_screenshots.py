@@ -36,7 +36,7 @@ from Qt import QtWidgets  # noqa: E402
 
 from lrc_toolbox.config.batch_render_defaults import Settings  # noqa: E402
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI  # noqa: E402
-from lrc_toolbox.core.models import WorkerState  # noqa: E402
+from lrc_toolbox.records.models import WorkerState  # noqa: E402
 from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog  # noqa: E402
 from lrc_toolbox.ui.style import apply_maya_style  # noqa: E402
 

@@ -24,9 +24,9 @@ from lrc_toolbox.core.batch_render_api import (
     BatchRenderAPI,
     EnvironmentProblem,
 )
-from lrc_toolbox.core.models import RenderConfig, ValidationError
 from lrc_toolbox.core.ready_manifest import read_ready
-from lrc_toolbox.utils.frame_parser import FrameRangeError, format_frames, parse_frames
+from lrc_toolbox.records.frame_parser import FrameRangeError, format_frames, parse_frames
+from lrc_toolbox.records.models import RenderConfig, ValidationError
 
 __all__ = [
     "BadRequest",

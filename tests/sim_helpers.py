@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lrc_toolbox.core import protocol
+from lrc_toolbox.records import protocol
 
 SCENES = Path(__file__).resolve().parents[1] / "lrc_toolbox" / "sim" / "scenes"
 SHOT = SCENES / "shot010_lighting.ma"

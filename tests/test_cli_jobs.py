@@ -13,7 +13,7 @@ from sim_helpers import SHOT
 from test_cli_render import CLI, cli_env, events
 
 from lrc_toolbox.core.ready_manifest import read_ready
-from lrc_toolbox.utils.frame_parser import parse_frames
+from lrc_toolbox.records.frame_parser import parse_frames
 
 
 def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -130,7 +130,7 @@ class _Tty(io.StringIO):
 
 class _FakeStatus:
     def __init__(self, **values: Any) -> None:
-        from lrc_toolbox.core.models import RenderStatus, WorkerState
+        from lrc_toolbox.records.models import RenderStatus, WorkerState
 
         self.status = RenderStatus(worker_id="gpu1", device="GPU 1", state=WorkerState.RENDERING)
         for key, value in values.items():

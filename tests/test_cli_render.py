@@ -15,7 +15,7 @@ from typing import Any
 from sim_helpers import SHOT, alive_pids
 
 from lrc_toolbox.core.job_store import JobStore
-from lrc_toolbox.core.models import FrameState
+from lrc_toolbox.records.models import FrameState
 
 CLI = [sys.executable, "-m", "lrc_toolbox.cli.batch_render_cli"]
 

@@ -15,7 +15,7 @@ from lrc_toolbox.config.batch_render_defaults import (
     prefs_dir,
     save_settings,
 )
-from lrc_toolbox.core.models import FrameOrder, SingleGpuPolicy, ValidationError
+from lrc_toolbox.records.models import FrameOrder, SingleGpuPolicy, ValidationError
 
 
 def test_defaults_keep_one_gpu_and_two_cores_for_maya(prefs_dir: Path) -> None:

@@ -13,7 +13,6 @@ import pytest
 from sim_helpers import SHOT
 from test_farm_frames import deadline_reference_frames
 
-from lrc_toolbox.core.models import RenderConfig
 from lrc_toolbox.farm.deadline10 import (
     MACOS_DEADLINE_PATH_FILE,
     Deadline10Options,
@@ -27,8 +26,9 @@ from lrc_toolbox.farm.deadline10 import (
     submit_deadline10,
     write_deadline10_files,
 )
+from lrc_toolbox.records.frame_parser import parse_frames
+from lrc_toolbox.records.models import RenderConfig
 from lrc_toolbox.scene.ma_reader import read_ma
-from lrc_toolbox.utils.frame_parser import parse_frames
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "farm_golden" / "deadline10"
 #: regenerate: LRC_UPDATE_GOLDEN=1 pytest tests/test_farm_deadline10.py (then review the diff);

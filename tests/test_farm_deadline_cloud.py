@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 from sim_helpers import SHOT
 
-from lrc_toolbox.core.models import RenderConfig
 from lrc_toolbox.farm.deadline_cloud import (
     DeadlineCloudError,
     DeadlineCloudUnavailable,
@@ -32,6 +31,7 @@ from lrc_toolbox.farm.deadline_cloud import (
     submit_to_deadline_cloud,
 )
 from lrc_toolbox.farm.openjd import OpenJDOptions
+from lrc_toolbox.records.models import RenderConfig
 
 yaml = pytest.importorskip("yaml")
 

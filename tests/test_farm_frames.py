@@ -23,7 +23,7 @@ from lrc_toolbox.farm.frames import (
     to_deadline_frames,
     to_openjd_range_expr,
 )
-from lrc_toolbox.utils.frame_parser import parse_frames
+from lrc_toolbox.records.frame_parser import parse_frames
 
 EXPRESSIONS = [
     "1-100x5",  # 1, 6, ..., 96, 100: our step keeps the last frame

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sim_helpers import SHOT, sim_env
 
-from lrc_toolbox.core.models import RenderConfig
 from lrc_toolbox.farm import run_chunk
 from lrc_toolbox.farm.openjd import (
     BOOTSTRAP_SCRIPT,
@@ -26,7 +25,8 @@ from lrc_toolbox.farm.openjd import (
     write_job_bundle,
     write_simulated_mayapy,
 )
-from lrc_toolbox.utils.frame_parser import parse_frames
+from lrc_toolbox.records.frame_parser import parse_frames
+from lrc_toolbox.records.models import RenderConfig
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "farm_golden" / "openjd"
 #: regenerate the golden files: LRC_UPDATE_GOLDEN=1 pytest tests/test_farm_openjd.py

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lrc_toolbox.utils.frame_parser import (
+from lrc_toolbox.records.frame_parser import (
     MAX_FRAME_NUMBER,
     MAX_FRAMES,
     FrameRangeError,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from lrc_toolbox.core.models import GPUInfo
+from lrc_toolbox.records.models import GPUInfo
 from lrc_toolbox.utils import gpu_utils
 from lrc_toolbox.utils.gpu_utils import (
     GpuQuery,

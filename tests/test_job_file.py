@@ -13,7 +13,7 @@ from lrc_toolbox.config.job_file import (
     job_schema,
     load_job_file,
 )
-from lrc_toolbox.core.models import FrameOrder, RenderConfig
+from lrc_toolbox.records.models import FrameOrder, RenderConfig
 
 DOCS_SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "job-config.schema.json"
 

@@ -30,7 +30,7 @@ from lrc_toolbox.core.job_store import (
     default_job_store_path,
     pid_alive,
 )
-from lrc_toolbox.core.models import (
+from lrc_toolbox.records.models import (
     BatchState,
     FrameOrder,
     FrameState,
@@ -842,7 +842,7 @@ def test_everything_committed_before_a_hard_kill_survives(db_path: Path) -> None
         """
         import os, sys
         from lrc_toolbox.core.job_store import JobStore
-        from lrc_toolbox.core.models import BatchState, RenderConfig
+        from lrc_toolbox.records.models import BatchState, RenderConfig
         store = JobStore(sys.argv[1])
         bid = store.create_batch(
             RenderConfig(scene="s.ma"), {"BG": [4, 3, 2, 1]}, scene="s.ma", snapshot="snap.ma"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lrc_toolbox.core.models import ValidationError
+from lrc_toolbox.records.models import ValidationError
 from lrc_toolbox.scene.description import LayerDescription, SceneDescription, render_frames
 from lrc_toolbox.scene.ma_reader import MAX_WARNINGS, MayaAsciiError, read_ma
 

@@ -23,9 +23,9 @@ from sim_helpers import SHOT
 
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BadRequest
-from lrc_toolbox.core.models import BatchState, FrameState, RenderConfig
 from lrc_toolbox.maya_host import scene as live
 from lrc_toolbox.maya_host import startup, ui
+from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig
 from lrc_toolbox.scene.ma_reader import read_ma
 from lrc_toolbox.sim import mayapy, runtime
 from lrc_toolbox.sim.config import SimConfig
@@ -623,7 +623,7 @@ def test_importing_the_package_stays_light() -> None:
 def test_the_public_api_re_exports_the_supported_names() -> None:
     import lrc_toolbox.api as api
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI
-    from lrc_toolbox.utils.frame_parser import parse_frames
+    from lrc_toolbox.records.frame_parser import parse_frames
 
     assert api.BatchRenderAPI is BatchRenderAPI and api.parse_frames is parse_frames
     assert {"show_batch_render", "RenderConfig", "format_frames"} <= set(api.__all__)

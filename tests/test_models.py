@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lrc_toolbox.core.models import (
+from lrc_toolbox.records.models import (
     CPUInfo,
     FrameOrder,
     GPUInfo,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrc_toolbox.core.protocol import (
+from lrc_toolbox.records.protocol import (
     COMMANDS,
     EVENT_PREFIX,
     EVENTS,

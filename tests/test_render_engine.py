@@ -14,7 +14,7 @@ from sim_helpers import LEGACY, SHOT, alive_pids
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BadRequest, BatchRenderAPI, EnvironmentProblem
 from lrc_toolbox.core.job_store import JobStore
-from lrc_toolbox.core.models import BatchState, FrameState, RenderConfig
+from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig
 from lrc_toolbox.utils.gpu_utils import simulated_gpus
 
 pytestmark = pytest.mark.qt

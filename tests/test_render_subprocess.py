@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
-from lrc_toolbox.core.models import CPUInfo, GPUInfo, RenderConfig, SingleGpuPolicy, SystemInfo
+from lrc_toolbox.records.models import CPUInfo, GPUInfo, RenderConfig, SingleGpuPolicy, SystemInfo
 from lrc_toolbox.utils.gpu_utils import simulated_gpus
 from lrc_toolbox.utils.render_subprocess import (
     MayapyNotFound,

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrc_toolbox.core.models import FrameOrder, FrameState
 from lrc_toolbox.core.scheduler import (
     Assignment,
     FrameTask,
@@ -26,7 +25,8 @@ from lrc_toolbox.core.scheduler import (
     dispatch_order,
     preview_order,
 )
-from lrc_toolbox.utils.frame_parser import parse_frames
+from lrc_toolbox.records.frame_parser import parse_frames
+from lrc_toolbox.records.models import FrameOrder, FrameState
 
 PENDING = FrameState.PENDING
 RUNNING = FrameState.RUNNING

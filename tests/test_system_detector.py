@@ -13,13 +13,13 @@ import pytest
 
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core import system_detector
-from lrc_toolbox.core.models import GPUInfo, SingleGpuPolicy, SystemInfo
 from lrc_toolbox.core.system_detector import (
     SystemDetector,
     cpu_name,
     detect_system,
     pick_reserved_gpus,
 )
+from lrc_toolbox.records.models import GPUInfo, SingleGpuPolicy, SystemInfo
 
 MIB = 2**20
 

@@ -18,7 +18,7 @@ from sim_helpers import SHOT, alive_pids
 
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
-from lrc_toolbox.core.models import (
+from lrc_toolbox.records.models import (
     BatchState,
     CPUInfo,
     FrameOrder,

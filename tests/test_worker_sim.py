@@ -18,7 +18,7 @@ from sim_helpers import (
     sim_env,
 )
 
-from lrc_toolbox.core import protocol
+from lrc_toolbox.records import protocol
 from lrc_toolbox.utils.log_parser import LineKind, LogParser
 
 RENDER_BG_123 = command("render", layer="BG", frames=[1, 2, 3])

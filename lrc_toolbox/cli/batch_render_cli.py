@@ -23,7 +23,7 @@ from lrc_toolbox import __version__
 from lrc_toolbox.farm.cli import FARM_COMMANDS, add_farm_parsers, run_farm_command
 
 if TYPE_CHECKING:
-    from lrc_toolbox.core.models import FrameState
+    from lrc_toolbox.records.models import FrameState
 
 EXIT_OK = 0
 EXIT_FAILED_FRAMES = 1
@@ -244,7 +244,7 @@ def _cmd_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def format_system_info(info: object) -> str:
     """The human table of ``lrc-batch-render info``."""
-    from lrc_toolbox.core.models import SystemInfo
+    from lrc_toolbox.records.models import SystemInfo
 
     assert isinstance(info, SystemInfo)
     cpu = info.cpu
@@ -290,7 +290,7 @@ def format_system_info(info: object) -> str:
 
 def _cmd_frames(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from lrc_toolbox.config.batch_render_defaults import load_settings
-    from lrc_toolbox.utils.frame_parser import FrameRangeError, parse_frames, preview_frames
+    from lrc_toolbox.records.frame_parser import FrameRangeError, parse_frames, preview_frames
 
     max_frames = load_settings().settings.max_frames
     try:
@@ -327,8 +327,8 @@ def _cmd_layers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def format_scene(scene: object) -> str:
     """The human view of ``lrc-batch-render layers``."""
+    from lrc_toolbox.records.frame_parser import format_frames
     from lrc_toolbox.scene.description import SceneDescription
-    from lrc_toolbox.utils.frame_parser import format_frames
 
     assert isinstance(scene, SceneDescription)
     anim = (
@@ -393,7 +393,7 @@ def configs_from_args(args: argparse.Namespace, settings: object) -> list[object
         ValueError: (JobFileError / ValidationError) with the key path; the caller exits 2.
     """
     from lrc_toolbox.config.job_file import load_job_file, merge_job
-    from lrc_toolbox.core.models import ValidationError
+    from lrc_toolbox.records.models import ValidationError
 
     flags = {key: getattr(args, key) for key in _CONFIG_FIELDS if hasattr(args, key)}
     base = _settings_defaults(settings)
@@ -530,7 +530,7 @@ def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _state(name: str) -> FrameState:
-    from lrc_toolbox.core.models import FrameState
+    from lrc_toolbox.records.models import FrameState
 
     return FrameState(name)
 
@@ -553,7 +553,7 @@ def _batch_json(record: object) -> dict[str, object]:
 
 def _cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from lrc_toolbox.core.job_store import JobStore
-    from lrc_toolbox.utils.frame_parser import format_frames
+    from lrc_toolbox.records.frame_parser import format_frames
 
     store = _open_store(err)
     if not isinstance(store, JobStore):

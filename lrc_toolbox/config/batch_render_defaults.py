@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from lrc_toolbox.core.models import (
+from lrc_toolbox.records.models import (
     FrameOrder,
     JsonModel,
     SingleGpuPolicy,

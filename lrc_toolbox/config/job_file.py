@@ -1,7 +1,7 @@
 """JSON job files: one job, or several under ``"jobs"``, validated with the key path of any
 mistake (``jobs[1].layers[2]: expected string, got 3``) and merged with command-line flags.
 
-A job uses :class:`~lrc_toolbox.core.models.RenderConfig`'s field names. ``"layers"`` may
+A job uses :class:`~lrc_toolbox.records.models.RenderConfig`'s field names. ``"layers"`` may
 also be the string ``"all"``. A file may hold::
 
     {"scene": "shot010.ma", "layers": ["BG"], "frames": "1-24"}
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lrc_toolbox.core.models import FrameOrder, RenderConfig, ValidationError
+from lrc_toolbox.records.models import FrameOrder, RenderConfig, ValidationError
 
 __all__ = [
     "JOB_FILE_VERSION",

@@ -27,7 +27,7 @@ from Qt import QtCore
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
-from lrc_toolbox.core.models import RenderConfig
+from lrc_toolbox.records.models import RenderConfig
 
 __all__ = ["BatchHandle", "render", "submit"]
 

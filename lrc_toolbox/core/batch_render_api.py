@@ -21,7 +21,12 @@ from Qt import QtCore
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.job_store import JobStore
-from lrc_toolbox.core.models import (
+from lrc_toolbox.core.ready_manifest import ReadyManifest
+from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
+from lrc_toolbox.core.scheduler import Scheduler
+from lrc_toolbox.core.system_detector import SystemDetector
+from lrc_toolbox.records.frame_parser import FrameRangeError, parse_frames
+from lrc_toolbox.records.models import (
     BatchState,
     FrameState,
     RenderConfig,
@@ -29,13 +34,8 @@ from lrc_toolbox.core.models import (
     SystemInfo,
     ValidationError,
 )
-from lrc_toolbox.core.ready_manifest import ReadyManifest
-from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
-from lrc_toolbox.core.scheduler import Scheduler
-from lrc_toolbox.core.system_detector import SystemDetector
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import SceneSourceError, scene_source_for
-from lrc_toolbox.utils.frame_parser import FrameRangeError, parse_frames
 from lrc_toolbox.utils.render_subprocess import (
     MayapyNotFound,
     Slot,
@@ -97,7 +97,7 @@ class BatchPlan:
         return sum(len(f) for f in self.frames_by_layer.values())
 
     def to_dict(self) -> dict[str, Any]:
-        from lrc_toolbox.utils.frame_parser import format_frames
+        from lrc_toolbox.records.frame_parser import format_frames
 
         return {
             "scene": self.config.scene,

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings, prefs_dir
-from lrc_toolbox.core.models import BatchState, FrameState, RenderConfig, WorkerState
+from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig, WorkerState
 
 __all__ = [
     "DB_FILE_NAME",

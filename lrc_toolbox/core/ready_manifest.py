@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lrc_toolbox.utils.frame_parser import format_frames
+from lrc_toolbox.records.frame_parser import format_frames
 
 __all__ = ["READY_FILE_NAME", "ReadyManifest", "read_ready"]
 

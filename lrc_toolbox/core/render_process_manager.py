@@ -21,10 +21,10 @@ from typing import IO, Any
 
 from Qt import QtCore
 
-from lrc_toolbox.core import protocol
 from lrc_toolbox.core.job_store import JobStore
-from lrc_toolbox.core.models import BatchState, FrameState, RenderStatus, WorkerState
 from lrc_toolbox.core.scheduler import Assignment, Scheduler
+from lrc_toolbox.records import protocol
+from lrc_toolbox.records.models import BatchState, FrameState, RenderStatus, WorkerState
 from lrc_toolbox.utils.log_parser import LineKind, LogParser
 from lrc_toolbox.utils.render_subprocess import (
     Slot,

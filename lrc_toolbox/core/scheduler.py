@@ -51,7 +51,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lrc_toolbox.core.models import FrameOrder, FrameState, JsonModel
+from lrc_toolbox.records.models import FrameOrder, FrameState, JsonModel
 
 __all__ = [
     "Assignment",

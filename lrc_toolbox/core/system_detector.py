@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import TypeVar
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
-from lrc_toolbox.core.models import CPUInfo, GPUInfo, SingleGpuPolicy, SystemInfo
+from lrc_toolbox.records.models import CPUInfo, GPUInfo, SingleGpuPolicy, SystemInfo
 from lrc_toolbox.utils.gpu_utils import GpuQuery, gpu_by_uuid, query_gpus, simulated_gpus
 
 __all__ = ["SystemDetector", "detect_system", "pick_reserved_gpus"]

@@ -158,7 +158,7 @@ def add_farm_parsers(subparsers: Any) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from lrc_toolbox.core.models import RenderConfig
+    from lrc_toolbox.records.models import RenderConfig
 
     layers = (
         []
@@ -228,7 +228,7 @@ def _plan(args: argparse.Namespace, err: TextIO) -> Any:
         return exc.exit_code
     for warning in plan.warnings:
         print(f"warning: {warning}", file=err)
-    from lrc_toolbox.utils.frame_parser import preview_frames
+    from lrc_toolbox.records.frame_parser import preview_frames
 
     for layer, frames in plan.frames_by_layer.items():
         print(f"layer {layer}: {preview_frames(frames)}", file=err)

@@ -35,8 +35,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from lrc_toolbox.core import protocol
 from lrc_toolbox.farm.frames import FarmFrameError, parse_openjd_range_expr
+from lrc_toolbox.records import protocol
 
 EXIT_OK = 0
 EXIT_FRAMES_FAILED = 1

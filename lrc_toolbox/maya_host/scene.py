@@ -42,7 +42,7 @@ from lrc_toolbox.core.batch_render_api import (
     BatchRenderAPI,
     EnvironmentProblem,
 )
-from lrc_toolbox.core.models import BatchState, RenderConfig, ValidationError
+from lrc_toolbox.records.models import BatchState, RenderConfig, ValidationError
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import SceneSource, SceneSourceError, scene_source_for
 from lrc_toolbox.utils.temp_file_manager import TempFileManager

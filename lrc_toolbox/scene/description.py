@@ -6,7 +6,7 @@ without Maya) and the mayapy ``--describe`` path (any scene, inside Maya), which
 :meth:`SceneDescription.from_dict`. Everything here is JSON-safe and free of Qt and Maya.
 
 Frame lists travel as compact text (``"1-10,12,20-30x2"``) written by
-:func:`lrc_toolbox.utils.frame_parser.format_frames`, the same syntax users type.
+:func:`lrc_toolbox.records.frame_parser.format_frames`, the same syntax users type.
 """
 
 from __future__ import annotations
@@ -16,8 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lrc_toolbox.core.models import ValidationError
-from lrc_toolbox.utils.frame_parser import MAX_FRAMES, FrameRangeError, format_frames, parse_frames
+from lrc_toolbox.records.frame_parser import (
+    MAX_FRAMES,
+    FrameRangeError,
+    format_frames,
+    parse_frames,
+)
+from lrc_toolbox.records.models import ValidationError
 
 __all__ = [
     "DEFAULT_RENDERER",

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from lrc_toolbox.core import protocol
+from lrc_toolbox.records import protocol
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.ma_reader import MayaAsciiError, read_ma
 

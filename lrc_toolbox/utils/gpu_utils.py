@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TypeVar
 
-from lrc_toolbox.core.models import GPUInfo, GPUProcess
+from lrc_toolbox.records.models import GPUInfo, GPUProcess
 
 __all__ = [
     "SIMULATED_GPU_NAME",

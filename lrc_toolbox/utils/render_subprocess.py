@@ -44,7 +44,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from lrc_toolbox.core.models import GPUInfo, RenderConfig, SystemInfo
+from lrc_toolbox.records.models import GPUInfo, RenderConfig, SystemInfo
 
 __all__ = [
     "CPU_HIDE_ALL_GPUS",

@@ -2,7 +2,7 @@
 
 ``mayapy -m lrc_toolbox.worker --scene SNAPSHOT`` starts Maya standalone, opens the scene
 once, says ``hello`` and then renders whatever frames the manager sends on stdin, one JSON
-command per line, reporting ``@lrc`` events on stdout (see :mod:`lrc_toolbox.core.protocol`).
+command per line, reporting ``@lrc`` events on stdout (see :mod:`lrc_toolbox.records.protocol`).
 
 How a frame is rendered follows what farm tools do (MAYA_REFERENCE §1): switch layer only
 when it changes, then override the render globals rather than trusting the scene
@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from lrc_toolbox.core import protocol
+from lrc_toolbox.records import protocol
 from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
 from lrc_toolbox.worker.renderers import (
     RendererHandler,

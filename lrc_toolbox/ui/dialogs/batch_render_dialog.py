@@ -17,7 +17,7 @@ from typing import Any
 from Qt import QtCore, QtGui, QtWidgets
 
 from lrc_toolbox.core.batch_render_api import BadRequest, BatchError, EnvironmentProblem
-from lrc_toolbox.core.models import RenderConfig, RenderStatus, WorkerState
+from lrc_toolbox.records.models import RenderConfig, RenderStatus, WorkerState
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
 from lrc_toolbox.ui.widgets.active_renders import ActiveRendersModel, ActiveRendersView

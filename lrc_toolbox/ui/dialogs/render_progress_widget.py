@@ -19,6 +19,7 @@ from typing import Any
 
 from Qt import QtCore, QtGui, QtWidgets
 
+from lrc_toolbox.records.frame_parser import FrameRangeError, parse_frames
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.widgets.log_view import (
     DEFAULT_MAX_LINES,
@@ -26,7 +27,6 @@ from lrc_toolbox.ui.widgets.log_view import (
     LogView,
     UrlOpener,
 )
-from lrc_toolbox.utils.frame_parser import FrameRangeError, parse_frames
 
 __all__ = ["FRAME_STATES", "STATE_COLOURS", "FrameStrip", "RenderProgressWidget"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from Qt import QtCompat, QtCore, QtGui, QtWidgets
 
-from lrc_toolbox.core.models import RenderStatus, WorkerState
+from lrc_toolbox.records.models import RenderStatus, WorkerState
 from lrc_toolbox.ui import style
 
 __all__ = [

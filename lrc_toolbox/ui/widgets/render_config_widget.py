@@ -15,7 +15,9 @@ from typing import Any
 from Qt import QtCore, QtGui, QtWidgets
 
 from lrc_toolbox.config.batch_render_defaults import Settings
-from lrc_toolbox.core.models import FrameOrder, RenderConfig, SystemInfo
+from lrc_toolbox.records.frame_parser import FrameRangeError, format_frames, parse_frames
+from lrc_toolbox.records.frame_parser import preview_frames as preview_text
+from lrc_toolbox.records.models import FrameOrder, RenderConfig, SystemInfo
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import (
     MayaAsciiSource,
@@ -24,8 +26,6 @@ from lrc_toolbox.scene.scene_source import (
     scene_source_for,
 )
 from lrc_toolbox.ui import style
-from lrc_toolbox.utils.frame_parser import FrameRangeError, format_frames, parse_frames
-from lrc_toolbox.utils.frame_parser import preview_frames as preview_text
 
 __all__ = ["RENDERERS", "RenderConfigWidget"]
 

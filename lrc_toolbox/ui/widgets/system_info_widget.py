@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from Qt import QtCore, QtGui, QtWidgets
 
-from lrc_toolbox.core.models import GPUInfo, SingleGpuPolicy, SystemInfo
+from lrc_toolbox.records.models import GPUInfo, SingleGpuPolicy, SystemInfo
 from lrc_toolbox.ui import style
 
 __all__ = ["SystemInfoWidget", "gpu_role"]

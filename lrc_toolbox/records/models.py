@@ -70,6 +70,16 @@ class BatchState(str, enum.Enum):
     CANCELLED = "cancelled"  # stopped by the user
     INTERRUPTED = "interrupted"  # the manager died; resumable
 
+    @property
+    def resumable(self) -> bool:
+        """``resume`` has frames to finish: the batch ended without rendering them all."""
+        return self in (BatchState.FAILED, BatchState.CANCELLED, BatchState.INTERRUPTED)
+
+    @property
+    def keeps_snapshot(self) -> bool:
+        """Its scene snapshot must stay on disk: it runs, may run, or may be resumed."""
+        return self.resumable or self in (BatchState.PENDING, BatchState.RUNNING)
+
 
 class WorkerState(str, enum.Enum):
     STARTING = "starting"
@@ -79,6 +89,11 @@ class WorkerState(str, enum.Enum):
     FINISHED = "finished"
     FAILED = "failed"
     DISABLED = "disabled"  # crash loop or fatal error: the slot takes no more work
+
+    @property
+    def final(self) -> bool:
+        """The worker process has ended."""
+        return self in (WorkerState.FINISHED, WorkerState.FAILED, WorkerState.DISABLED)
 
 
 class SingleGpuPolicy(str, enum.Enum):
@@ -278,7 +293,7 @@ class RenderConfig(JsonModel):
             if not name.strip():
                 raise ValidationError(f"layers[{i}]", "empty layer name")
         if self.frames.strip():
-            from lrc_toolbox.utils.frame_parser import FrameRangeError, parse_frames
+            from lrc_toolbox.records.frame_parser import FrameRangeError, parse_frames
 
             try:
                 parse_frames(self.frames)
