@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lrc_toolbox.records import protocol  # noqa: E402
+from lrc_toolbox.records.batch import BatchSummary  # noqa: E402
+from lrc_toolbox.records.models import BatchState  # noqa: E402
 
 SCENE = ROOT / "lrc_toolbox" / "sim" / "scenes" / "shot010_lighting.ma"
 LAYERS = {"BG": 1.0, "CHAR": 3.0, "FX_test": 6.0}  # cost units per frame
@@ -119,7 +121,7 @@ def per_chunk(env: dict[str, str], out: Path) -> float:
 
 def engine(
     env: dict[str, str], tmp: Path, out: Path, layers: Sequence[str], frames: str
-) -> tuple[float, float, dict[str, Any]]:
+) -> tuple[float, float, BatchSummary]:
     """(makespan, manager CPU seconds, summary) of one BatchRenderAPI batch."""
     os.environ.update(env)
     from Qt import QtCore
@@ -138,9 +140,9 @@ def engine(
         warn_free_disk_mb=0,
     )
     api = BatchRenderAPI(settings, simulate=True)
-    result: dict[str, Any] = {}
+    result: dict[str, BatchSummary] = {}
 
-    def finished(summary: dict[str, Any]) -> None:
+    def finished(summary: BatchSummary) -> None:
         result["summary"] = summary
         app.quit()
 
@@ -181,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append((name, makespan))
             print(f"{name:<38} {makespan:8.2f} s   efficiency {lb / makespan:5.3f}", flush=True)
         makespan, _, summary = engine(env, tmp, tmp / "out-engine", list(LAYERS), "1-48")
-        assert summary["state"] == "done" and summary["done"] == 144, summary
+        assert summary.state is BatchState.DONE and summary.done == 144, summary
         rows.append(("(d) this engine", makespan))
         print(f"{'(d) this engine':<38} {makespan:8.2f} s   efficiency {lb / makespan:5.3f}")
 

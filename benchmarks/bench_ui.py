@@ -77,7 +77,9 @@ def run_child(impl: str, seconds: float, rate: int, max_lines: int) -> dict[str,
     import psutil
     from Qt import QtCore, QtWidgets
 
-    from lrc_toolbox.records.frame_parser import format_frames, parse_frames
+    from lrc_toolbox.records.batch import BatchPlan, PlannedWorker
+    from lrc_toolbox.records.frame_parser import parse_frames
+    from lrc_toolbox.records.models import RenderConfig
     from lrc_toolbox.ui import style
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -87,24 +89,28 @@ def run_child(impl: str, seconds: float, rate: int, max_lines: int) -> dict[str,
         batch_started = QtCore.Signal(str, object)
         frame_started = QtCore.Signal(str, str, int)
         frame_finished = QtCore.Signal(str, str, int, object)
-        frame_failed = QtCore.Signal(str, str, int, str, bool)
+        frame_failed: QtCore.Signal[tuple[str, str, int, str, bool]] = QtCore.Signal(
+            str, str, int, str, bool
+        )
         log_message = QtCore.Signal(float, str, str, str)
         batch_finished = QtCore.Signal(object)
 
     api = FloodApi()
     frames = {layer: parse_frames(text) for layer, text in LAYERS.items()}
-    plan = {
-        "layers": {
-            layer: {"frames": format_frames(f), "count": len(f)} for layer, f in frames.items()
-        },
-        "workers": [{"id": f"gpu{i}", "device": f"GPU {i}"} for i in range(WORKERS)],
-    }
+    plan = BatchPlan(
+        config=RenderConfig(scene="bench.ma"),
+        scene_name="bench",
+        renderer="redshift",
+        frames_by_layer=frames,
+        workers=[PlannedWorker(id=f"gpu{i}", device=f"GPU {i}") for i in range(WORKERS)],
+    )
 
     if impl == "widget":
         from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
 
-        widget: QtWidgets.QWidget = RenderProgressWidget(max_lines=max_lines)
-        widget.connect_api(api)  # type: ignore[attr-defined]
+        panel = RenderProgressWidget(max_lines=max_lines)
+        panel.connect_api(api)
+        widget: QtWidgets.QWidget = panel
     else:
         widget = _naive_widget(api)
     widget.resize(1400, 900)
@@ -234,7 +240,6 @@ def _naive_widget(api: Any) -> Any:
     api.frame_failed.connect(
         lambda w, layer, f, r, retry: on_state(layer, f, "pending" if retry else "failed")
     )
-    widget.text = text
     return widget
 
 
@@ -242,7 +247,9 @@ def _held_lines(widget: Any) -> int:
     log_view = getattr(widget, "log_view", None)
     if log_view is not None:
         return int(log_view.line_count)
-    return int(widget.text.document().blockCount())
+    from Qt import QtWidgets
+
+    return int(widget.findChild(QtWidgets.QPlainTextEdit).document().blockCount())
 
 
 # --------------------------------------------------------------------------- parent
@@ -251,7 +258,7 @@ def _held_lines(widget: Any) -> int:
 def _growth(result: dict[str, Any]) -> float:
     """RSS change from the first sample at or after 2 s to the end, in MB."""
     samples = [s for s in result["rss"] if s[0] >= SAMPLE_EVERY_S - 0.05] or result["rss"]
-    return samples[-1][1] - samples[0][1]
+    return float(samples[-1][1] - samples[0][1])
 
 
 def _ratio(a: float, b: float) -> str:

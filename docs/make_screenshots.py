@@ -66,6 +66,16 @@ def save(dialog: BatchRenderDialog, name: str) -> Path:
     return path
 
 
+class ScreenshotDialog(BatchRenderDialog):
+    """The dashboard, its questions answered: Stop stops, closing stops."""
+
+    def confirm_stop(self, frames_left: int, seconds_running: float) -> bool:
+        return True
+
+    def ask_close_while_rendering(self) -> str:
+        return "stop"
+
+
 def main() -> int:
     IMAGES.mkdir(parents=True, exist_ok=True)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
@@ -81,9 +91,7 @@ def main() -> int:
         ),
         simulate=True,
     )
-    dialog = BatchRenderDialog(api)
-    dialog.confirm_stop = lambda _left, _seconds: True  # type: ignore[method-assign]
-    dialog.ask_close_while_rendering = lambda: "stop"  # type: ignore[method-assign]
+    dialog = ScreenshotDialog(api)
     dialog.resize(*SIZE)
     dialog.config_widget.set_output_dir(str(WORK / "project" / "images"))
     dialog.set_scene(str(SCENE))

@@ -54,24 +54,26 @@ Result=Failure
 
 def fixed_plan(**config: Any) -> Any:
     """A plan of the sample scene with fixed paths, so the files are the same everywhere."""
-    from lrc_toolbox.core.batch_render_api import BatchPlan, BatchRenderAPI
+    from lrc_toolbox.core.batch_render_api import BatchRenderAPI, PlannedBatch
+    from lrc_toolbox.records.batch import BatchPlan
 
     config.setdefault("scene", "/projects/shot010/scenes/shot010_lighting.ma")
     cfg = RenderConfig(**config)
     scene = read_ma(SHOT)
     warnings: list[str] = []
     frames = BatchRenderAPI._frames_by_layer(cfg, scene, warnings)
-    return BatchPlan(
+    plan = BatchPlan(
         config=cfg,
-        scene=scene,
+        scene_name="shot010_lighting",
+        renderer=scene.renderer,
         frames_by_layer=frames,
-        slots=[],
         mayapy=["mayapy"],
         output_dir="/projects/shot010/images",
         project="/projects/shot010",
-        scene_name="shot010_lighting",
+        render_setup=scene.render_setup,
         warnings=warnings,
     )
+    return PlannedBatch(plan=plan, scene=scene, slots=[])
 
 
 CASES: dict[str, tuple[dict[str, Any], Deadline10Options]] = {
@@ -469,3 +471,47 @@ def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
         ["export", "--deadline10", str(tmp_path), "--priority", "500", "--frames", "1", *base]
     )
     assert code == 2 and "priority" in err
+
+
+def test_cli_export_takes_its_defaults_from_the_preferences_like_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_CHUNK_SIZE", "4")  # the user's preference, as 'render' reads it
+    monkeypatch.setenv("LRC_PREFS_DIR", str(tmp_path / "prefs"))
+    code, out, err = farm_cli(
+        [
+            *("export", "--deadline10", str(tmp_path / "dl"), "--scene", str(SHOT)),
+            *("--frames", "1-8", "--layers", "BG", "--output", str(tmp_path / "images")),
+            *("--simulate", "--json"),
+        ]
+    )
+    assert code == 0, err
+    job = Path(json.loads(out)["deadline10"][0][0]).read_text(encoding="utf-8")
+    assert "ChunkSize=4\n" in job
+
+
+def test_cli_export_reads_a_job_file_like_render(tmp_path: Path) -> None:
+    job_file = tmp_path / "job.json"
+    job_file.write_text(
+        json.dumps({"scene": str(SHOT), "layers": ["CHAR"], "frames": "1-3", "chunk_size": 3}),
+        encoding="utf-8",
+    )
+    code, out, err = farm_cli(
+        [
+            *("export", "--deadline10", str(tmp_path / "dl"), "--config", str(job_file)),
+            *("--output", str(tmp_path / "images"), "--simulate", "--json"),
+        ]
+    )
+    assert code == 0, err
+    (job_path, _) = json.loads(out)["deadline10"][0]
+    assert Path(job_path).name == "shot010_lighting_CHAR.job"
+    assert "ChunkSize=3\n" in Path(job_path).read_text(encoding="utf-8")
+
+
+def test_cli_export_refuses_a_job_file_with_several_jobs(tmp_path: Path) -> None:
+    job_file = tmp_path / "jobs.json"
+    jobs = [{"scene": str(SHOT), "frames": "1"}, {"scene": str(SHOT), "frames": "2"}]
+    job_file.write_text(json.dumps({"jobs": jobs}), encoding="utf-8")
+    code, _, err = farm_cli(["export", "--deadline10", str(tmp_path), "--config", str(job_file)])
+    assert code == 2
+    assert "holds 2 jobs" in err

@@ -134,7 +134,7 @@ def test_export_bundle_writes_the_three_files(tmp_path: Path) -> None:
     refs = yaml.safe_load((folder / "asset_references.yaml").read_text(encoding="utf-8"))
     assert refs == asset_references(plan)
     assert refs["assetReferences"]["inputs"]["filenames"] == [str(SHOT.resolve())]
-    assert refs["assetReferences"]["outputs"]["directories"] == [plan.output_dir]
+    assert refs["assetReferences"]["outputs"]["directories"] == [plan.plan.output_dir]
 
 
 def test_submission_calls_create_job_with_the_bundle(tmp_path: Path, offline: Any) -> None:
@@ -151,7 +151,7 @@ def test_submission_calls_create_job_with_the_bundle(tmp_path: Path, offline: An
     assert create["maxRetriesPerTask"] == 1  # max_attempts 2
     scene = str(SHOT.resolve())
     assert create["parameters"]["MayaSceneFile"] == {"path": scene}
-    assert create["parameters"]["OutputDir"] == {"path": plan.output_dir}
+    assert create["parameters"]["OutputDir"] == {"path": plan.plan.output_dir}
     assert create["parameters"]["Mayapy"] == {"string": "mayapy"}
     assert set(create["parameters"]) == {"MayaSceneFile", "OutputDir", "Mayapy", "LrcToolboxPath"}
     assert "attachments" not in create  # the fake queue has no job attachments

@@ -41,7 +41,7 @@ def make_plan(tmp_path: Path, **config: Any) -> Any:
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 
     config.setdefault("output_dir", str(tmp_path / "images"))
-    return BatchRenderAPI(simulate=True).plan_batch(RenderConfig(scene=str(SHOT), **config))
+    return BatchRenderAPI(simulate=True).plan_batch(RenderConfig(scene=str(SHOT), **config)).plan
 
 
 def chunks_of(job: Any, step_name: str) -> list[list[int]]:

@@ -30,6 +30,7 @@ from lrc_toolbox.core.job_store import (
     default_job_store_path,
     pid_alive,
 )
+from lrc_toolbox.records.batch import BatchSummary, LayerCounts
 from lrc_toolbox.records.models import (
     BatchState,
     FrameOrder,
@@ -192,7 +193,7 @@ def test_create_batch_records_every_frame_pending(store: JobStore) -> None:
     batch_id = _batch(store)
     batch = store.get_batch(batch_id)
     assert batch.state is BatchState.PENDING
-    assert batch.counts[FrameState.PENDING] == 5
+    assert batch.counts.pending == 5
     assert batch.total == 5
     assert all(f.state is FrameState.PENDING and f.attempts == 0 for f in store.frames(batch_id))
 
@@ -308,25 +309,24 @@ def test_get_batch_counts_frames_in_every_state(store: JobStore) -> None:
     store.frame_skipped(batch_id, "BG", 4, "outputs exist")
     store.update_frames(batch_id, [FrameChange("BG", 5, FrameState.CANCELLED)])
     counts = store.get_batch(batch_id).counts
-    assert counts == {
-        FrameState.PENDING: 1,
-        FrameState.RUNNING: 1,
-        FrameState.DONE: 1,
-        FrameState.FAILED: 1,
-        FrameState.SKIPPED: 1,
-        FrameState.CANCELLED: 1,
-    }
+    assert counts == LayerCounts(
+        total=6, pending=1, running=1, done=1, failed=1, skipped=1, cancelled=1
+    )
 
 
 def test_set_batch_state_records_state_error_and_summary(store: JobStore) -> None:
     batch_id = _batch(store, now=T0)
     store.set_batch_state(
-        batch_id, BatchState.FAILED, error="2 frames failed", summary={"done": 3}, now=T0 + 5
+        batch_id,
+        BatchState.FAILED,
+        error="2 frames failed",
+        summary=BatchSummary(done=3),
+        now=T0 + 5,
     )
     batch = store.get_batch(batch_id)
     assert batch.state is BatchState.FAILED
     assert batch.error == "2 frames failed"
-    assert batch.summary == {"done": 3}
+    assert batch.summary == BatchSummary(done=3)
     assert batch.updated == T0 + 5
 
 
@@ -334,11 +334,13 @@ def test_set_batch_state_keeps_the_summary_but_clears_the_error_when_not_given(
     store: JobStore,
 ) -> None:
     batch_id = _batch(store)
-    store.set_batch_state(batch_id, BatchState.INTERRUPTED, error="died", summary={"done": 1})
+    store.set_batch_state(
+        batch_id, BatchState.INTERRUPTED, error="died", summary=BatchSummary(done=1)
+    )
     store.set_batch_state(batch_id, BatchState.RUNNING)
     batch = store.get_batch(batch_id)
     assert batch.error is None
-    assert batch.summary == {"done": 1}
+    assert batch.summary == BatchSummary(done=1)
 
 
 def test_set_batch_state_of_an_unknown_batch_raises_key_error(store: JobStore) -> None:
@@ -423,7 +425,7 @@ def test_frame_started_marks_running_and_counts_the_attempt(store: JobStore) -> 
     assert frame.attempts == 2
     assert (frame.worker, frame.device) == ("w0", "GPU 0")
     assert frame.started == T0 + 2
-    assert frame.ended is None and frame.error is None
+    assert frame.finished is None and frame.error is None
 
 
 def test_frame_done_records_outputs_and_end_time(store: JobStore) -> None:
@@ -434,7 +436,7 @@ def test_frame_done_records_outputs_and_end_time(store: JobStore) -> None:
     (frame,) = store.frames(batch_id, [FrameState.DONE])
     assert (frame.layer, frame.frame) == ("CHAR", 1)
     assert frame.outputs == outputs
-    assert (frame.started, frame.ended) == (T0, T0 + 30)
+    assert (frame.started, frame.finished) == (T0, T0 + 30)
 
 
 def test_frame_failed_can_requeue_or_give_up(store: JobStore) -> None:
@@ -508,7 +510,7 @@ def test_update_frames_with_an_unknown_frame_changes_nothing(store: JobStore) ->
                 FrameChange("FG", 1, FrameState.CANCELLED),
             ],
         )
-    assert store.get_batch(batch_id).counts[FrameState.CANCELLED] == 0
+    assert store.get_batch(batch_id).counts.cancelled == 0
 
 
 def test_update_frames_gives_running_frames_an_end_time(store: JobStore) -> None:
@@ -516,7 +518,7 @@ def test_update_frames_gives_running_frames_an_end_time(store: JobStore) -> None
     store.frame_started(batch_id, "BG", 1, worker="w0", device="GPU 0", now=T0)
     store.update_frames(batch_id, [FrameChange("BG", 1, FrameState.CANCELLED)], now=T0 + 9)
     (frame,) = store.frames(batch_id, [FrameState.CANCELLED])
-    assert frame.ended == T0 + 9
+    assert frame.finished == T0 + 9
 
 
 def test_update_frames_cannot_start_frames(store: JobStore) -> None:
@@ -541,16 +543,18 @@ def test_unfinished_frames_of_a_finished_batch_is_empty(store: JobStore) -> None
     assert store.unfinished_frames(batch_id) == {}
 
 
-def test_requeue_unfinished_makes_them_pending_with_fresh_attempts(store: JobStore) -> None:
+def test_frames_read_back_as_outcomes_with_the_reason_where_it_belongs(
+    store: JobStore,
+) -> None:
     batch_id = _batch(store, {"BG": [1, 2, 3]})
-    store.frame_done(batch_id, "BG", 1, outputs=[])
-    store.frame_started(batch_id, "BG", 2, worker="w0", device="GPU 0")
-    store.frame_failed(batch_id, "BG", 3, state=FrameState.FAILED, error="bad")
-    assert store.requeue_unfinished(batch_id) == 2
-    frames = {f.frame: f for f in store.frames(batch_id)}
-    assert frames[1].state is FrameState.DONE
-    assert [frames[2].state, frames[3].state] == [FrameState.PENDING, FrameState.PENDING]
-    assert frames[2].attempts == frames[3].attempts == 0
+    store.frame_started(batch_id, "BG", 1, worker="w0", device="GPU 0")
+    store.frame_failed(batch_id, "BG", 1, state=FrameState.PENDING, error="crashed")
+    store.frame_skipped(batch_id, "BG", 2, "outputs exist")
+    store.update_frames(batch_id, [FrameChange("BG", 3, FrameState.FAILED, "no worker left")])
+    one, two, three = store.frames(batch_id)
+    assert (one.errors, one.failed_on, one.note, one.device) == (["crashed"], "w0", None, "GPU 0")
+    assert (two.errors, two.note) == ([], "outputs exist")
+    assert (three.errors, three.note) == ([], "no worker left")  # given up without a try
 
 
 # --------------------------------------------------------------------------- workers
@@ -636,7 +640,7 @@ def test_find_interrupted_marks_running_batches_whose_manager_is_dead(store: Job
     batch = store.get_batch(batch_id)
     assert batch.state is BatchState.INTERRUPTED
     assert batch.error is not None and "resume" in batch.error
-    assert batch.counts[FrameState.RUNNING] == 0
+    assert batch.counts.running == 0
     assert store.unfinished_frames(batch_id) == {"BG": [2, 3], "CHAR": [1, 2]}
     assert store.live_worker_pids(batch_id) == [5555]  # orphans stay listed for reaping
 
@@ -733,7 +737,7 @@ def test_two_stores_on_one_file_see_each_others_writes(db_path: Path) -> None:
         history.set_batch_state(batch_id, BatchState.CANCELLED)
         manager.frame_done(batch_id, "BG", 1, outputs=[])
         assert manager.get_batch(batch_id).state is BatchState.CANCELLED
-        assert history.get_batch(batch_id).counts[FrameState.DONE] == 1
+        assert history.get_batch(batch_id).counts.done == 1
 
 
 def test_readers_are_not_blocked_by_a_held_write_lock(store: JobStore, db_path: Path) -> None:
@@ -743,7 +747,7 @@ def test_readers_are_not_blocked_by_a_held_write_lock(store: JobStore, db_path: 
         writer.execute("BEGIN IMMEDIATE")
         writer.execute("UPDATE frames SET state = 'done'")
         started = time.monotonic()
-        assert store.get_batch(batch_id).counts[FrameState.PENDING] == 5  # the last commit
+        assert store.get_batch(batch_id).counts.pending == 5  # the last commit
         assert time.monotonic() - started < 1.0
     finally:
         writer.execute("ROLLBACK")
@@ -761,7 +765,7 @@ def test_a_writer_waits_for_a_short_lock_instead_of_failing(store: JobStore, db_
     finally:
         release.join()
         other.close()
-    assert store.get_batch(batch_id).counts[FrameState.DONE] == 1
+    assert store.get_batch(batch_id).counts.done == 1
 
 
 def test_a_lock_held_too_long_gives_a_clear_error(db_path: Path) -> None:
@@ -796,7 +800,7 @@ def test_one_store_can_be_shared_by_threads(store: JobStore) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert store.get_batch(batch_id).counts[FrameState.DONE] == 200
+    assert store.get_batch(batch_id).counts.done == 200
 
 
 def test_a_subprocess_writes_while_this_process_reads_and_writes(db_path: Path) -> None:
@@ -827,14 +831,16 @@ def test_a_subprocess_writes_while_this_process_reads_and_writes(db_path: Path) 
         seen: list[int] = []
         writes = 0
         while child.poll() is None:
-            seen.append(store.get_batch(batch_id).counts[FrameState.DONE])
-            store.set_batch_state(batch_id, BatchState.RUNNING, summary={"reads": len(seen)})
+            seen.append(store.get_batch(batch_id).counts.done)
+            store.set_batch_state(
+                batch_id, BatchState.RUNNING, summary=BatchSummary(retries=len(seen))
+            )
             writes += 1
         _, stderr = child.communicate(timeout=60)
         assert child.returncode == 0, stderr
         assert seen == sorted(seen)  # never a half-written or rolled-back view
-        assert store.get_batch(batch_id).counts[FrameState.DONE] == frames
-        assert store.get_batch(batch_id).summary == {"reads": writes}
+        assert store.get_batch(batch_id).counts.done == frames
+        assert store.get_batch(batch_id).summary == BatchSummary(retries=writes)
 
 
 def test_everything_committed_before_a_hard_kill_survives(db_path: Path) -> None:
@@ -864,8 +870,8 @@ def test_everything_committed_before_a_hard_kill_survives(db_path: Path) -> None
         batch = store.get_batch(batch_id)
         assert batch.state is BatchState.RUNNING
         assert batch.snapshot == "snap.ma"
-        assert batch.counts[FrameState.DONE] == 1
-        assert batch.counts[FrameState.RUNNING] == 1
+        assert batch.counts.done == 1
+        assert batch.counts.running == 1
         (done,) = store.frames(batch_id, [FrameState.DONE])
         assert (done.frame, done.outputs) == (4, ["bg.0004.exr"])
 

@@ -18,8 +18,6 @@ with its public source in a comment. Short names for sources:
 
 from __future__ import annotations
 
-import itertools
-import re
 import time
 from pathlib import Path
 
@@ -27,11 +25,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lrc_toolbox.records.renderers import RENDERER_NAMES
 from lrc_toolbox.utils import log_parser
 from lrc_toolbox.utils.log_parser import (
-    MAX_LINE_LENGTH,
     PATTERNS,
-    RENDERERS,
     LineKind,
     LogParser,
     ParsedLine,
@@ -719,7 +716,7 @@ def _table_of(parsed: ParsedLine) -> str:
 
 def test_every_pattern_in_the_table_is_exercised_by_a_real_sample() -> None:
     hit: set[tuple[str, str]] = set()
-    for renderer in (*RENDERERS, None):
+    for renderer in (*RENDERER_NAMES, None):
         parser = LogParser(renderer)
         for row in ALL_ROWS:
             parsed = parser.parse_line(row[0])
@@ -730,7 +727,7 @@ def test_every_pattern_in_the_table_is_exercised_by_a_real_sample() -> None:
 
 
 def test_pattern_table_is_well_formed() -> None:
-    assert set(PATTERNS) == {*RENDERERS, "maya"}
+    assert set(PATTERNS) == {*RENDERER_NAMES, "maya"}
     for table, patterns in PATTERNS.items():
         names = [p.name for p in patterns]
         assert len(names) == len(set(names)), table
@@ -740,7 +737,7 @@ def test_pattern_table_is_well_formed() -> None:
 
 
 def test_fatal_patterns_are_tried_before_any_other() -> None:
-    for renderer in (*RENDERERS, None):
+    for renderer in (*RENDERER_NAMES, None):
         kinds = [p.kind for p in LogParser(renderer).patterns]
         first_non_fatal = next(i for i, k in enumerate(kinds) if k is not K.FATAL)
         assert all(k is not K.FATAL for k in kinds[first_non_fatal:])
@@ -859,88 +856,28 @@ def test_arnold_cpu_fallback_is_a_warning_with_the_message_as_reason() -> None:
     assert parsed.reason == "[gpu] no compatible device found, falling back to CPU"
 
 
-# --------------------------------------------------------------------------- feed()
+# --------------------------------------------------------------------------- line endings
 
 
-def _kinds_and_text(lines: list[ParsedLine]) -> list[tuple[LineKind, str]]:
-    return [(p.kind, p.text) for p in lines]
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r\r\n", "\r", ""])
+def test_parse_line_drops_any_trailing_line_ending(ending: str) -> None:
+    # MREF §3: logs written on Windows end lines with "\r\r\n" or a mix.
+    parsed = LogParser("arnold").parse_line("|    20% done - 115 rays/pixel" + ending)
+    assert (parsed.text, parsed.percent) == ("|    20% done - 115 rays/pixel", 20.0)
 
 
-def test_feed_joins_a_line_split_across_chunks() -> None:
-    parser = LogParser("arnold")
-    assert parser.feed(b"00:00:15   325MB         |    2") == []
-    lines = parser.feed(b"0% done - 115 rays/pixel\n00:00:16")
-    assert [(p.kind, p.percent) for p in lines] == [(K.PROGRESS, 20.0)]
-    assert [p.text for p in parser.flush()] == ["00:00:16"]
-
-
-def test_feed_treats_crcrlf_crlf_and_lf_as_one_line_break_each() -> None:
-    lines = LogParser().feed_lines([b"one\r\r\ntwo\r\nthree\nfour\r\r\n"])
-    assert [p.text for p in lines] == ["one", "two", "three", "four"]
-
-
-def test_feed_waits_for_the_next_chunk_before_deciding_a_trailing_cr() -> None:
-    parser = LogParser()
-    assert parser.feed(b"one\r") == []
-    assert parser.feed(b"\r") == []
-    assert [p.text for p in parser.feed(b"\ntwo\n")] == ["one", "two"]
-
-
-def test_feed_treats_a_bare_cr_as_a_progress_overwrite_line_break() -> None:
-    chunk = "Rendering image...: 10.00%\rRendering image...: 20.00%\rRendering image...: 30.00%\n"
-    lines = LogParser("vray").feed_lines([chunk])
-    assert [p.percent for p in lines] == [10.0, 20.0, 30.0]
-
-
-def test_feed_replaces_undecodable_bytes_and_joins_split_characters() -> None:
-    parser = LogParser("redshift")
-    data = "Saving: /tmp/юникод.exr\n".encode()
-    split = data.index("ю".encode()) + 1  # inside the two-byte character
-    lines = parser.feed(data[:split]) + parser.feed(data[split:])
-    assert lines[0].path == "/tmp/юникод.exr"
-    bad = parser.feed_lines([b"\xff\xfe Error: bad \xc3\n"])
-    assert bad[0].text == "\ufffd\ufffd Error: bad \ufffd"
-    assert bad[0].kind is K.ERROR
-
-
-def test_feed_survives_the_simulators_garbage_fault() -> None:
-    # lrc_toolbox/sim/runtime.py "garbage" fault writes exactly these bytes.
+def test_the_simulators_garbage_fault_parses_as_information() -> None:
+    # lrc_toolbox/sim/runtime.py "garbage" fault writes exactly these bytes; the manager
+    # decodes with errors="replace" and splits at "\n".
     garbage = b"\xff\xfe\x00garbage\x1b[2K\r\n@lrc {not json\n\x00\x01\x02\n"
-    lines = LogParser("arnold").feed_lines([garbage[i : i + 3] for i in range(0, len(garbage), 3)])
-    assert [p.kind for p in lines] == [K.INFO, K.INFO, K.INFO]
-    assert lines[1].text == "@lrc {not json"
-
-
-def test_feed_caps_a_huge_line_without_buffering_it_and_recovers() -> None:
-    parser = LogParser("redshift")
-    parser.feed("Saving: /x/")
-    for _ in range(200):
-        assert parser.feed("a" * 10_000) == []
-        assert parser._length <= MAX_LINE_LENGTH  # never buffers beyond the cap
-    lines = parser.feed("b.exr\nSaving: /next.exr\n")
-    assert len(lines[0].text) == MAX_LINE_LENGTH
-    assert lines[0].text.startswith("Saving: /x/aaa")
-    assert (lines[1].kind, lines[1].path) == (K.OUTPUT, "/next.exr")
-
-
-def test_flush_returns_the_unterminated_tail_and_resets() -> None:
-    parser = LogParser()
-    parser.feed("Warning: half")
-    tail = parser.flush()
-    assert _kinds_and_text(tail) == [(K.WARNING, "Warning: half")]
-    assert parser.flush() == []
-    assert [p.text for p in parser.feed("next\n")] == ["next"]
-
-
-def test_flush_after_a_trailing_cr_ends_that_line_once() -> None:
-    parser = LogParser()
-    assert parser.feed("last\r") == []
-    assert [p.text for p in parser.flush()] == ["last"]
+    lines = garbage.decode("utf-8", errors="replace").split("\n")[:-1]
+    parsed = parse_lines(lines, "arnold")
+    assert [p.kind for p in parsed] == [K.INFO, K.INFO, K.INFO]
+    assert parsed[1].text == "@lrc {not json"
 
 
 # --------------------------------------------------------------------------- properties
 
-_SEPARATORS = re.compile(r"\r*\n|\r+")
 _FRAGMENTS = [
     "Error: ",
     "Warning: ",
@@ -969,50 +906,6 @@ _log_text = st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=8))
 )
 
 
-def _oracle_lines(text: str) -> list[str]:
-    """Line splitting by the documented rule, for comparison with the streaming parser."""
-    pieces = _SEPARATORS.split(text)
-    if pieces and pieces[-1] == "":
-        pieces.pop()
-    return [piece[:MAX_LINE_LENGTH] for piece in pieces]
-
-
-@st.composite
-def _text_and_cuts(draw: st.DrawFn) -> tuple[str, list[int]]:
-    text = draw(_log_text)
-    cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=8)))
-    return text, cuts
-
-
-def _split(data: str | bytes, cuts: list[int]) -> list[str | bytes]:
-    bounds = [0, *cuts, len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(bounds)]
-
-
-@given(_text_and_cuts())
-@settings(max_examples=300)
-def test_feeding_text_in_any_chunks_gives_the_same_lines_as_whole(
-    case: tuple[str, list[int]],
-) -> None:
-    text, cuts = case
-    whole = LogParser().feed_lines([text])
-    chunked = LogParser().feed_lines(_split(text, cuts))
-    assert chunked == whole
-    assert [p.text for p in whole] == _oracle_lines(text)
-
-
-@given(st.binary(max_size=60) | _log_text.map(str.encode), st.data())
-@settings(max_examples=300)
-def test_feeding_bytes_in_any_chunks_gives_the_same_lines_as_whole(
-    data: bytes, draw: st.DataObject
-) -> None:
-    cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=8)))
-    whole = LogParser("redshift").feed_lines([data])
-    chunked = LogParser("redshift").feed_lines(_split(data, cuts))
-    assert chunked == whole
-    assert [p.text for p in whole] == _oracle_lines(data.decode("utf-8", errors="replace"))
-
-
 @given(_log_text | st.text())
 @settings(max_examples=400)
 def test_parse_line_never_raises_and_the_prefilter_never_changes_the_answer(text: str) -> None:
@@ -1023,7 +916,7 @@ def test_parse_line_never_raises_and_the_prefilter_never_changes_the_answer(text
         assert isinstance(fast.kind, LineKind)
 
 
-@given(st.sampled_from([row[0] for row in ALL_ROWS]), st.sampled_from([*RENDERERS, None]))
+@given(st.sampled_from([row[0] for row in ALL_ROWS]), st.sampled_from([*RENDERER_NAMES, None]))
 def test_prefilter_passes_every_real_sample(line: str, renderer: str | None) -> None:
     parser = LogParser(renderer)
     assert parser.parse_line(line) == parser._classify(line, prefilter=False)
@@ -1032,10 +925,10 @@ def test_prefilter_passes_every_real_sample(line: str, renderer: str | None) -> 
 # --------------------------------------------------------------------------- whole logs
 
 
-def _parse_file(name: str, renderer: str, chunk: int = 37) -> list[ParsedLine]:
-    data = (LOGS / name).read_bytes()
-    parser = LogParser(renderer)
-    return parser.feed_lines([data[i : i + chunk] for i in range(0, len(data), chunk)])
+def _parse_file(name: str, renderer: str) -> list[ParsedLine]:
+    """The file's lines, split at LF; parse_line drops what is left of CRLF/CRCRLF endings."""
+    text = (LOGS / name).read_bytes().decode("utf-8")
+    return parse_lines(text.split("\n")[:-1], renderer)
 
 
 def _of(lines: list[ParsedLine], kind: LineKind) -> list[ParsedLine]:
@@ -1095,11 +988,10 @@ def test_maya_software_log() -> None:
     assert not _of(lines, K.FATAL)
 
 
-@pytest.mark.parametrize("chunk", [1, 2, 7, 64, 4096])
-def test_redshift_licence_error_log_with_crcrlf_endings(chunk: int) -> None:
+def test_redshift_licence_error_log_with_crcrlf_endings() -> None:
     # Assembled from OpenCue issue #1310 (mayabatch start-up), DCM PR #214, buildcat's
     # redshiftCmdLine banner (printed with "\r\r\n"), CGRU and DL-MB lines.
-    lines = _parse_file("redshift_license_error.log", "redshift", chunk)
+    lines = _parse_file("redshift_license_error.log", "redshift")
     assert all("\r" not in p.text and "\n" not in p.text for p in lines)
     assert len(lines) == 14
     kinds = [p.kind for p in lines]

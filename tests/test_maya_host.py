@@ -25,7 +25,8 @@ from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BadRequest
 from lrc_toolbox.maya_host import scene as live
 from lrc_toolbox.maya_host import startup, ui
-from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig
+from lrc_toolbox.records.batch import BatchPlan, BatchSummary
+from lrc_toolbox.records.models import BatchState, RenderConfig
 from lrc_toolbox.scene.ma_reader import read_ma
 from lrc_toolbox.sim import mayapy, runtime
 from lrc_toolbox.sim.config import SimConfig
@@ -162,8 +163,10 @@ def test_the_snapshot_is_made_with_maya_cmds_when_none_is_given(
 ) -> None:
     fake = types.ModuleType("maya")
     fake.cmds = file_cmds("/shots/a.ma")  # type: ignore[attr-defined]
-    fake.mel = types.SimpleNamespace()  # type: ignore[attr-defined]
+    fake.mel = types.ModuleType("maya.mel")  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "maya", fake)
+    monkeypatch.setitem(sys.modules, "maya.cmds", fake.cmds)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "maya.mel", fake.mel)  # type: ignore[attr-defined]
     assert live.snapshot_current_scene(tmp_path).name == "a.ma"
 
 
@@ -300,14 +303,15 @@ def test_the_live_session_renders_with_the_artists_scene_name_and_project(
     qtbot: Any, session: types.SimpleNamespace, api: live.LiveSessionBatchAPI, tmp_path: Path
 ) -> None:
     session.modified = True  # unsaved changes in Maya
-    plans: list[dict[str, Any]] = []
+    plans: list[BatchPlan] = []
     api.batch_started.connect(lambda _id, plan: plans.append(plan))
     with qtbot.waitSignal(api.batch_finished, timeout=TIMEOUT_MS) as finished:
         api.start_batch_render(RenderConfig(scene="", layers=["CHAR"], frames="1-2"))
-    assert finished.args[0]["state"] == "done"
-    assert plans[0]["scene_name"] == "shot_v003"
-    assert plans[0]["project"] == str(tmp_path)
-    assert plans[0]["output_dir"] == str(tmp_path / "images")
+    summary = finished.args[0]
+    assert isinstance(summary, BatchSummary) and summary.state is BatchState.DONE
+    assert plans[0].scene_name == "shot_v003"
+    assert plans[0].project == str(tmp_path)
+    assert plans[0].output_dir == str(tmp_path / "images")
     assert sorted(p.name for p in (tmp_path / "images" / "shot_v003" / "CHAR").iterdir()) == [
         "CHAR.0001.exr",
         "CHAR.0002.exr",
@@ -333,7 +337,7 @@ def test_the_dashboard_reads_the_live_scene_or_a_file(
 def test_a_file_on_disk_is_rendered_as_the_base_api_does(
     session: types.SimpleNamespace, api: live.LiveSessionBatchAPI
 ) -> None:
-    plan = api.plan_batch(RenderConfig(scene=str(SHOT), frames="1"))
+    plan = api.plan_batch(RenderConfig(scene=str(SHOT), frames="1")).plan
     assert plan.scene_name == "shot010_lighting"
     assert session.exports == []
 
@@ -341,11 +345,36 @@ def test_a_file_on_disk_is_rendered_as_the_base_api_does(
 def test_planning_the_live_session_uses_a_throwaway_snapshot(
     session: types.SimpleNamespace, api: live.LiveSessionBatchAPI, tmp_path: Path
 ) -> None:
-    plan = api.plan_batch(RenderConfig(scene="", frames="3"))
+    plan = api.plan_batch(RenderConfig(scene="", frames="3")).plan
     assert plan.scene_name == "shot_v003" and plan.project == str(tmp_path)
     assert set(plan.frames_by_layer) == {"BG", "CHAR"}
     assert plan.config.scene == ""
     assert not any((api.temp.root / live.LIVE_EXPORTS_DIR).iterdir())
+
+
+def test_the_live_session_can_be_planned_for_another_machine(
+    session: types.SimpleNamespace, api: live.LiveSessionBatchAPI
+) -> None:
+    planned = api.plan_batch(RenderConfig(scene="", layers=["BG"], frames="1-3"), local=False)
+    assert planned.plan.frames_by_layer == {"BG": [1, 2, 3]}
+    assert [layer.name for layer in planned.scene.layers][:2] == ["masterLayer", "BG"]
+
+
+@pytest.mark.qt
+def test_the_history_names_the_artists_scene_and_project_not_the_export(
+    qtbot: Any, session: types.SimpleNamespace, api: live.LiveSessionBatchAPI, tmp_path: Path
+) -> None:
+    with qtbot.waitSignal(api.batch_finished, timeout=TIMEOUT_MS):
+        batch = api.start_batch_render(RenderConfig(scene="", layers=["CHAR"], frames="1"))
+    config = api.store.get_batch(batch).config
+    assert config.scene_name == "shot_v003" and config.project == str(tmp_path)
+
+
+def test_an_export_keeps_the_scene_name_the_request_gives(
+    session: types.SimpleNamespace, api: live.LiveSessionBatchAPI
+) -> None:
+    config = RenderConfig(scene="", frames="3", scene_name="shot_v003_fix")
+    assert api.plan_batch(config).plan.scene_name == "shot_v003_fix"
 
 
 def test_a_bad_request_is_refused_before_the_scene_is_exported(
@@ -921,10 +950,8 @@ def test_a_handed_over_batch_finishes_after_maya_has_gone(
     and the session's project."""
     frames = "1-24"
     batch = api.start_batch_render(RenderConfig(scene="", layers=["CHAR"], frames=frames))
-    qtbot.waitUntil(
-        lambda: bool(api.store.get_batch(batch).counts.get(FrameState.DONE)), timeout=TIMEOUT_MS
-    )
-    left = 24 - api.store.get_batch(batch).counts.get(FrameState.DONE, 0)
+    qtbot.waitUntil(lambda: api.store.get_batch(batch).counts.done > 0, timeout=TIMEOUT_MS)
+    left = 24 - api.store.get_batch(batch).counts.done
     done = startup.on_maya_quit(api, keep=True)
     assert "goes on rendering in the background" in done
     assert left > 0, "the batch ended before Maya quit: nothing was handed over"

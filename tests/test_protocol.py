@@ -167,9 +167,9 @@ def test_decode_line_ignores_the_line_ending(ending: str) -> None:
 
 
 def test_decode_line_finds_an_event_in_the_middle_of_a_line() -> None:
-    line = "Redshift: 50% done" + encode_event("progress", layer="BG", frame=4, percent=50)
+    line = "Redshift: 50% done" + encode_event("frame_done", layer="BG", frame=4, outputs=[])
 
-    assert decode_line(line) == Event("progress", {"layer": "BG", "frame": 4, "percent": 50})
+    assert decode_line(line) == Event("frame_done", {"layer": "BG", "frame": 4, "outputs": []})
 
 
 def test_split_event_returns_the_log_text_before_an_event() -> None:
@@ -401,7 +401,7 @@ def test_any_json_safe_extra_fields_round_trip_through_an_event(
 @settings(max_examples=40, deadline=None)
 @given(log=st.text().filter(lambda text: EVENT_PREFIX + "{" not in text))
 def test_any_log_text_before_an_event_is_split_off_intact(log: str) -> None:
-    event = encode_event("progress", layer="BG", frame=1, percent=10)
+    event = encode_event("frame_started", layer="BG", frame=1)
 
     assert split_event(log + event) == (log, event[len(EVENT_PREFIX) :])
 

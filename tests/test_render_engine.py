@@ -14,6 +14,7 @@ from sim_helpers import LEGACY, SHOT, alive_pids
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BadRequest, BatchRenderAPI, EnvironmentProblem
 from lrc_toolbox.core.job_store import JobStore
+from lrc_toolbox.records.batch import BatchSummary
 from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig
 from lrc_toolbox.utils.gpu_utils import simulated_gpus
 
@@ -60,10 +61,12 @@ def config(tmp_path: Path, **changes: Any) -> RenderConfig:
 
 
 def run(qtbot: Any, api: BatchRenderAPI, cfg: RenderConfig) -> dict[str, Any]:
+    """Run a batch; returns its summary as documented (``BatchSummary.to_dict()``)."""
     with qtbot.waitSignal(api.batch_finished, timeout=TIMEOUT_MS) as blocker:
         api.start_batch_render(cfg)
-    summary: dict[str, Any] = blocker.args[0]
-    return summary
+    summary = blocker.args[0]
+    assert isinstance(summary, BatchSummary)
+    return summary.to_dict()
 
 
 def worker_processes_alive(api: BatchRenderAPI, batch_id: str) -> list[int]:
@@ -251,7 +254,7 @@ def test_stop_cancels_the_batch_and_leaves_no_process(
         batch_id = api.start_batch_render(config(sim, frames="1-48"))
         qtbot.waitSignal(api.frame_started, timeout=30_000).wait()
         assert api.stop_all_renders()
-    summary = blocker.args[0]
+    summary = blocker.args[0].to_dict()
     assert summary["state"] == "cancelled"
     assert summary["cancelled"] > 0
     qtbot.waitUntil(lambda: not worker_processes_alive(api, batch_id), timeout=10_000)
@@ -319,7 +322,7 @@ def test_a_second_batch_while_one_runs_is_refused(
 
 
 def test_plan_lists_workers_layers_and_frames(api: BatchRenderAPI, sim: Path) -> None:
-    plan = api.plan_batch(config(sim, frames="1-10"))
+    plan = api.plan_batch(config(sim, frames="1-10")).plan
     data = plan.to_dict()
     assert data["layers"] == {
         "BG": {"frames": "1-10", "count": 10},
@@ -330,7 +333,7 @@ def test_plan_lists_workers_layers_and_frames(api: BatchRenderAPI, sim: Path) ->
 
 
 def test_without_frames_each_layer_renders_its_own_range(api: BatchRenderAPI, sim: Path) -> None:
-    plan = api.plan_batch(config(sim, frames=""))
+    plan = api.plan_batch(config(sim, frames="")).plan
     assert len(plan.frames_by_layer["BG"]) == 48 and len(plan.frames_by_layer["CHAR"]) == 24
 
 
@@ -346,7 +349,7 @@ def test_resume_renders_only_what_is_left(
     api.frame_finished.connect(lambda _w, layer, frame, _o: finished.append((layer, frame)))
     with qtbot.waitSignal(api.batch_finished, timeout=TIMEOUT_MS) as blocker:
         assert api.resume(first["batch_id"][:10]) == first["batch_id"]
-    assert blocker.args[0]["state"] == "done"
+    assert blocker.args[0].state is BatchState.DONE
     assert len(finished) == 1
     store = JobStore(sim / "jobs.sqlite")
     assert {f.state for f in store.frames(first["batch_id"])} == {FrameState.DONE}
@@ -357,7 +360,7 @@ def test_scene_name_and_project_overrides_reach_the_plan(api: BatchRenderAPI, si
     project.mkdir()
     plan = api.plan_batch(
         config(sim, scene_name="sh010_v012", project=str(project), output_dir=None)
-    )
+    ).plan
     assert plan.scene_name == "sh010_v012"
     assert plan.project == str(project)
     assert plan.output_dir == str((project / "images").resolve())

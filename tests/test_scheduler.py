@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from lrc_toolbox.core.scheduler import (
     Assignment,
-    FrameTask,
     Scheduler,
     dispatch_order,
     preview_order,
 )
+from lrc_toolbox.records.batch import FailedFrame, FrameOutcome, LayerCounts
 from lrc_toolbox.records.frame_parser import parse_frames
 from lrc_toolbox.records.models import FrameOrder, FrameState
 
@@ -103,7 +103,6 @@ def test_an_empty_plan_is_finished_at_once() -> None:
     s = Scheduler({})
     assert s.is_finished
     assert s.next_assignment("w", None) is None
-    assert s.estimated_seconds_left() == 0.0
 
 
 # --------------------------------------------------------------------------- layer choice
@@ -425,7 +424,7 @@ def test_late_frame_done_for_a_frame_reassigned_to_another_worker_counts_once() 
     s.frame_done("A", 1, ["second"], 20.0)
     s.frame_failed("A", 1, "killed", 21.0)
     assert s.task("A", 1).outputs == ["late"]
-    assert s.done_count == 1 and s.summary()["ignored_events"] == 2
+    assert s.done_count == 1 and s.summary().ignored_events == 2
 
 
 def test_late_frame_done_after_the_frame_failed_for_good_counts_as_done() -> None:
@@ -434,7 +433,7 @@ def test_late_frame_done_after_the_frame_failed_for_good_counts_as_done() -> Non
     s.worker_lost("w1", "hung", 10.0)
     s.frame_done("A", 1, ["late"], 11.0)
     assert s.task("A", 1).state is DONE
-    assert s.failed_count == 0 and s.summary()["failed_frames"] == []
+    assert s.failed_count == 0 and s.summary().failed_frames == []
 
 
 # --------------------------------------------------------------------------- stale events
@@ -464,7 +463,7 @@ def test_a_second_frame_done_is_ignored() -> None:
     s.frame_done("A", 1, ["b"], 3.0)
     assert s.task("A", 1).outputs == ["a"]
     assert s.task("A", 1).finished == 2.0
-    assert s.summary()["ignored_events"] == 1
+    assert s.summary().ignored_events == 1
 
 
 def test_frame_started_from_a_worker_not_holding_the_frame_is_ignored() -> None:
@@ -567,7 +566,7 @@ def test_fail_pending_fails_every_pending_frame_with_the_reason() -> None:
     failed = s.fail_pending("every worker slot failed")
     assert [(t.layer, t.frame) for t in failed] == [("A", 2), ("B", 3)]
     summary = s.summary()
-    assert summary["failed_frames"][0]["reason"] == "every worker slot failed"
+    assert summary.failed_frames[0].reason == "every worker slot failed"
     assert s.running_count == 1
 
 
@@ -576,8 +575,8 @@ def test_fail_pending_fails_every_pending_frame_with_the_reason() -> None:
 
 def _stored(
     layer: str, frame: int, state: FrameState, attempts: int = 0, **kw: object
-) -> FrameTask:
-    return FrameTask(layer, frame, state, attempts, **kw)  # type: ignore[arg-type]
+) -> FrameOutcome:
+    return FrameOutcome(layer, frame, state, attempts, **kw)  # type: ignore[arg-type]
 
 
 def test_restore_keeps_finished_frames_and_reopens_the_rest_keeping_attempts() -> None:
@@ -625,28 +624,17 @@ def test_restore_ignores_stored_frames_outside_the_plan() -> None:
     assert s.total_count == 1 and s.pending_count == 1
 
 
-def test_restore_reads_job_store_rows_with_a_single_error_and_ended() -> None:
-    @dataclass(frozen=True)
-    class Row:  # the job store's FrameRecord shape
-        layer: str
-        frame: int
-        state: FrameState
-        attempts: int = 0
-        started: float | None = None
-        ended: float | None = None
-        outputs: list[str] = field(default_factory=list)
-        error: str | None = None
-
+def test_restore_takes_frame_times_and_errors_from_the_stored_outcomes() -> None:
     s = Scheduler({"A": [1, 2, 3]})
     s.restore(
         [
-            Row("A", 1, DONE, 1, started=10.0, ended=14.0, outputs=["o"]),
-            Row("A", 2, FAILED, 3, error="boom"),
+            _stored("A", 1, DONE, 1, started=10.0, finished=14.0, outputs=["o"]),
+            _stored("A", 2, FAILED, 3, errors=["boom"], failed_on="w1"),
         ]
     )
     assert s.task("A", 1).finished == 14.0
     assert s.task("A", 2).errors == ["boom"]
-    assert s.estimated_seconds_left(workers=1) == 8.0  # two frames at the observed 4 s
+    assert take(s, "w2", "A").frames == (2,)  # the retry first, on another worker
 
 
 def test_restore_while_frames_are_handed_out_is_an_error() -> None:
@@ -664,9 +652,9 @@ def test_restore_after_cancel_reopens_the_batch() -> None:
     assert take(s, "w", "A").frames == (1,)
 
 
-def test_frame_task_round_trips_through_json_data() -> None:
-    task = FrameTask("A", 1, FAILED, 2, "w1", ["x"], [], 1.0, 2.0, "w1")
-    assert FrameTask.from_dict(task.to_dict()) == task
+def test_frame_outcome_round_trips_through_json_data() -> None:
+    task = FrameOutcome("A", 1, FAILED, 2, "w1", "GPU 1", 1.0, 2.0, [], ["x"], "w1")
+    assert FrameOutcome.from_dict(task.to_dict()) == task
 
 
 # --------------------------------------------------------------------------- views
@@ -680,33 +668,17 @@ def test_is_finished_and_summary_count_every_state() -> None:
     s.skip("A", 3, "exists")
     start(s, "w", "B")
     assert not s.is_finished
-    assert s.remaining_by_layer() == {"A": 0, "B": 2}
     summary = s.summary()
-    assert {
-        k: summary[k] for k in ("total", "pending", "running", "done", "failed", "skipped")
-    } == {
-        "total": 5,
-        "pending": 1,
-        "running": 1,
-        "done": 1,
-        "failed": 1,
-        "skipped": 1,
-    }
-    assert summary["layers"]["A"] == {
-        "total": 3,
-        "pending": 0,
-        "running": 0,
-        "done": 1,
-        "failed": 1,
-        "skipped": 1,
-        "cancelled": 0,
-    }
-    assert summary["failed_frames"] == [
-        {"layer": "A", "frame": 2, "attempts": 1, "reason": "boom", "errors": ["boom"]}
+    counts = (summary.total, summary.pending, summary.running, summary.done, summary.failed)
+    assert (*counts, summary.skipped) == (5, 1, 1, 1, 1, 1)
+    assert summary.layers["A"] == LayerCounts(total=3, done=1, failed=1, skipped=1)
+    assert summary.layers["B"] == LayerCounts(total=2, pending=1, running=1)
+    assert summary.failed_frames == [
+        FailedFrame(layer="A", frame=2, attempts=1, reason="boom", errors=["boom"])
     ]
     s.frame_done("B", 4, ["b"], 3.0)
     render(s, "w", take(s, "w", "B"), 3.0, 1.0)
-    assert s.is_finished and s.summary()["finished"] is True
+    assert s.is_finished and s.summary().finished is True
 
 
 def test_summary_counts_retries() -> None:
@@ -715,42 +687,7 @@ def test_summary_counts_retries() -> None:
     s.frame_failed("A", 1, "boom", 1.0)
     start(s, "w2")
     s.worker_lost("w2", "crash", 2.0)
-    assert s.summary()["retries"] == 2
-
-
-def test_estimated_seconds_left_is_none_before_any_frame_time_is_known() -> None:
-    s = Scheduler({"A": [1, 2]})
-    start(s, "w")
-    assert s.estimated_seconds_left() is None
-
-
-def test_estimated_seconds_left_shares_the_work_left_between_workers() -> None:
-    s = Scheduler({"A": range(11)})
-    render(s, "w", take(s, "w", "A"), 0.0, 2.0)
-    # ten frames at 2 s each, between two workers
-    assert s.estimated_seconds_left(workers=2) == 10.0
-    # never more workers than frames left
-    assert s.estimated_seconds_left(workers=50) == 2.0
-
-
-def test_estimated_seconds_left_counts_time_already_spent_on_running_frames() -> None:
-    s = Scheduler({"A": [1, 2, 3]})
-    render(s, "w1", take(s, "w1", "A"), 0.0, 4.0)
-    start(s, "w1", "A", now=10.0)
-    start(s, "w2", "A", now=10.0)
-    # two running frames of 4 s, each 1 s in, shared by the two workers holding them
-    assert s.estimated_seconds_left(now=11.0) == 3.0
-
-
-def test_estimated_seconds_left_rejects_fewer_than_one_worker() -> None:
-    with pytest.raises(ValueError, match="workers must be 1 or more"):
-        Scheduler({"A": [1]}).estimated_seconds_left(workers=0)
-
-
-def test_estimated_seconds_left_is_zero_when_finished() -> None:
-    s = Scheduler({"A": [1]})
-    render(s, "w", take(s, "w"), 0.0, 1.0)
-    assert s.estimated_seconds_left() == 0.0
+    assert s.summary().retries == 2
 
 
 # --------------------------------------------------------------------------- simulation
@@ -965,7 +902,7 @@ def test_random_batches_settle_every_frame_exactly_once(
     assert set(sim.settled) == everything
     assert all(n == 1 for n in sim.settled.values())
     summary = s.summary()
-    assert summary["done"] + summary["skipped"] + summary["failed"] == len(everything)
+    assert summary.done + summary.skipped + summary.failed == len(everything)
 
 
 @settings(max_examples=200, deadline=None)

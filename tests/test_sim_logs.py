@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lrc_toolbox.records.renderers import RENDERER_NAMES
 from lrc_toolbox.sim import renderer_logs
 from lrc_toolbox.sim.renderer_logs import (
     FATAL_KINDS,
-    RENDERERS,
     FrameLog,
     error_line,
     fatal_line,
@@ -53,7 +53,7 @@ def _parse(renderer: str, lines: list[str]) -> list[ParsedLine]:
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("renderer", RENDERER_NAMES)
 def test_start_lines_announce_the_frame_and_nothing_alarming(renderer: str, device: str) -> None:
     parsed = _parse(renderer, _log(renderer, device).start)
     kinds = {p.kind for p in parsed}
@@ -63,7 +63,7 @@ def test_start_lines_announce_the_frame_and_nothing_alarming(renderer: str, devi
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("renderer", RENDERER_NAMES)
 def test_progress_lines_report_the_percent_given(renderer: str, device: str) -> None:
     log = _log(renderer, device)
     # Redshift reports whole blocks; others whole percents.
@@ -75,7 +75,7 @@ def test_progress_lines_report_the_percent_given(renderer: str, device: str) -> 
         assert parsed[0].percent == pytest.approx(step, abs=tolerance)
 
 
-@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("renderer", RENDERER_NAMES)
 def test_progress_may_restart_lower_for_the_next_layer(renderer: str) -> None:
     log = _log(renderer)
     values = [_parse(renderer, log.progress(p))[0].percent for p in (100.0, 0.0)]
@@ -83,7 +83,7 @@ def test_progress_may_restart_lower_for_the_next_layer(renderer: str) -> None:
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("renderer", RENDERER_NAMES)
 def test_end_lines_finish_the_frame_and_name_every_output(renderer: str, device: str) -> None:
     parsed = _parse(renderer, _log(renderer, device).end)
     assert K.FRAME_DONE in {p.kind for p in parsed}
@@ -93,13 +93,12 @@ def test_end_lines_finish_the_frame_and_name_every_output(renderer: str, device:
     assert all(p.frame in (None, 12) for p in parsed)  # never a number from a path
 
 
-@pytest.mark.parametrize("renderer", RENDERERS)
-def test_a_whole_frame_streams_through_feed_in_order(renderer: str) -> None:
+@pytest.mark.parametrize("renderer", RENDERER_NAMES)
+def test_a_whole_frame_parses_line_by_line_in_order(renderer: str) -> None:
     log = _log(renderer)
     lines = [*log.start, *(x for s in STEPS for x in log.progress(s)), *log.end]
-    data = "".join(line + "\r\r\n" for line in lines).encode()
     parser = LogParser(renderer)
-    parsed = parser.feed_lines([data[i : i + 11] for i in range(0, len(data), 11)])
+    parsed = [parser.parse_line(line + "\r\r\n") for line in lines]
     assert [p.text for p in parsed] == lines
     kinds = [p.kind for p in parsed]
     assert kinds.index(K.FRAME_STARTED) < kinds.index(K.PROGRESS)
@@ -110,7 +109,7 @@ def test_a_whole_frame_streams_through_feed_in_order(renderer: str) -> None:
 def test_frame_numbers_appear_where_the_renderer_prints_them() -> None:
     frames = {
         r: {p.frame for p in _parse(r, _log(r).start + _log(r).end) if p.frame is not None}
-        for r in RENDERERS
+        for r in RENDERER_NAMES
     }
     assert frames == {
         "arnold": {12},
@@ -137,7 +136,7 @@ def test_arnold_lines_keep_the_real_column_layout() -> None:
 def test_a_frame_without_outputs_names_no_path() -> None:
     # Maya's own renderers say "Finished Rendering <image>", so without an image they
     # print no done line; the others still announce the end of the frame.
-    for renderer in RENDERERS:
+    for renderer in RENDERER_NAMES:
         log = _log(renderer, outputs=[])
         parsed = _parse(renderer, log.start + log.progress(50) + log.end)
         done = K.FRAME_DONE in {p.kind for p in parsed}
@@ -151,7 +150,7 @@ def test_unknown_renderer_prints_maya_softwares_format() -> None:
     assert _parse("mayaSoftware", log.progress(40))[0].percent == 40.0
 
 
-@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("renderer", RENDERER_NAMES)
 def test_startup_lines_are_information_only(renderer: str) -> None:
     for gpus in ([], ["NVIDIA RTX A4500"], ["NVIDIA RTX A4500", "NVIDIA RTX A6000"]):
         for parser_renderer in (renderer, None):
@@ -166,7 +165,7 @@ def test_startup_lines_list_each_gpu() -> None:
         assert all(name in text for name in gpus)
 
 
-FAULT_SUBJECTS: list[str | None] = [None, "maya", *RENDERERS]
+FAULT_SUBJECTS: list[str | None] = [None, "maya", *RENDERER_NAMES]
 
 
 @pytest.mark.parametrize("subject", FAULT_SUBJECTS)
@@ -215,7 +214,7 @@ def test_error_line_is_an_error_the_render_survives(renderer: str | None) -> Non
 
 
 @given(
-    st.sampled_from(RENDERERS),
+    st.sampled_from(RENDERER_NAMES),
     st.integers(-1000, 100_000),
     st.floats(0, 100),
     st.floats(0, 10_000),

@@ -18,6 +18,7 @@ from sim_helpers import SHOT, alive_pids
 
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
+from lrc_toolbox.records.batch import BatchSummary, batch_log_dir
 from lrc_toolbox.records.models import (
     BatchState,
     CPUInfo,
@@ -124,10 +125,11 @@ def dialog(
     window.deleteLater()
 
 
-def run_to_end(qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI) -> dict[str, Any]:
+def run_to_end(qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI) -> BatchSummary:
     with qtbot.waitSignal(api.batch_finished, timeout=BATCH_MS) as blocker:
         assert dialog.start()
-    summary: dict[str, Any] = blocker.args[0]
+    summary = blocker.args[0]
+    assert isinstance(summary, BatchSummary)
     return summary
 
 
@@ -533,7 +535,7 @@ def test_the_dialog_renders_a_batch_to_the_end(
     dialog.renders_model.rowsInserted.connect(lambda _parent, first, _last: rows.append(first))
     dialog.config_widget.set_frames("1-4")
     summary = run_to_end(qtbot, dialog, api)
-    assert summary["state"] == "done" and summary["done"] == 8
+    assert summary.state is BatchState.DONE and summary.done == 8
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled())  # idle again
     assert dialog.overall_bar.value() == dialog.overall_bar.maximum() == 8
     assert "(100 %)" in dialog.overall_bar.text()
@@ -542,6 +544,16 @@ def test_the_dialog_renders_a_batch_to_the_end(
     assert not dialog.stop_button.isEnabled() and dialog.close_button.text() == "Close"
     assert dialog.status_label.text().startswith("Done: 8 / 8 frames")
     assert dialog.message_area.level() == "ok"
+
+
+def test_open_log_file_looks_in_the_batchs_log_folder(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI
+) -> None:
+    dialog.config_widget.set_frames("1-2")
+    run_to_end(qtbot, dialog, api)
+    assert dialog.batch_id is not None
+    expected = batch_log_dir(api.temp.root, dialog.batch_id)
+    assert dialog.progress_widget.log_dir == expected
 
 
 def test_start_is_disabled_while_a_batch_runs(
@@ -576,7 +588,7 @@ def test_stop_ends_the_batch_as_cancelled_and_leaves_no_worker_process(
         assert dialog.stop()
         assert dialog.stop_button.text() == "Force stop"
     assert answers.stop_questions and answers.stop_questions[0][0] > 20
-    assert blocker.args[0]["state"] == "cancelled"
+    assert blocker.args[0].state is BatchState.CANCELLED
     assert api.store.get_batch(batch_id).state is BatchState.CANCELLED
     qtbot.waitUntil(lambda: not alive_worker_pids(api, batch_id), timeout=10_000)
     qtbot.waitUntil(lambda: dialog.start_button.isEnabled())
@@ -660,7 +672,7 @@ def test_a_failed_frame_is_reported_with_its_reason(
     dialog.config_widget.set_layer_checked("CHAR", False)
     dialog.config_widget.attempts_spin.setValue(1)
     summary = run_to_end(qtbot, dialog, api)
-    assert summary["state"] == "failed" and summary["failed"] == 1
+    assert summary.state is BatchState.FAILED and summary.failed == 1
     qtbot.waitUntil(lambda: dialog.message_area.level() == "error")
     assert "1 frame(s) failed: BG frame 3" in dialog.message_area.text()
     assert "1 failed" in dialog.status_label.text()
@@ -673,7 +685,7 @@ def test_a_licence_failure_on_every_worker_is_one_clear_error(
     monkeypatch.setenv("LRC_SIM_LICENCE_FAIL", "1")
     dialog.config_widget.set_frames("1-2")
     summary = run_to_end(qtbot, dialog, api)
-    assert summary["state"] == "failed"
+    assert summary.state is BatchState.FAILED
     qtbot.waitUntil(lambda: dialog.message_area.level() == "error")
     text = dialog.message_area.text()
     assert text.startswith("The batch failed: every worker slot failed")
@@ -695,7 +707,7 @@ def test_resume_renders_what_a_stopped_batch_left(
     monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.002")
     with qtbot.waitSignal(api.batch_finished, timeout=BATCH_MS) as blocker:
         dialog.resume_button.click()
-    assert blocker.args[0]["state"] == "done" and dialog.batch_id == batch_id
+    assert blocker.args[0].state is BatchState.DONE and dialog.batch_id == batch_id
     assert api.store.get_batch(batch_id).state is BatchState.DONE
 
 
@@ -720,6 +732,24 @@ def test_a_dashboard_opened_during_a_batch_shows_it(
         assert window.running and window.counts()["total"] == 12
         assert not window.start_button.isEnabled() and window.stop_button.isEnabled()
         qtbot.waitUntil(lambda: window.renders_model.rowCount() == 3, timeout=BATCH_MS)
+    finally:
+        with qtbot.waitSignal(api.batch_finished, timeout=BATCH_MS):
+            api.stop_all_renders()
+            api.stop_all_renders()
+        window.shutdown()
+        window.deleteLater()
+
+
+def test_a_dashboard_opened_during_a_batch_opens_its_log_folder(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.2")
+    batch_id = api.start_batch_render(
+        RenderConfig(scene=str(SHOT), frames="1-6", output_dir=str(sim / "images"))
+    )
+    window = BatchRenderDialog(api)
+    try:
+        assert window.progress_widget.log_dir == batch_log_dir(api.temp.root, batch_id)
     finally:
         with qtbot.waitSignal(api.batch_finished, timeout=BATCH_MS):
             api.stop_all_renders()

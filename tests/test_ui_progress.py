@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ pytest.importorskip("Qt")
 
 from Qt import QtCore, QtGui, QtWidgets
 
+from lrc_toolbox.records.batch import BatchPlan, BatchSummary, FailedFrame, PlannedWorker
+from lrc_toolbox.records.models import BatchState, RenderConfig
 from lrc_toolbox.ui.dialogs.render_progress_widget import (
     FrameStrip,
     RenderProgressWidget,
@@ -24,14 +27,14 @@ pytestmark = pytest.mark.qt
 
 T0 = time.mktime((2026, 11, 26, 14, 5, 9, 0, 0, -1))  # 14:05:09 local time
 
-PLAN: dict[str, Any] = {
-    "batch_id": "b1",
-    "layers": {
-        "BG": {"frames": "1-24", "count": 24},
-        "CHAR": {"frames": "1-91x10", "count": 10},
-    },
-    "workers": [{"id": "gpu0", "device": "GPU 0"}, {"id": "gpu1", "device": "GPU 1"}],
-}
+PLAN = BatchPlan(
+    config=RenderConfig(scene="/shots/shot010.ma"),
+    scene_name="shot010",
+    renderer="redshift",
+    frames_by_layer={"BG": list(range(1, 25)), "CHAR": list(range(1, 92, 10))},
+    workers=[PlannedWorker(id="gpu0", device="GPU 0"), PlannedWorker(id="gpu1", device="GPU 1")],
+    batch_id="b1",
+)
 
 
 class FakeApi(QtCore.QObject):
@@ -388,9 +391,17 @@ def test_set_plan_offers_the_plans_workers(panel: RenderProgressWidget) -> None:
 def test_a_plan_with_a_log_dir_sets_where_log_files_open(
     panel: RenderProgressWidget, tmp_path: Path
 ) -> None:
-    panel.set_plan({**PLAN, "log_dir": str(tmp_path)})
+    panel.set_plan(replace(PLAN, log_dir=str(tmp_path)))
     panel.log_view.set_worker_filter("gpu0")
     assert panel.log_view.log_file_path() == tmp_path / "gpu0.log"
+
+
+def test_a_plan_without_a_log_dir_forgets_the_last_batchs(
+    panel: RenderProgressWidget, tmp_path: Path
+) -> None:
+    panel.set_plan(replace(PLAN, log_dir=str(tmp_path)))
+    panel.set_plan(PLAN)
+    assert panel.log_dir is None
 
 
 def test_set_frame_state_changes_the_cell(panel: RenderProgressWidget) -> None:
@@ -527,8 +538,28 @@ def test_connect_api_a_stopped_batch_cancels_the_unfinished_frames(
     panel: RenderProgressWidget, api: FakeApi
 ) -> None:
     api.frame_finished.emit("gpu0", "BG", 1, [])
-    api.batch_finished.emit({"state": "cancelled", "failed_frames": []})
+    api.batch_finished.emit(BatchSummary(state=BatchState.CANCELLED))
     strip = panel.frame_strip
     assert strip.state_of("BG", 1) == "done"
     assert strip.state_of("BG", 2) == "cancelled"
     assert "33 cancelled" in panel.summary_label.text()
+
+
+def test_connect_api_the_summarys_failed_frames_are_marked_failed(
+    panel: RenderProgressWidget, api: FakeApi
+) -> None:
+    failed = FailedFrame(layer="CHAR", frame=21, attempts=3, reason="CUDA error")
+    api.batch_finished.emit(BatchSummary(state=BatchState.FAILED, failed_frames=[failed]))
+    strip = panel.frame_strip
+    assert strip.state_of("CHAR", 21) == "failed"
+    assert strip.state_of("CHAR", 31) == "pending"  # the batch itself did not fail
+
+
+def test_connect_api_a_batch_that_failed_as_a_whole_fails_its_unfinished_frames(
+    panel: RenderProgressWidget, api: FakeApi
+) -> None:
+    api.frame_finished.emit("gpu0", "BG", 1, [])
+    api.batch_finished.emit(BatchSummary(state=BatchState.FAILED, error="every worker slot failed"))
+    strip = panel.frame_strip
+    assert strip.state_of("BG", 1) == "done"
+    assert strip.state_of("BG", 2) == "failed"

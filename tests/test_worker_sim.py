@@ -135,10 +135,11 @@ def test_end_of_input_ends_the_worker_cleanly(tmp_path: Path) -> None:
     assert run.named("bye")[0]["reason"] == "end of input"
 
 
-def test_describe_command_answers_with_the_scene(tmp_path: Path) -> None:
-    run = run_worker(tmp_path, [command("describe"), QUIT])
-    scene = run.named("described")[0]["scene"]
-    assert [layer["name"] for layer in scene["layers"]] == ["masterLayer", "BG", "CHAR", "FX_test"]
+def test_bad_overrides_are_refused_and_the_worker_goes_on(tmp_path: Path) -> None:
+    bad = command("render", layer="BG", frames=[1], overrides={"resolution": [64, 64]})
+    run = run_worker(tmp_path, [bad, QUIT])
+    assert "bad render overrides" in run.named("error")[0]["reason"]
+    assert run.named("bye")[0]["reason"] == "quit"
 
 
 @pytest.mark.parametrize(

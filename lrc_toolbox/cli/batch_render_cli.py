@@ -20,16 +20,22 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from lrc_toolbox import __version__
+from lrc_toolbox.cli.render_options import add_render_options, configs_from_args
 from lrc_toolbox.farm.cli import FARM_COMMANDS, add_farm_parsers, run_farm_command
+from lrc_toolbox.records.batch import BatchPlan, ExitCode
+from lrc_toolbox.records.frame_parser import format_frames
+from lrc_toolbox.records.models import FrameState, RenderConfig, SystemInfo
 
 if TYPE_CHECKING:
-    from lrc_toolbox.records.models import FrameState
+    from lrc_toolbox.core.batch_render_api import BatchRenderAPI
+    from lrc_toolbox.core.job_store import BatchRecord, JobStore
+    from lrc_toolbox.scene.description import SceneDescription
 
-EXIT_OK = 0
-EXIT_FAILED_FRAMES = 1
-EXIT_BAD_INPUT = 2
-EXIT_ENVIRONMENT = 3
-EXIT_INTERRUPTED = 130
+EXIT_OK = ExitCode.OK
+EXIT_FAILED_FRAMES = ExitCode.FAILED_FRAMES
+EXIT_BAD_INPUT = ExitCode.BAD_INPUT
+EXIT_ENVIRONMENT = ExitCode.ENVIRONMENT
+EXIT_INTERRUPTED = ExitCode.INTERRUPTED
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -84,7 +90,13 @@ def _build_parser() -> argparse.ArgumentParser:
             "and the batch is recorded so 'resume' can finish it after a crash."
         ),
     )
-    _add_render_options(render)
+    add_render_options(render)
+    render.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (workers, devices, frames per layer, snapshot) and start nothing",
+    )
+    _add_run_options(render)
 
     resume = sub.add_parser(
         "resume",
@@ -111,16 +123,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _gpu_list(text: str) -> list[int]:
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"GPU indices separated by commas, like '1,2' (see 'lrc-batch-render info'), "
-            f"not {text!r}"
-        ) from None
-
-
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--simulate",
@@ -131,97 +133,6 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     talk = parser.add_mutually_exclusive_group()
     talk.add_argument("--verbose", action="store_true", help="print every frame and log line")
     talk.add_argument("--quiet", action="store_true", help="print only problems and the result")
-
-
-def _layer_list(text: str) -> list[str]:
-    if text.strip().lower() == "all":
-        return []
-    return [name.strip() for name in text.split(",") if name.strip()]
-
-
-def _add_render_options(parser: argparse.ArgumentParser) -> None:
-    """Render options. Each defaults to 'not given' so that a job file's values survive
-    unless the flag is on the command line (flags win)."""
-    s = argparse.SUPPRESS
-    parser.add_argument(
-        "--config",
-        metavar="JOB.json",
-        help="JSON job file (one job, or several under 'jobs'); flags override its values",
-    )
-    parser.add_argument("--scene", default=s, help="the Maya scene (.ma, or .mb with mayapy)")
-    parser.add_argument(
-        "--layers",
-        type=_layer_list,
-        default=s,
-        help="layer names, comma separated, or 'all' for every renderable layer (default)",
-    )
-    parser.add_argument(
-        "--frames", default=s, help="frame list, e.g. '1-24' or '1-100x5' (default: the scene's)"
-    )
-    parser.add_argument(
-        "--output", dest="output_dir", default=s, help="output folder (default: <project>/images)"
-    )
-    parser.add_argument("--renderer", default=s, help="render with this renderer, not the scene's")
-    parser.add_argument(
-        "--camera", default=s, help="render this camera instead of the renderable ones"
-    )
-    parser.add_argument(
-        "--image-prefix", default=s, help="image file prefix, e.g. '<Scene>/<RenderLayer>'"
-    )
-    devices = parser.add_mutually_exclusive_group()
-    devices.add_argument(
-        "--gpus",
-        type=_gpu_list,
-        default=s,
-        help="GPU indices to render on, e.g. '1,2' (default: every GPU not kept for Maya)",
-    )
-    devices.add_argument(
-        "--cpu", dest="cpu_mode", action="store_true", default=s, help="render on the CPU"
-    )
-    parser.add_argument(
-        "--threads", dest="cpu_threads", type=int, default=s, help="CPU threads per worker"
-    )
-    parser.add_argument(
-        "--processes-per-gpu", type=int, default=s, metavar="N", help="workers per GPU (default 1)"
-    )
-    parser.add_argument(
-        "--chunk-size", type=int, default=s, metavar="N", help="frames per hand-out (default 1)"
-    )
-    parser.add_argument(
-        "--order",
-        dest="frame_order",
-        choices=("sequential", "preview-first"),
-        default=s,
-        help="frame order: sequential (default) or preview-first (first, last, middle, ...)",
-    )
-    parser.add_argument(
-        "--max-attempts", type=int, default=s, metavar="N", help="tries per frame (default 3)"
-    )
-    parser.add_argument(
-        "--frame-timeout",
-        type=float,
-        default=s,
-        metavar="SECONDS",
-        help="kill a worker that prints nothing for this long (default 1800)",
-    )
-    parser.add_argument(
-        "--skip-existing", action="store_true", default=s, help="skip frames already on disk"
-    )
-    parser.add_argument("--mayapy", default=s, help="path of mayapy (default: found automatically)")
-    parser.add_argument(
-        "--scene-name",
-        default=s,
-        help="what <Scene> expands to in file names (default: the scene file's name)",
-    )
-    parser.add_argument(
-        "--project", default=s, help="Maya project folder (default: found above the scene)"
-    )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print the plan (workers, devices, frames per layer, snapshot) and start nothing",
-    )
-    _add_run_options(parser)
 
 
 def _cmd_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -242,11 +153,8 @@ def _cmd_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def format_system_info(info: object) -> str:
+def format_system_info(info: SystemInfo) -> str:
     """The human table of ``lrc-batch-render info``."""
-    from lrc_toolbox.records.models import SystemInfo
-
-    assert isinstance(info, SystemInfo)
     cpu = info.cpu
     lines = [
         f"CPU   {cpu.name or 'unknown CPU'}",
@@ -325,12 +233,8 @@ def _cmd_layers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def format_scene(scene: object) -> str:
+def format_scene(scene: SceneDescription) -> str:
     """The human view of ``lrc-batch-render layers``."""
-    from lrc_toolbox.records.frame_parser import format_frames
-    from lrc_toolbox.scene.description import SceneDescription
-
-    assert isinstance(scene, SceneDescription)
     anim = (
         f"animation {scene.start_frame:g}-{scene.end_frame:g} by {scene.by_frame:g}"
         if scene.animation
@@ -360,48 +264,6 @@ def format_scene(scene: object) -> str:
     for warning in scene.warnings:
         lines.append(f"warning: {warning}")
     return "\n".join(lines) + "\n"
-
-
-_CONFIG_FIELDS = (
-    "scene", "layers", "frames", "renderer", "camera", "output_dir", "image_prefix", "gpus",
-    "processes_per_gpu", "cpu_mode", "cpu_threads", "chunk_size", "frame_order", "max_attempts",
-    "frame_timeout", "skip_existing", "mayapy", "scene_name", "project",
-)  # fmt: skip
-
-
-def _settings_defaults(settings: object) -> dict[str, object]:
-    """The user's preferences as the lowest layer of a job's values."""
-    from lrc_toolbox.config.batch_render_defaults import Settings
-
-    assert isinstance(settings, Settings)
-    values: dict[str, object] = {
-        "processes_per_gpu": settings.processes_per_gpu,
-        "chunk_size": settings.chunk_size,
-        "frame_order": settings.frame_order.value,
-        "max_attempts": settings.max_attempts,
-        "frame_timeout": settings.frame_timeout,
-    }
-    if settings.mayapy:
-        values["mayapy"] = settings.mayapy
-    return values
-
-
-def configs_from_args(args: argparse.Namespace, settings: object) -> list[object]:
-    """The validated RenderConfigs of a render command: preferences < job file < flags.
-
-    Raises:
-        ValueError: (JobFileError / ValidationError) with the key path; the caller exits 2.
-    """
-    from lrc_toolbox.config.job_file import load_job_file, merge_job
-    from lrc_toolbox.records.models import ValidationError
-
-    flags = {key: getattr(args, key) for key in _CONFIG_FIELDS if hasattr(args, key)}
-    base = _settings_defaults(settings)
-    if args.config:
-        return list(load_job_file(args.config, flags, base))
-    if "scene" not in flags:
-        raise ValidationError("scene", "no scene given: use --scene SCENE or --config JOB.json")
-    return [merge_job(base, flags)]
 
 
 def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -439,57 +301,54 @@ def _fail(args: argparse.Namespace, out: TextIO, err: TextIO, message: str, code
 
 
 def _dry_run(
-    api: object, configs: list[object], args: argparse.Namespace, out: TextIO, err: TextIO
+    api: BatchRenderAPI,
+    configs: Sequence[RenderConfig],
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
 ) -> int:
     """Validate and print what would run; no worker is started, nothing is written."""
-    from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+    from lrc_toolbox.core.batch_render_api import BatchError
     from lrc_toolbox.utils.temp_file_manager import snapshot_name
 
-    assert isinstance(api, BatchRenderAPI)
     for number, config in enumerate(configs, start=1):
         try:
-            plan = api.plan_batch(config)  # type: ignore[arg-type]
+            plan = api.plan_batch(config).plan
         except BatchError as exc:
             return _fail(args, out, err, str(exc), exc.exit_code)
-        layers = list(plan.frames_by_layer)
-        label = layers[0] if len(layers) == 1 else f"{len(layers)}layers"
-        data = plan.to_dict()
-        data["snapshot"] = str(
-            api.temp.root
-            / "snapshots"
-            / snapshot_name(plan.scene_name, label, os.getpid(), time.time())
-        )
+        name = snapshot_name(plan.scene_name, plan.snapshot_label, os.getpid(), time.time())
+        plan.snapshot = str(api.temp.root / "snapshots" / name)
         if args.json:
-            out.write(json.dumps({"event": "plan", "job": number, **data}) + "\n")
+            out.write(json.dumps({"event": "plan", "job": number, **plan.to_dict()}) + "\n")
             continue
         if len(configs) > 1:
             out.write(f"job {number} of {len(configs)}\n")
-        out.write(format_plan(data))
+        out.write(format_plan(plan))
     return EXIT_OK
 
 
-def format_plan(data: dict[str, object]) -> str:
+def format_plan(plan: BatchPlan) -> str:
     """The human view of a dry run."""
     lines = [
-        f"scene     {data['scene']}",
-        f"renderer  {data['renderer']}",
-        f"output    {data['output_dir']}",
-        f"snapshot  {data['snapshot']} (written when the batch starts)",
-        f"mayapy    {' '.join(data['mayapy'])}",  # type: ignore[arg-type]
+        f"scene     {plan.scene}",
+        f"renderer  {plan.renderer}",
+        f"output    {plan.output_dir}",
+        f"snapshot  {plan.snapshot} (written when the batch starts)",
+        f"mayapy    {' '.join(plan.mayapy)}",
         "workers:",
     ]
-    for worker in data["workers"]:  # type: ignore[attr-defined]
-        lines.append(f"  {worker['id']:<8} {worker['device']}")
+    for worker in plan.workers:
+        lines.append(f"  {worker.id:<8} {worker.device}")
     lines.append("frames per layer:")
-    for layer, info in data["layers"].items():  # type: ignore[attr-defined]
-        lines.append(f"  {layer:<20} {info['count']:>6}  {info['frames']}")
-    lines.append(f"total     {data['frame_count']} frame(s); nothing was started (dry run)")
-    for warning in data["warnings"]:  # type: ignore[attr-defined]
+    for layer, frames in plan.frames_by_layer.items():
+        lines.append(f"  {layer:<20} {len(frames):>6}  {format_frames(frames)}")
+    lines.append(f"total     {plan.frame_count} frame(s); nothing was started (dry run)")
+    for warning in plan.warnings:
         lines.append(f"warning: {warning}")
     return "\n".join(lines) + "\n"
 
 
-def _open_store(err: TextIO) -> object:
+def _open_store(err: TextIO) -> JobStore | None:
     from lrc_toolbox.config.batch_render_defaults import load_settings
     from lrc_toolbox.core.job_store import JobStore, JobStoreError
 
@@ -504,10 +363,8 @@ def _open_store(err: TextIO) -> object:
 
 
 def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from lrc_toolbox.core.job_store import JobStore
-
     store = _open_store(err)
-    if not isinstance(store, JobStore):
+    if store is None:
         return EXIT_ENVIRONMENT
     with store:
         records = store.list_batches(limit=max(1, args.limit))
@@ -520,43 +377,34 @@ def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OK
     out.write(f"{'batch':<22} {'started':<16} {'state':<11} {'done':>9} {'failed':>6}  scene\n")
     for r in records:
-        done = r.counts.get(_state("done"), 0) + r.counts.get(_state("skipped"), 0)
+        done = r.counts.done + r.counts.skipped
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
         out.write(
             f"{r.id:<22} {started:<16} {r.state.value:<11} {f'{done}/{r.total}':>9} "
-            f"{r.counts.get(_state('failed'), 0):>6}  {r.scene}\n"
+            f"{r.counts.failed:>6}  {r.scene}\n"
         )
     return EXIT_OK
 
 
-def _state(name: str) -> FrameState:
-    from lrc_toolbox.records.models import FrameState
-
-    return FrameState(name)
-
-
-def _batch_json(record: object) -> dict[str, object]:
-    r = record
+def _batch_json(r: BatchRecord) -> dict[str, object]:
+    counts = {s.value: r.counts.count(s) for s in FrameState}
     return {
-        "id": r.id,  # type: ignore[attr-defined]
-        "created": r.created,  # type: ignore[attr-defined]
-        "updated": r.updated,  # type: ignore[attr-defined]
-        "state": r.state.value,  # type: ignore[attr-defined]
-        "scene": r.scene,  # type: ignore[attr-defined]
-        "snapshot": r.snapshot,  # type: ignore[attr-defined]
-        "total": r.total,  # type: ignore[attr-defined]
-        "counts": {k.value: v for k, v in r.counts.items()},  # type: ignore[attr-defined]
-        "error": r.error,  # type: ignore[attr-defined]
-        "config": r.config.to_dict(),  # type: ignore[attr-defined]
+        "id": r.id,
+        "created": r.created,
+        "updated": r.updated,
+        "state": r.state.value,
+        "scene": r.scene,
+        "snapshot": r.snapshot,
+        "total": r.total,
+        "counts": counts,
+        "error": r.error,
+        "config": r.config.to_dict(),
     }
 
 
 def _cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from lrc_toolbox.core.job_store import JobStore
-    from lrc_toolbox.records.frame_parser import format_frames
-
     store = _open_store(err)
-    if not isinstance(store, JobStore):
+    if store is None:
         return EXIT_ENVIRONMENT
     with store:
         if args.batch_id:
@@ -579,7 +427,7 @@ def _cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     failed = [
         {"layer": f.layer, "frame": f.frame, "attempts": f.attempts, "error": f.error}
         for f in frames
-        if f.state.value == "failed"
+        if f.state is FrameState.FAILED
     ]
     worker_rows = [
         {
@@ -619,7 +467,7 @@ def _cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     for w in worker_rows:
         out.write(f"  worker {w['id']:<8} {w['state']:<9} {w['device']}  log: {w['log']}\n")
-    if record.state.value in ("failed", "cancelled", "interrupted"):
+    if record.state.resumable:
         out.write(f"resume with: lrc-batch-render resume {record.id}\n")
     return EXIT_OK
 

@@ -26,10 +26,7 @@ from Qt import QtCore
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
 from lrc_toolbox.core.qt_compat import exec_loop
-
-EXIT_OK = 0
-EXIT_FAILED_FRAMES = 1
-EXIT_INTERRUPTED = 130
+from lrc_toolbox.records.batch import BatchPlan, BatchSummary, ExitCode
 
 
 class _Printer:
@@ -72,7 +69,7 @@ def run_batch(
     app = QtCore.QCoreApplication.instance() or QtCore.QCoreApplication(sys.argv[:1])
     live_view = out.isatty() and not (as_json or verbose or quiet)
     printer = _Printer(out, err, as_json=as_json, verbose=verbose, quiet=quiet or live_view)
-    result: dict[str, Any] = {}
+    result: dict[str, BatchSummary] = {}
     interrupted = {"count": 0}
 
     def on_event(name: str, data: dict[str, Any]) -> None:
@@ -80,11 +77,18 @@ def run_batch(
         text = _event_text(name, data, verbose)
         if text is not None:
             printer.text(text[1], important=text[0])
-        if name == "batch_finished":
-            result["summary"] = data["summary"]
-            app.quit()
 
+    def on_started(batch_id: str, plan: BatchPlan) -> None:
+        printer.text(_plan_text(batch_id, plan))
+
+    def on_finished(summary: BatchSummary) -> None:
+        printer.text(_summary_text(summary), important=True)
+        result["summary"] = summary
+        app.quit()
+
+    api.batch_started.connect(on_started)
     connect_events(api, on_event, all_logs=verbose)
+    api.batch_finished.connect(on_finished)
 
     def on_sigint(signum: int, frame: Any) -> None:
         interrupted["count"] += 1
@@ -103,7 +107,7 @@ def run_batch(
     waker = QtCore.QTimer()
     waker.timeout.connect(live.redraw if live else (lambda: None))
     waker.start(250 if live else 200)
-    codes = []
+    codes: list[ExitCode] = []
     try:
         for start in starts:
             if interrupted["count"]:
@@ -112,22 +116,20 @@ def run_batch(
             start()
             if "summary" not in result:
                 exec_loop(app)
-            summary = result.get("summary", {})
             if live:
                 live.finish()
-            if interrupted["count"] or summary.get("state") == "cancelled":
-                codes.append(EXIT_INTERRUPTED)
-            elif summary.get("state") == "done":
-                codes.append(EXIT_OK)
+            summary = result.get("summary")
+            if interrupted["count"]:
+                codes.append(ExitCode.INTERRUPTED)
             else:
-                codes.append(EXIT_FAILED_FRAMES)
+                codes.append(summary.exit_code if summary else ExitCode.FAILED_FRAMES)
     finally:
         waker.stop()
         signal.signal(signal.SIGINT, previous)
         api.shutdown()
-    if interrupted["count"] or EXIT_INTERRUPTED in codes:
-        return EXIT_INTERRUPTED
-    return max(codes, default=EXIT_OK)
+    if interrupted["count"] or ExitCode.INTERRUPTED in codes:
+        return int(ExitCode.INTERRUPTED)
+    return int(max(codes, default=ExitCode.OK))
 
 
 class _LiveDisplay:
@@ -142,8 +144,8 @@ class _LiveDisplay:
         api.frame_finished.connect(self._count)
         api.frame_failed.connect(lambda *a: self._count() if not a[-1] else None)
 
-    def _started(self, batch_id: str, plan: dict[str, Any]) -> None:
-        self.total, self.finished, self.lines = int(plan.get("frame_count", 0)), 0, 0
+    def _started(self, batch_id: str, plan: BatchPlan) -> None:
+        self.total, self.finished, self.lines = plan.frame_count, 0, 0
 
     def _count(self, *args: Any) -> None:
         self.finished += 1
@@ -186,14 +188,6 @@ def _clock(seconds: float | None) -> str:
 def _event_text(name: str, data: dict[str, Any], verbose: bool) -> tuple[bool, str] | None:
     """The plain-text line for an event, as (important, text), or None to print nothing."""
     worker = data.get("worker")
-    if name == "batch_started":
-        plan = data["plan"]
-        workers = ", ".join(f"{w['id']} ({w['device']})" for w in plan["workers"])
-        return False, (
-            f"batch {data['batch_id']}: {plan['frame_count']} frame(s) in "
-            f"{len(plan['layers'])} layer(s) on {len(plan['workers'])} worker(s): {workers}\n"
-            f"output: {plan['output_dir']}"
-        )
     if name == "worker_started":
         return False, f"[{worker}] started (pid {data['pid']}) on {data['device']}"
     if name == "frame_started":
@@ -215,30 +209,34 @@ def _event_text(name: str, data: dict[str, Any], verbose: bool) -> tuple[bool, s
         if level in ("error", "fatal") or verbose:
             return level != "info", f"[{worker or 'manager'}] {level}: {data['text']}"
         return None
-    if name == "batch_finished":
-        return True, _summary_text(data["summary"])
-    return None
+    return None  # batch_started and batch_finished: see _plan_text and _summary_text
 
 
-def _summary_text(summary: dict[str, Any]) -> str:
-    counts = summary
-    parts = [
-        f"{counts.get(k, 0)} {k}"
-        for k in ("done", "skipped", "failed", "cancelled")
-        if counts.get(k)
-    ]
-    line = f"batch {summary.get('batch_id')} {summary.get('state')}: " + (
+def _plan_text(batch_id: str, plan: BatchPlan) -> str:
+    workers = ", ".join(f"{w.id} ({w.device})" for w in plan.workers)
+    return (
+        f"batch {batch_id}: {plan.frame_count} frame(s) in {len(plan.frames_by_layer)} "
+        f"layer(s) on {len(plan.workers)} worker(s): {workers}\noutput: {plan.output_dir}"
+    )
+
+
+def _summary_text(summary: BatchSummary) -> str:
+    counts = {
+        "done": summary.done,
+        "skipped": summary.skipped,
+        "failed": summary.failed,
+        "cancelled": summary.cancelled,
+    }
+    parts = [f"{n} {k}" for k, n in counts.items() if n]
+    line = f"batch {summary.batch_id} {summary.state.value}: " + (
         ", ".join(parts) or "nothing rendered"
     )
-    retries = summary.get("retries")
-    if retries:
-        line += f" ({retries} retried)"
-    if summary.get("error"):
-        line += f"\n{summary['error']}"
-    for failed in summary.get("failed_frames", [])[:20]:
-        line += (
-            f"\n  failed {failed.get('layer')} frame {failed.get('frame')}: {failed.get('reason')}"
-        )
+    if summary.retries:
+        line += f" ({summary.retries} retried)"
+    if summary.error:
+        line += f"\n{summary.error}"
+    for failed in summary.failed_frames[:20]:
+        line += f"\n  failed {failed.layer} frame {failed.frame}: {failed.reason}"
     return line
 
 

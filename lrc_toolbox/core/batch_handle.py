@@ -27,6 +27,7 @@ from Qt import QtCore
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
+from lrc_toolbox.records.batch import BatchSummary
 from lrc_toolbox.records.models import RenderConfig
 
 __all__ = ["BatchHandle", "render", "submit"]
@@ -52,7 +53,8 @@ class BatchHandle:
         self._done = threading.Event()
         self._started = threading.Event()
         self.batch_id: str | None = None
-        self.summary: dict[str, Any] | None = None
+        #: how the batch ended (None while it runs); ``summary`` is its documented JSON
+        self.result: BatchSummary | None = None
         self.error: BatchError | None = None
         self._counts = {"done": 0, "failed": 0, "retried": 0}
         self._workers: dict[str, dict[str, Any]] = {}
@@ -67,8 +69,8 @@ class BatchHandle:
             QtCore.QCoreApplication.processEvents()
         with self._lock:
             state = (
-                self.summary.get("state")
-                if self.summary
+                self.result.state.value
+                if self.result
                 else ("error" if self.error else ("running" if self.batch_id else "starting"))
             )
             return {
@@ -83,6 +85,12 @@ class BatchHandle:
     def done(self) -> bool:
         return self._done.is_set()
 
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """The ``batch_finished`` summary as documented (``BatchSummary.to_dict()``)."""
+        result = self.result
+        return None if result is None else result.to_dict()
+
     def wait(self, timeout: float | None = None) -> dict[str, Any]:
         """Block until the batch ends; returns its summary.
 
@@ -95,13 +103,14 @@ class BatchHandle:
         while not self._done.is_set():
             if deadline is not None and time.monotonic() > deadline:
                 break
-            loop.processEvents(QtCore.QEventLoop.AllEvents, 50)
+            loop.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
         if self.error is not None:
             raise self.error
         if not self._done.is_set():
             raise TimeoutError(f"batch {self.batch_id} still running after {timeout} s")
-        assert self.summary is not None
-        return self.summary
+        summary = self.summary
+        assert summary is not None
+        return summary
 
     def stop(self) -> None:
         """Stop the batch gracefully (workers finish or are terminated, never orphaned)."""
@@ -119,11 +128,17 @@ class BatchHandle:
 
     def _connect(self, api: BatchRenderAPI) -> None:
         self._api = api
+        api.batch_finished.connect(self._finished)  # before the event stream's own slot
         connect_events(api, self._record)
+
+    def _finished(self, summary: object) -> None:
+        assert isinstance(summary, BatchSummary)
+        with self._lock:
+            self.result = summary
 
     def _record(self, name: str, data: dict[str, Any]) -> None:
         """Keep the status up to date, then pass the event on."""
-        worker = data.get("worker")
+        worker = str(data.get("worker"))
         with self._lock:
             if name == "batch_started":
                 self.batch_id = data["batch_id"]
@@ -143,8 +158,6 @@ class BatchHandle:
                 self._counts["retried" if data["retry"] else "failed"] += 1
             elif name == "worker_finished":
                 self._workers.pop(worker, None)
-            elif name == "batch_finished":
-                self.summary = data["summary"]
         if name == "batch_started":
             self._started.set()
         self._emit(name, **data)

@@ -13,9 +13,8 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from Qt import QtCore
 
@@ -25,9 +24,16 @@ from lrc_toolbox.core.ready_manifest import ReadyManifest
 from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
 from lrc_toolbox.core.scheduler import Scheduler
 from lrc_toolbox.core.system_detector import SystemDetector
+from lrc_toolbox.records.batch import (
+    BatchPlan,
+    BatchSummary,
+    ExitCode,
+    PlannedWorker,
+    RenderOverrides,
+    batch_log_dir,
+)
 from lrc_toolbox.records.frame_parser import FrameRangeError, parse_frames
 from lrc_toolbox.records.models import (
-    BatchState,
     FrameState,
     RenderConfig,
     RenderStatus,
@@ -49,9 +55,9 @@ __all__ = [
     "SIMULATED_MAYAPY",
     "BadRequest",
     "BatchError",
-    "BatchPlan",
     "BatchRenderAPI",
     "EnvironmentProblem",
+    "PlannedBatch",
     "find_project",
     "reap_orphans",
 ]
@@ -63,57 +69,29 @@ SIMULATED_MAYAPY = (sys.executable, "-m", "lrc_toolbox.sim.mayapy")
 class BatchError(RuntimeError):
     """A batch could not start; ``exit_code`` is what the CLI returns."""
 
-    exit_code = 1
+    exit_code: ExitCode = ExitCode.FAILED_FRAMES
 
 
 class BadRequest(BatchError):
     """The request is wrong (frames, layers, config, paths): fix the input. Exit code 2."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 class EnvironmentProblem(BatchError):
     """The machine cannot do it (no mayapy, no GPU, disk full). Exit code 3."""
 
-    exit_code = 3
+    exit_code = ExitCode.ENVIRONMENT
 
 
 @dataclass
-class BatchPlan:
-    """What a batch will do, decided before anything starts."""
+class PlannedBatch:
+    """A planned batch: the :class:`BatchPlan` record that goes out to listeners, plus what
+    only the engine and the farm exporters use (the scene as read, the worker slots)."""
 
-    config: RenderConfig
+    plan: BatchPlan
     scene: SceneDescription
-    frames_by_layer: dict[str, list[int]]
     slots: list[Slot]
-    mayapy: list[str]
-    output_dir: str
-    project: str | None
-    scene_name: str
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def frame_count(self) -> int:
-        return sum(len(f) for f in self.frames_by_layer.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        from lrc_toolbox.records.frame_parser import format_frames
-
-        return {
-            "scene": self.config.scene,
-            "scene_name": self.scene_name,
-            "renderer": self.config.renderer or self.scene.renderer,
-            "layers": {
-                layer: {"frames": format_frames(frames), "count": len(frames)}
-                for layer, frames in self.frames_by_layer.items()
-            },
-            "frame_count": self.frame_count,
-            "workers": [{"id": s.id, "device": s.label} for s in self.slots],
-            "mayapy": self.mayapy,
-            "output_dir": self.output_dir,
-            "project": self.project,
-            "warnings": list(self.warnings),
-        }
 
 
 def find_project(scene: Path) -> Path | None:
@@ -127,15 +105,17 @@ def find_project(scene: Path) -> Path | None:
 class BatchRenderAPI(QtCore.QObject):
     """Start, watch, stop and resume batches. One batch runs at a time per instance."""
 
-    batch_started = QtCore.Signal(str, object)  # batch id, plan dict
+    batch_started = QtCore.Signal(str, BatchPlan)  # batch id, plan
     worker_started = QtCore.Signal(str, int, str)
     frame_started = QtCore.Signal(str, str, int)
     frame_progress = QtCore.Signal(str, int, float)
     frame_finished = QtCore.Signal(str, str, int, object)
-    frame_failed = QtCore.Signal(str, str, int, str, bool)
+    frame_failed: QtCore.Signal[tuple[str, str, int, str, bool]] = QtCore.Signal(
+        str, str, int, str, bool
+    )
     worker_finished = QtCore.Signal(str, str, str)
     log_message = QtCore.Signal(float, str, str, str)
-    batch_finished = QtCore.Signal(object)
+    batch_finished = QtCore.Signal(BatchSummary)
 
     def __init__(
         self,
@@ -185,7 +165,7 @@ class BatchRenderAPI(QtCore.QObject):
 
     # ------------------------------------------------------------------ planning
 
-    def plan_batch(self, config: RenderConfig, *, local: bool = True) -> BatchPlan:
+    def plan_batch(self, config: RenderConfig, *, local: bool = True) -> PlannedBatch:
         """Validate a request completely and say what would run; starts nothing.
 
         ``local=False`` plans for another machine (a farm): a missing local mayapy is then
@@ -234,17 +214,19 @@ class BatchRenderAPI(QtCore.QObject):
             raise EnvironmentProblem(status.error)
         if status.warning:
             warnings.append(status.warning)
-        return BatchPlan(
+        plan = BatchPlan(
             config=config,
-            scene=scene,
+            scene_name=config.scene_name or scene_path.stem,
+            renderer=config.renderer or scene.renderer,
             frames_by_layer=frames_by_layer,
-            slots=slots,
+            workers=[PlannedWorker(id=s.id, device=s.label) for s in slots],
             mayapy=mayapy,
             output_dir=output_dir,
             project=str(project) if project else None,
-            scene_name=config.scene_name or scene_path.stem,
+            render_setup=scene.render_setup,
             warnings=warnings,
         )
+        return PlannedBatch(plan=plan, scene=scene, slots=slots)
 
     def _mayapy(self, config: RenderConfig) -> list[str]:
         if self.simulate:
@@ -323,11 +305,12 @@ class BatchRenderAPI(QtCore.QObject):
             raise BadRequest(
                 f"batch {self.batch_id} is still running: stop it or wait for it to finish"
             )
-        plan = self.plan_batch(config)
+        planned = self.plan_batch(config)
+        plan = planned.plan
         snapshot = self.temp.copy_snapshot(
             Path(config.scene),
             scene_name=plan.scene_name,
-            layer_name=_layers_label(plan.frames_by_layer),
+            layer_name=plan.snapshot_label,
             process_id=os.getpid(),
         )
         batch_id = self.store.create_batch(
@@ -343,7 +326,7 @@ class BatchRenderAPI(QtCore.QObject):
             order=config.frame_order,
             max_attempts=config.max_attempts,
         )
-        self._run(batch_id, plan, scheduler, str(snapshot))
+        self._run(batch_id, planned, scheduler, str(snapshot))
         return batch_id
 
     def resume(self, batch_id: str) -> str:
@@ -367,7 +350,8 @@ class BatchRenderAPI(QtCore.QObject):
                 f"the scene snapshot of batch {batch_id} is gone ({snapshot}); start a new "
                 "batch from the scene instead"
             )
-        plan = self.plan_batch(config)
+        planned = self.plan_batch(config)
+        plan = planned.plan
         plan.frames_by_layer = {layer: frames for layer, frames in todo.items() if frames}
         if reaped:
             plan.warnings.append(f"stopped {len(reaped)} orphan worker(s): pids {reaped}")
@@ -378,16 +362,18 @@ class BatchRenderAPI(QtCore.QObject):
             max_attempts=config.max_attempts,
         )
         scheduler.restore(self.store.frames(batch_id, states=None))
-        self._run(batch_id, plan, scheduler, snapshot)
+        self._run(batch_id, planned, scheduler, snapshot)
         return batch_id
 
-    def _run(self, batch_id: str, plan: BatchPlan, scheduler: Scheduler, snapshot: str) -> None:
+    def _run(
+        self, batch_id: str, planned: PlannedBatch, scheduler: Scheduler, snapshot: str
+    ) -> None:
+        plan = replace(
+            planned.plan,
+            batch_id=batch_id,
+            log_dir=str(batch_log_dir(self.temp.root, batch_id)),
+        )
         config = plan.config
-        overrides = {
-            "camera": config.camera,
-            "image_prefix": config.image_prefix,
-            "skip_existing": config.skip_existing or None,
-        }
         launch = WorkerLaunch(
             mayapy=plan.mayapy,
             snapshot=snapshot,
@@ -395,15 +381,15 @@ class BatchRenderAPI(QtCore.QObject):
             output_dir=plan.output_dir,
             project=plan.project,
             renderer=config.renderer,
-            scene_uses_render_setup=plan.scene.render_setup,
+            scene_uses_render_setup=plan.render_setup,
             worker_dir=lambda worker_id: self.temp.worker_dir(batch_id, worker_id),
-            log_dir=self.temp.root / "logs" / batch_id,
-            overrides=overrides,
+            log_dir=Path(plan.log_dir) if plan.log_dir else None,
+            overrides=RenderOverrides.from_config(config),
         )
         self.store.claim_batch(batch_id, pid=os.getpid(), host=socket.gethostname())
         manager = RenderProcessManager(
             batch_id=batch_id,
-            slots=plan.slots,
+            slots=planned.slots,
             scheduler=scheduler,
             store=self.store,
             launch=launch,
@@ -439,32 +425,24 @@ class BatchRenderAPI(QtCore.QObject):
         )
         self.manager = manager
         self.batch_id = batch_id
-        info = plan.to_dict()
-        info["batch_id"] = batch_id
-        info["log_dir"] = str(launch.log_dir)
-        self.batch_started.emit(batch_id, info)
+        self.batch_started.emit(batch_id, plan)
         for warning in plan.warnings:
             self.log_message.emit(time.time(), "warning", "", warning)
         manager.start()
 
-    def _on_finished(self, summary: dict[str, Any]) -> None:
+    def _on_finished(self, summary: BatchSummary) -> None:
         if self.ready is not None:
-            self.ready.finish(str(summary.get("state", "done")))
+            self.ready.finish(summary.state.value)
         protected = [Path(p) for p in self._resumable_snapshots()]
         self.temp.cleanup(protected=protected)
         self.batch_finished.emit(summary)
 
     def _resumable_snapshots(self) -> list[str]:
-        keep = []
-        for record in self.store.list_batches(limit=200):
-            if record.snapshot and record.state in (
-                BatchState.RUNNING,
-                BatchState.INTERRUPTED,
-                BatchState.FAILED,
-                BatchState.CANCELLED,
-            ):
-                keep.append(record.snapshot)
-        return keep
+        return [
+            record.snapshot
+            for record in self.store.list_batches(limit=200)
+            if record.snapshot and record.state.keeps_snapshot
+        ]
 
     def stop_all_renders(self) -> bool:
         if self.manager is None or not self.manager.is_running:
@@ -487,11 +465,6 @@ class BatchRenderAPI(QtCore.QObject):
             self.manager.kill_all_now()
         if self._store is not None:
             self.temp.cleanup_on_exit(protected=[Path(p) for p in self._resumable_snapshots()])
-
-
-def _layers_label(frames_by_layer: dict[str, list[int]]) -> str:
-    names = list(frames_by_layer)
-    return names[0] if len(names) == 1 else f"{len(names)}layers"
 
 
 def reap_orphans(pids: Sequence[int]) -> list[int]:

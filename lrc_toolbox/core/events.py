@@ -8,7 +8,12 @@ in one place (and documented in ``docs/cli.md``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from lrc_toolbox.records.batch import BatchPlan, BatchSummary
+
+if TYPE_CHECKING:
+    from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 
 __all__ = ["EVENT_NAMES", "LEVELS", "connect_events"]
 
@@ -30,14 +35,22 @@ EVENT_NAMES = (
 )
 
 
-def connect_events(api: Any, callback: EventCallback, *, all_logs: bool = False) -> None:
-    """Connect every signal of a BatchRenderAPI to ``callback``.
+def connect_events(api: BatchRenderAPI, callback: EventCallback, *, all_logs: bool = False) -> None:
+    """Connect every signal of a BatchRenderAPI to ``callback``; records become their
+    documented JSON (``BatchPlan.to_dict()``, ``BatchSummary.to_dict()``).
 
     ``log`` events carry warnings and worse unless ``all_logs`` is set.
     """
-    api.batch_started.connect(
-        lambda batch_id, plan: callback("batch_started", {"batch_id": batch_id, "plan": plan})
-    )
+
+    def started(batch_id: str, plan: object) -> None:
+        assert isinstance(plan, BatchPlan)
+        callback("batch_started", {"batch_id": batch_id, "plan": plan.to_dict()})
+
+    def finished(summary: object) -> None:
+        assert isinstance(summary, BatchSummary)
+        callback("batch_finished", {"summary": summary.to_dict()})
+
+    api.batch_started.connect(started)
     api.worker_started.connect(
         lambda worker, pid, device: callback(
             "worker_started", {"worker": worker, "pid": pid, "device": device}
@@ -76,4 +89,4 @@ def connect_events(api: Any, callback: EventCallback, *, all_logs: bool = False)
             callback("log", {"level": level, "worker": worker, "text": text})
 
     api.log_message.connect(log)
-    api.batch_finished.connect(lambda summary: callback("batch_finished", {"summary": summary}))
+    api.batch_finished.connect(finished)

@@ -31,12 +31,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings, prefs_dir
+from lrc_toolbox.records.batch import BatchSummary, FrameOutcome, LayerCounts
 from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig, WorkerState
 
 __all__ = [
@@ -48,7 +49,6 @@ __all__ = [
     "BatchRecord",
     "CorruptJobStoreError",
     "FrameChange",
-    "FrameRecord",
     "JobStore",
     "JobStoreError",
     "SchemaVersionError",
@@ -154,23 +154,6 @@ class BatchNotFoundError(KeyError):
 
 
 @dataclass(frozen=True)
-class FrameRecord:
-    """One frame of one layer. For SKIPPED/CANCELLED frames ``error`` says why."""
-
-    batch_id: str
-    layer: str
-    frame: int
-    state: FrameState
-    attempts: int = 0
-    worker: str | None = None
-    device: str | None = None
-    started: float | None = None
-    ended: float | None = None
-    outputs: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-@dataclass(frozen=True)
 class WorkerRecord:
     """One worker process of a batch; ``ended`` None means it may still be running."""
 
@@ -199,13 +182,13 @@ class BatchRecord:
     config: RenderConfig
     manager_pid: int | None
     manager_host: str | None
-    summary: dict[str, Any] | None
+    summary: BatchSummary | None
     error: str | None
-    counts: dict[FrameState, int]
+    counts: LayerCounts
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        return self.counts.total
 
 
 class FrameChange(NamedTuple):
@@ -215,6 +198,11 @@ class FrameChange(NamedTuple):
     frame: int
     state: FrameState
     error: str | None = None
+
+    @classmethod
+    def of(cls, outcome: FrameOutcome) -> FrameChange:
+        """The change that stores a frame's current state and reason."""
+        return cls(outcome.layer, outcome.frame, outcome.state, outcome.error)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -555,14 +543,14 @@ class JobStore:
         state: BatchState,
         *,
         error: str | None = None,
-        summary: Mapping[str, Any] | None = None,
+        summary: BatchSummary | None = None,
         now: float | None = None,
     ) -> None:
         """Change a batch's state. ``error`` replaces the stored one (None clears it, as it
         describes the current state); ``summary`` is kept unless a new one is given."""
         now = time.time() if now is None else now
         state = BatchState(state)
-        summary_json = None if summary is None else json.dumps(dict(summary), sort_keys=True)
+        summary_json = None if summary is None else json.dumps(summary.to_dict(), sort_keys=True)
         with self._transaction(write=True) as conn:
             full = self._resolve(conn, batch_id)
             conn.execute(
@@ -848,37 +836,14 @@ class JobStore:
             conn.execute("UPDATE batches SET updated = ? WHERE id = ?", (now, batch_id))
         return len(items)
 
-    def requeue_unfinished(
-        self, batch_id: str, *, reset_attempts: bool = True, now: float | None = None
-    ) -> int:
-        """Put every frame not DONE/SKIPPED back to PENDING, as resume needs; returns how many.
-
-        ``reset_attempts`` gives each frame its full retry allowance again.
-        """
-        now = time.time() if now is None else now
-        with self._transaction(write=True) as conn:
-            full = self._resolve(conn, batch_id)
-            cursor = conn.execute(
-                "UPDATE frames SET state = ?,"
-                " attempts = CASE WHEN ? THEN 0 ELSE attempts END,"
-                " ended = CASE WHEN state = ? THEN ? ELSE ended END"
-                " WHERE batch_id = ? AND state NOT IN (?, ?)",
-                (
-                    FrameState.PENDING.value,
-                    reset_attempts,
-                    FrameState.RUNNING.value,
-                    now,
-                    full,
-                    *(s.value for s in _COMPLETE_FRAME_STATES),
-                ),
-            )
-            conn.execute("UPDATE batches SET updated = ? WHERE id = ?", (now, full))
-            return int(cursor.rowcount)
-
     def frames(
         self, batch_id: str, states: Iterable[FrameState] | None = None
-    ) -> list[FrameRecord]:
-        """The batch's frames in plan order, optionally only those in ``states``."""
+    ) -> list[FrameOutcome]:
+        """The batch's frames in plan order, optionally only those in ``states``.
+
+        The store keeps one reason per frame: the last failure (``errors``) or, for a frame
+        skipped or cancelled, why (``note``); ``failed_on`` is the worker that last held it.
+        """
         where, args = "", []
         if states is not None:
             values = [FrameState(s).value for s in states]
@@ -893,22 +858,7 @@ class JobStore:
                 f" outputs_json, error FROM frames WHERE batch_id = ?{where} ORDER BY ord",
                 (full, *args),
             ).fetchall()
-        return [
-            FrameRecord(
-                batch_id=r[0],
-                layer=r[1],
-                frame=int(r[2]),
-                state=FrameState(r[3]),
-                attempts=int(r[4]),
-                worker=r[5],
-                device=r[6],
-                started=r[7],
-                ended=r[8],
-                outputs=list(json.loads(r[9] or "[]")),
-                error=r[10],
-            )
-            for r in rows
-        ]
+        return [_frame_outcome(r) for r in rows]
 
     def plan(self, batch_id: str) -> dict[str, list[int]]:
         """Layer -> frames exactly as given to :meth:`create_batch` (order kept)."""
@@ -1047,6 +997,29 @@ class JobStore:
         return [int(r[0]) for r in rows]
 
 
+def _frame_outcome(row: Sequence[Any]) -> FrameOutcome:
+    state = FrameState(row[3])
+    error: str | None = row[10]
+    as_note = state in (FrameState.SKIPPED, FrameState.CANCELLED) or (
+        state is FrameState.FAILED and not row[4]  # given up without a try of its own
+    )
+    failed = error is not None and not as_note
+    return FrameOutcome(
+        layer=row[1],
+        frame=int(row[2]),
+        state=state,
+        attempts=int(row[4]),
+        worker=row[5],
+        device=row[6],
+        started=row[7],
+        finished=row[8],
+        outputs=[str(p) for p in json.loads(row[9] or "[]")],
+        errors=[error] if failed and error is not None else [],
+        failed_on=row[5] if failed else None,
+        note=error if as_note else None,
+    )
+
+
 _BATCH_SELECT = (
     "SELECT id, created, updated, state, scene, snapshot, config_json, manager_pid,"
     " manager_host, summary_json, error FROM batches"
@@ -1064,7 +1037,7 @@ def _batch_record(row: Sequence[Any], counts: Mapping[str, int]) -> BatchRecord:
         config=_config_from_json(row[6]),
         manager_pid=row[7],
         manager_host=row[8],
-        summary=None if row[9] is None else dict(json.loads(row[9])),
+        summary=None if row[9] is None else BatchSummary.from_stored(json.loads(row[9])),
         error=row[10],
-        counts={state: int(counts.get(state.value, 0)) for state in FrameState},
+        counts=LayerCounts.of({state: int(counts.get(state.value, 0)) for state in FrameState}),
     )

@@ -11,7 +11,7 @@ a signal tells listeners, so a killed manager can resume from the store.
 
 from __future__ import annotations
 
-import enum
+import functools
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,9 +21,15 @@ from typing import IO, Any
 
 from Qt import QtCore
 
-from lrc_toolbox.core.job_store import JobStore
+from lrc_toolbox.core.job_store import FrameChange, JobStore
 from lrc_toolbox.core.scheduler import Assignment, Scheduler
 from lrc_toolbox.records import protocol
+from lrc_toolbox.records.batch import (
+    BatchSummary,
+    RenderOverrides,
+    WorkerSummary,
+    remaining_seconds,
+)
 from lrc_toolbox.records.models import BatchState, FrameState, RenderStatus, WorkerState
 from lrc_toolbox.utils.log_parser import LineKind, LogParser
 from lrc_toolbox.utils.render_subprocess import (
@@ -61,29 +67,23 @@ class WorkerLaunch:
     scene_uses_render_setup: bool | None = None
     worker_dir: Callable[[str], Path] | None = None  # worker id -> private folder
     log_dir: Path | None = None
-    overrides: Mapping[str, Any] = field(default_factory=dict)
-
-
-class _Phase(enum.Enum):
-    STARTING = "starting"  # process started, no hello yet
-    IDLE = "idle"
-    RENDERING = "rendering"
-    RETIRING = "retiring"  # sent quit: no work left
-    STOPPING = "stopping"  # asked to stop by the user
-    DEAD = "dead"
+    overrides: RenderOverrides = field(default_factory=RenderOverrides)
 
 
 @dataclass
 class _Worker:
     slot: Slot
-    process: Any  # QtCore.QProcess
-    phase: _Phase = _Phase.STARTING
+    process: QtCore.QProcess
+    #: STARTING (no hello yet), IDLE, RENDERING, STOPPING (quit sent: out of work, or
+    #: asked to stop), then a final state once the process has ended
+    state: WorkerState = WorkerState.STARTING
+    #: asked to stop (by the user, a fatal line, a disabled slot), not just out of work
+    stop_requested: bool = False
     pid: int | None = None
     started: float = field(default_factory=time.time)
     last_output: float = field(default_factory=time.monotonic)
     buffer: bytes = b""
     err_buffer: bytes = b""
-    assignment: list[tuple[str, int]] = field(default_factory=list)
     current: tuple[str, int] | None = None
     frame_started_at: float | None = None
     percent: float | None = None
@@ -114,9 +114,12 @@ class RenderProcessManager(QtCore.QObject):
     frame_started = QtCore.Signal(str, str, int)  # worker id, layer, frame
     frame_progress = QtCore.Signal(str, int, float)  # worker id, frame, percent
     frame_finished = QtCore.Signal(str, str, int, object)  # worker, layer, frame, outputs
-    frame_failed = QtCore.Signal(str, str, int, str, bool)  # worker, layer, frame, reason, retry
+    #: worker, layer, frame, reason, retry
+    frame_failed: QtCore.Signal[tuple[str, str, int, str, bool]] = QtCore.Signal(
+        str, str, int, str, bool
+    )
     log_message = QtCore.Signal(float, str, str, str)  # timestamp, level, worker id, text
-    batch_finished = QtCore.Signal(object)  # summary dict
+    batch_finished = QtCore.Signal(BatchSummary)
 
     def __init__(
         self,
@@ -176,11 +179,9 @@ class RenderProcessManager(QtCore.QObject):
             return
         self.stopping = True
         cancelled = self.scheduler.cancel()
-        self.store.update_frames(
-            self.batch_id, [(t.layer, t.frame, FrameState.CANCELLED) for t in cancelled]
-        )
+        self.store.update_frames(self.batch_id, [FrameChange.of(t) for t in cancelled])
         for state in self.slots.values():
-            if state.worker is not None and state.worker.phase is not _Phase.DEAD:
+            if state.worker is not None and not state.worker.state.final:
                 self._stop_worker(state.worker, "stopped by the user")
         self._check_finished()
 
@@ -190,7 +191,7 @@ class RenderProcessManager(QtCore.QObject):
         if state is None:
             return False
         state.disabled_reason = reason
-        if state.worker is not None and state.worker.phase is not _Phase.DEAD:
+        if state.worker is not None and not state.worker.state.final:
             self._stop_worker(state.worker, reason)
         self._check_finished()
         return True
@@ -200,7 +201,7 @@ class RenderProcessManager(QtCore.QObject):
         self.stopping = True
         for state in self.slots.values():
             worker = state.worker
-            if worker is not None and worker.pid and worker.phase is not _Phase.DEAD:
+            if worker is not None and worker.pid and not worker.state.final:
                 terminate_process_tree(worker.pid, grace=0.5)
 
     @property
@@ -213,28 +214,29 @@ class RenderProcessManager(QtCore.QObject):
         for state in self.slots.values():
             worker = state.worker
             status = RenderStatus(worker_id=state.slot.id, device=state.slot.label)
-            if state.disabled_reason and (worker is None or worker.phase is _Phase.DEAD):
+            if worker is not None:
+                status.state = worker.state
+            if state.disabled_reason and (worker is None or worker.state.final):
                 status.state = WorkerState.DISABLED
                 status.message = state.disabled_reason
             if worker is not None:
-                status.state = _worker_state(worker.phase, status.state)
+                held = self.scheduler.held_by(state.slot.id)  # the frames it has left
                 status.pid = worker.pid
                 status.started = worker.started
                 status.elapsed = now - worker.started
                 status.frames_done = worker.frames_done
                 status.frames_failed = worker.frames_failed
-                status.frames_total = (
-                    worker.frames_done + worker.frames_failed + len(worker.assignment)
-                )
+                status.frames_total = worker.frames_done + worker.frames_failed + len(held)
                 if worker.current:
                     status.layer, status.current_frame = worker.current
                     status.progress_percent = worker.percent
                 elif worker.layer:
                     status.layer = worker.layer
-                left = len(worker.assignment)
-                if worker.frames_done and left:
-                    per_frame = status.elapsed / worker.frames_done
-                    status.eta = per_frame * left
+                left = len(held)
+                if left:
+                    status.eta = remaining_seconds(
+                        status.elapsed, worker.frames_done, worker.frames_done + left
+                    )
             result.append(status)
         return result
 
@@ -294,15 +296,23 @@ class RenderProcessManager(QtCore.QObject):
         )
         self.worker_started.emit(slot.id, worker.pid, slot.label)
 
-    def _stop_worker(self, worker: _Worker, reason: str) -> None:
-        if worker.phase in (_Phase.DEAD, _Phase.STOPPING):
+    def _set_state(self, worker: _Worker, state: WorkerState) -> None:
+        """A live state change, recorded in the store (``status`` shows it)."""
+        if worker.state is state:
             return
-        busy = worker.phase in (_Phase.RENDERING, _Phase.STARTING)
-        worker.phase = _Phase.STOPPING
+        worker.state = state
+        self.store.set_worker_state(self.batch_id, worker.slot.id, state)
+
+    def _stop_worker(self, worker: _Worker, reason: str) -> None:
+        if worker.state.final or worker.stop_requested:
+            return
+        busy = worker.state in (WorkerState.RENDERING, WorkerState.STARTING)
+        worker.stop_requested = True
+        self._set_state(worker, WorkerState.STOPPING)
         worker.kill_reason = worker.kill_reason or reason
         self._send(worker, protocol.encode_command("quit"))
         grace = self.stop_grace if busy else max(self.stop_grace, 2.0)
-        self._later(grace, lambda w=worker: self._terminate(w))
+        self._later(grace, functools.partial(self._terminate, worker))
 
     def _later(self, seconds: float, callback: Callable[[], None]) -> None:
         """A one-shot timer owned by the manager, so stopping the batch stops it too."""
@@ -314,14 +324,14 @@ class RenderProcessManager(QtCore.QObject):
         timer.start(int(seconds * 1000))
 
     def _terminate(self, worker: _Worker) -> None:
-        if worker.phase is _Phase.DEAD or worker.pid is None:
+        if worker.state.final or worker.pid is None:
             return
         killed = terminate_process_tree(worker.pid, grace=max(1.0, self.stop_grace / 2))
         if killed:
             self._log(worker, "warning", f"killed after the grace period: pids {killed}")
 
     def _send(self, worker: _Worker, line: str) -> None:
-        if worker.process.state() != QtCore.QProcess.NotRunning:
+        if worker.process.state() != QtCore.QProcess.ProcessState.NotRunning:
             worker.process.write(line.encode("utf-8"))
 
     # ------------------------------------------------------------------ reading
@@ -335,7 +345,8 @@ class RenderProcessManager(QtCore.QObject):
             return
         worker.last_output = time.monotonic()
         buffer = (worker.err_buffer if stderr else worker.buffer) + bytes(data)
-        *lines, rest = buffer.replace(b"\r\n", b"\n").split(b"\n")
+        # a bare CR ends a line too: V-Ray and Redshift rewrite their progress line in place
+        *lines, rest = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
         if len(rest) > _MAX_BUFFER:
             lines.append(rest)
             rest = b""
@@ -403,8 +414,8 @@ class RenderProcessManager(QtCore.QObject):
             self.slots[worker.slot.id].startup_failures = 0
             self._log(worker, "info", _hello_text(event))
         elif name == "ready":
-            if worker.phase in (_Phase.STARTING, _Phase.IDLE, _Phase.RENDERING):
-                worker.phase = _Phase.IDLE
+            if worker.state in (WorkerState.STARTING, WorkerState.IDLE, WorkerState.RENDERING):
+                self._set_state(worker, WorkerState.IDLE)
                 self._requeue_unstarted(worker)
                 self._dispatch(worker)
         elif name == "frame_started":
@@ -427,22 +438,20 @@ class RenderProcessManager(QtCore.QObject):
         assignment: Assignment | None = self.scheduler.next_assignment(
             worker.slot.id, worker.layer, time.time()
         )
-        if assignment is None:
-            worker.phase = _Phase.RETIRING
+        if assignment is None:  # out of work: quit, with a kill as the backstop
+            self._set_state(worker, WorkerState.STOPPING)
             self._send(worker, protocol.encode_command("quit"))
-            self._later(max(self.stop_grace, 5.0), lambda w=worker: self._terminate(w))
+            self._later(max(self.stop_grace, 5.0), functools.partial(self._terminate, worker))
             return
-        worker.phase = _Phase.RENDERING
-        worker.assignment = [(assignment.layer, f) for f in assignment.frames]
+        self._set_state(worker, WorkerState.RENDERING)
         worker.last_output = time.monotonic()
-        overrides = {k: v for k, v in self.launch.overrides.items() if v not in (None, "")}
         self._send(
             worker,
             protocol.encode_command(
                 "render",
                 layer=assignment.layer,
                 frames=list(assignment.frames),
-                overrides=overrides,
+                overrides=self.launch.overrides.to_dict(),
             ),
         )
 
@@ -453,7 +462,7 @@ class RenderProcessManager(QtCore.QObject):
         worker.frame_started_at = now
         worker.percent = 0.0
         worker.parser = LogParser(self.launch.renderer)  # progress restarts per frame
-        self.scheduler.frame_started(layer, frame, worker.slot.id, now)
+        self.scheduler.frame_started(layer, frame, worker.slot.id, now, device=worker.slot.label)
         self.store.frame_started(
             self.batch_id, layer, frame, worker=worker.slot.id, device=worker.slot.label, now=now
         )
@@ -494,7 +503,7 @@ class RenderProcessManager(QtCore.QObject):
                 self.batch_id, layer, frame, state=new_state, error=reason, now=now
             )
         elif new_state is FrameState.CANCELLED:
-            self.store.update_frames(self.batch_id, [(layer, frame, new_state, reason)])
+            self.store.update_frames(self.batch_id, [FrameChange(layer, frame, new_state, reason)])
         else:  # a stale report (the frame is already done elsewhere): nothing to record
             return
         worker.frames_failed += 1
@@ -507,23 +516,21 @@ class RenderProcessManager(QtCore.QObject):
         self.frame_failed.emit(worker.slot.id, layer, frame, reason, will_retry)
 
     def _forget(self, worker: _Worker, layer: str, frame: int) -> None:
-        if (layer, frame) in worker.assignment:
-            worker.assignment.remove((layer, frame))
         if worker.current == (layer, frame):
             self._flush_progress(worker, force=True)
             worker.current = None
 
     def _requeue_unstarted(self, worker: _Worker) -> None:
         """Frames of a finished command that never started (a fatal frame stopped it)."""
-        if worker.assignment:
-            leftover = list(worker.assignment)
-            worker.assignment.clear()
+        held = self.scheduler.held_by(worker.slot.id)
+        leftover = [(t.layer, t.frame) for t in held if t.state is FrameState.PENDING]
+        if leftover:
             self.scheduler.return_unstarted(leftover)
 
     # ------------------------------------------------------------------ process end
 
     def _error(self, worker: _Worker, error: Any) -> None:
-        if error == QtCore.QProcess.FailedToStart:
+        if error == QtCore.QProcess.ProcessError.FailedToStart:
             reason = (
                 f"could not start {worker.process.program()}: {worker.process.errorString()} "
                 "(check the mayapy path)"
@@ -542,24 +549,24 @@ class RenderProcessManager(QtCore.QObject):
             if rest:
                 self._line(worker, rest.decode("utf-8", errors="replace"), is_err)
         worker.buffer = worker.err_buffer = b""
-        crashed = status == QtCore.QProcess.CrashExit or exit_code != 0
+        crashed = status == QtCore.QProcess.ExitStatus.CrashExit or exit_code != 0
         self._worker_gone(worker, exit_code=exit_code, crashed=crashed)
 
     def _worker_gone(self, worker: _Worker, *, exit_code: int, crashed: bool) -> None:
-        if worker.phase is _Phase.DEAD:
+        if worker.state.final:
             return
-        was = worker.phase
-        worker.phase = _Phase.DEAD
+        was = worker.state
+        worker.state = WorkerState.FAILED  # final from here on; the store is told below
         state = self.slots[worker.slot.id]
         now = time.time()
-        expected = was in (_Phase.RETIRING, _Phase.STOPPING) and not worker.current
+        expected = was is WorkerState.STOPPING and not worker.current
         reason = worker.kill_reason or (
             f"worker exited with code {exit_code}" if crashed else "finished"
         )
         lost = self.scheduler.worker_lost(worker.slot.id, reason, now)
         if lost:
             self.store.update_frames(
-                self.batch_id, [(t.layer, t.frame, t.state, reason) for t in lost]
+                self.batch_id, [FrameChange(t.layer, t.frame, t.state, reason) for t in lost]
             )
             for task in lost:
                 if task.errors and task.errors[-1] == reason:  # charged for this loss
@@ -570,9 +577,8 @@ class RenderProcessManager(QtCore.QObject):
                         reason,
                         task.state is FrameState.PENDING,
                     )
-        worker.assignment.clear()
         worker.current = None
-        if was is _Phase.STARTING and not self.stopping:
+        if was is WorkerState.STARTING and not self.stopping:
             state.startup_failures += 1
             if (
                 state.startup_failures >= STARTUP_FAILURES_BEFORE_DISABLE
@@ -584,6 +590,7 @@ class RenderProcessManager(QtCore.QObject):
         final = WorkerState.FINISHED if expected and not crashed else WorkerState.FAILED
         if state.disabled_reason and not self.stopping:
             final = WorkerState.DISABLED
+        worker.state = final
         self.store.worker_finished(
             self.batch_id, worker.slot.id, state=final, exit_code=exit_code, reason=reason, now=now
         )
@@ -605,10 +612,10 @@ class RenderProcessManager(QtCore.QObject):
         now = time.monotonic()
         for state in self.slots.values():
             worker = state.worker
-            if worker is None or worker.phase is _Phase.DEAD:
+            if worker is None or worker.state.final:
                 continue
             self._flush_progress(worker)
-            busy = worker.phase in (_Phase.STARTING, _Phase.RENDERING)
+            busy = worker.state in (WorkerState.STARTING, WorkerState.RENDERING)
             if busy and now - worker.last_output > self.frame_timeout and worker.pid:
                 worker.kill_reason = (
                     f"no output for {self.frame_timeout:g} s: the worker hung and was killed"
@@ -622,9 +629,7 @@ class RenderProcessManager(QtCore.QObject):
         if self._finished_emitted:
             return
         alive = [
-            s
-            for s in self.slots.values()
-            if s.worker is not None and s.worker.phase is not _Phase.DEAD
+            s for s in self.slots.values() if s.worker is not None and not s.worker.state.final
         ]
         if alive:
             return
@@ -637,9 +642,7 @@ class RenderProcessManager(QtCore.QObject):
             reasons = "; ".join(f"{s.slot.id}: {s.disabled_reason}" for s in self.slots.values())
             self.failure = f"every worker slot failed ({reasons})"
             failed = self.scheduler.fail_pending(self.failure)
-            self.store.update_frames(
-                self.batch_id, [(t.layer, t.frame, FrameState.FAILED) for t in failed]
-            )
+            self.store.update_frames(self.batch_id, [FrameChange.of(t) for t in failed])
         self._finish()
 
     def _finish(self) -> None:
@@ -648,16 +651,16 @@ class RenderProcessManager(QtCore.QObject):
         for timer in self._timers:  # every worker is gone: pending kills have nothing to do
             timer.stop()
         self._timers.clear()
-        summary = dict(self.scheduler.summary())
+        summary = self.scheduler.summary()
         if self.stopping:
             self.state = BatchState.CANCELLED
-        elif self.failure or summary.get("failed"):
+        elif self.failure or summary.failed:
             self.state = BatchState.FAILED
         else:
             self.state = BatchState.DONE
-        summary.update(batch_id=self.batch_id, state=self.state.value, error=self.failure)
-        summary["workers"] = {
-            s.slot.id: {"device": s.slot.label, "disabled": s.disabled_reason}
+        summary.batch_id, summary.state, summary.error = self.batch_id, self.state, self.failure
+        summary.workers = {
+            s.slot.id: WorkerSummary(device=s.slot.label, disabled=s.disabled_reason)
             for s in self.slots.values()
         }
         self.store.set_batch_state(self.batch_id, self.state, error=self.failure, summary=summary)
@@ -667,16 +670,6 @@ class RenderProcessManager(QtCore.QObject):
         if worker.log is not None:
             worker.log.write(f"# {level}: {text}\n")
         self.log_message.emit(time.time(), level, worker.slot.id, text)
-
-
-def _worker_state(phase: _Phase, default: WorkerState) -> WorkerState:
-    return {
-        _Phase.STARTING: WorkerState.STARTING,
-        _Phase.IDLE: WorkerState.IDLE,
-        _Phase.RENDERING: WorkerState.RENDERING,
-        _Phase.RETIRING: WorkerState.STOPPING,
-        _Phase.STOPPING: WorkerState.STOPPING,
-    }.get(phase, default if default is WorkerState.DISABLED else WorkerState.FINISHED)
 
 
 def _non_empty(path: str) -> bool:

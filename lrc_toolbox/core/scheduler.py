@@ -33,12 +33,12 @@ Policy
   killed the worker); the rest of the chunk goes back uncharged, in order, at the front.
 * **Stop and resume.** :meth:`Scheduler.cancel` cancels every frame not yet started; after
   it, a frame that would have been re-queued becomes CANCELLED, so the batch can finish.
-  :meth:`Scheduler.restore` takes stored frames (a FrameTask or a job-store row) and
-  re-opens the unfinished ones, keeping their attempts and history.
+  :meth:`Scheduler.restore` takes stored frames (the job store's :class:`FrameOutcome`
+  records) and re-opens the unfinished ones, keeping their attempts and history.
 * **Bad events.** An unknown (layer, frame) is a programming error: ``ValueError``. Events
   that are merely stale (a second frame_done, frame_started from a worker that no longer
   holds the frame, a failure of a frame already settled) are ignored and counted in
-  ``summary()["ignored_events"]``; they never change state, and ``frame_failed`` then
+  ``summary().ignored_events``; they never change state, and ``frame_failed`` then
   returns the frame's current state. A frame_done is accepted in
   any unfinished state: the caller has checked the files exist, so a late success after a
   worker was presumed lost counts as DONE.
@@ -48,15 +48,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
 
-from lrc_toolbox.records.models import FrameOrder, FrameState, JsonModel
+from lrc_toolbox.records.batch import BatchSummary, FailedFrame, FrameOutcome, LayerCounts
+from lrc_toolbox.records.models import FrameOrder, FrameState
 
 __all__ = [
     "Assignment",
-    "FrameLike",
-    "FrameTask",
     "Scheduler",
     "dispatch_order",
     "preview_order",
@@ -77,54 +75,12 @@ _NOWHERE, _FRESH, _RETRY = 0, 1, 2
 # --------------------------------------------------------------------------- public data
 
 
-@dataclass
-class FrameTask(JsonModel):
-    """One (layer, frame) and its history. The scheduler owns it: callers only read it."""
-
-    layer: str
-    frame: int
-    state: FrameState = FrameState.PENDING
-    #: tries started so far (a try that died before it reported its start counts too)
-    attempts: int = 0
-    #: the worker holding the frame now, or the last one that held it
-    worker: str | None = None
-    #: one reason per failed try
-    errors: list[str] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-    started: float | None = None
-    finished: float | None = None
-    #: the worker of the last failed try; a retry prefers another one
-    failed_on: str | None = None
-    #: why the frame ended without a render of its own (skipped, or failed with no try left)
-    note: str | None = None
-
-
 @dataclass(frozen=True)
 class Assignment:
     """Work for one idle worker: 1..chunk_size frames of one layer, in render order."""
 
     layer: str
     frames: tuple[int, ...]
-
-
-class FrameLike(Protocol):
-    """What :meth:`Scheduler.restore` needs of a stored frame (a FrameTask, a job-store row).
-
-    Optional attributes are read when present: ``errors`` (or a single ``error``),
-    ``outputs``, ``started``, ``finished`` (or ``ended``), ``worker``, ``failed_on``, ``note``.
-    """
-
-    @property
-    def layer(self) -> str: ...
-
-    @property
-    def frame(self) -> int: ...
-
-    @property
-    def state(self) -> FrameState: ...
-
-    @property
-    def attempts(self) -> int: ...
 
 
 # --------------------------------------------------------------------------- orders
@@ -177,13 +133,6 @@ def dispatch_order(
 # --------------------------------------------------------------------------- internals
 
 
-def _duration(task: FrameTask) -> float | None:
-    """Seconds from start to finish, if both are known and in order."""
-    if task.started is None or task.finished is None or task.finished < task.started:
-        return None
-    return task.finished - task.started
-
-
 class _Layer:
     """Per-layer queues and counters, so dispatch never scans all frames."""
 
@@ -232,7 +181,7 @@ class _Layer:
 class _Entry:
     __slots__ = ("avoid", "block", "holder", "index", "layer", "limit", "qgen", "queue", "task")
 
-    def __init__(self, task: FrameTask, layer: _Layer, index: int, limit: int) -> None:
+    def __init__(self, task: FrameOutcome, layer: _Layer, index: int, limit: int) -> None:
         self.task = task
         self.layer = layer
         self.index = index
@@ -294,7 +243,7 @@ class Scheduler:
             for index, frame in enumerate(frames):
                 if (name, frame) in self._entries:
                     raise ValueError(f"layer {name!r} lists frame {frame} twice")
-                entry = _Entry(FrameTask(name, frame), layer, index, max_attempts)
+                entry = _Entry(FrameOutcome(name, frame), layer, index, max_attempts)
                 layer.entries.append(entry)
                 self._entries[name, frame] = entry
             for index, block in _blocks(len(layer.entries), chunk_size, self.order):
@@ -518,7 +467,9 @@ class Scheduler:
 
     # ------------------------------------------------------------------ events
 
-    def frame_started(self, layer: str, frame: int, worker_id: str, now: float) -> None:
+    def frame_started(
+        self, layer: str, frame: int, worker_id: str, now: float, *, device: str | None = None
+    ) -> None:
         """A worker began a frame it holds: one more try.
 
         Ignored unless ``worker_id`` holds the frame and has not started it yet (e.g. a
@@ -533,6 +484,7 @@ class Scheduler:
         task.attempts += 1
         task.started = now
         task.finished = None
+        task.device = device
 
     def frame_done(self, layer: str, frame: int, outputs: Sequence[str], now: float) -> None:
         """A frame rendered and its outputs were verified.
@@ -596,7 +548,7 @@ class Scheduler:
             self._retries += 1
         return task.state
 
-    def worker_lost(self, worker_id: str, reason: str, now: float) -> list[FrameTask]:
+    def worker_lost(self, worker_id: str, reason: str, now: float) -> list[FrameOutcome]:
         """A worker crashed, hung or was killed: settle every frame it held.
 
         Frames that were rendering are charged a failed try (they already counted it); if
@@ -628,7 +580,7 @@ class Scheduler:
         self._return_entries([e for e in held if e not in charged])
         return [e.task for e in held]
 
-    def return_unstarted(self, frames: Iterable[tuple[str, int]]) -> list[FrameTask]:
+    def return_unstarted(self, frames: Iterable[tuple[str, int]]) -> list[FrameOutcome]:
         """Put frames a worker held but never started back at the front, uncharged.
 
         For a command that ended early (a fatal frame stopped the chunk). Frames that are
@@ -655,7 +607,7 @@ class Scheduler:
         task.note = reason
         self._set_state(entry, _SKIPPED)
 
-    def cancel(self) -> list[FrameTask]:
+    def cancel(self) -> list[FrameOutcome]:
         """Stop: every PENDING frame, queued or handed out but unstarted, becomes CANCELLED.
 
         Running frames are the caller's to stop; afterwards a frame that would have been
@@ -665,12 +617,12 @@ class Scheduler:
         self._cancelled = True
         return self._close_pending(_CANCELLED, None)
 
-    def fail_pending(self, reason: str) -> list[FrameTask]:
+    def fail_pending(self, reason: str) -> list[FrameOutcome]:
         """Give up on every PENDING frame (no worker can render): FAILED with ``reason``."""
         return self._close_pending(_FAILED, reason)
 
-    def _close_pending(self, state: FrameState, note: str | None) -> list[FrameTask]:
-        closed: list[FrameTask] = []
+    def _close_pending(self, state: FrameState, note: str | None) -> list[FrameOutcome]:
+        closed: list[FrameOutcome] = []
         for layer in self._layers.values():
             if not layer.counts[_PENDING]:
                 continue
@@ -687,7 +639,7 @@ class Scheduler:
             layer.retry.clear()
         return closed
 
-    def restore(self, tasks: Iterable[FrameLike]) -> None:
+    def restore(self, tasks: Iterable[FrameOutcome]) -> None:
         """Resume from stored frames: DONE and SKIPPED stay finished; PENDING, RUNNING,
         FAILED and CANCELLED become PENDING again, keeping their attempts and history.
 
@@ -721,29 +673,23 @@ class Scheduler:
                 task = entry.task
                 if task.state is _PENDING:
                     self._enqueue(entry, _RETRY if task.errors else _FRESH)
-                elif task.state is _DONE and (seconds := _duration(task)) is not None:
+                elif task.state is _DONE and (seconds := task.seconds) is not None:
                     self._observe(layer, seconds)
 
-    def _restore_one(self, entry: _Entry, stored: FrameLike) -> None:
+    def _restore_one(self, entry: _Entry, stored: FrameOutcome) -> None:
         task = entry.task
-        state = FrameState(stored.state)
-        errors = getattr(stored, "errors", None)
-        single = getattr(stored, "error", None)
-        if errors is None:
-            errors = [single] if single and state not in (_SKIPPED, _CANCELLED) else []
-        task.attempts = int(stored.attempts)
-        task.errors = [str(e) for e in errors]
-        task.outputs = [str(p) for p in getattr(stored, "outputs", None) or []]
-        task.started = getattr(stored, "started", None)
-        finished = getattr(stored, "finished", None)
-        task.finished = finished if finished is not None else getattr(stored, "ended", None)
-        task.failed_on = getattr(stored, "failed_on", None)
-        task.note = getattr(stored, "note", None) or (single if state is _SKIPPED else None)
-        if state in _COMPLETE:
-            task.worker = getattr(stored, "worker", None)
+        task.attempts = stored.attempts
+        task.errors = list(stored.errors)
+        task.outputs = list(stored.outputs)
+        task.started, task.finished = stored.started, stored.finished
+        task.device = stored.device
+        task.failed_on = stored.failed_on
+        task.note = stored.note
+        if stored.complete:
+            task.worker = stored.worker
             entry.avoid = None
             entry.limit = self.max_attempts
-            self._set_state(entry, state)
+            self._set_state(entry, stored.state)
         else:
             task.worker = None
             entry.avoid = task.failed_on
@@ -753,7 +699,7 @@ class Scheduler:
     # ------------------------------------------------------------------ views
 
     @property
-    def tasks(self) -> list[FrameTask]:
+    def tasks(self) -> list[FrameOutcome]:
         """Every frame, in plan order (layers as given, frames as given). Read only."""
         return [entry.task for layer in self._layers.values() for entry in layer.entries]
 
@@ -761,12 +707,13 @@ class Scheduler:
     def layers(self) -> list[str]:
         return list(self._layers)
 
-    def task(self, layer: str, frame: int) -> FrameTask:
+    def task(self, layer: str, frame: int) -> FrameOutcome:
         """The frame's task. Raises ValueError if it is not in this batch."""
         return self._entry(layer, frame).task
 
-    def held_by(self, worker_id: str) -> list[FrameTask]:
-        """The frames a worker holds (handed out or rendering), in chunk order."""
+    def held_by(self, worker_id: str) -> list[FrameOutcome]:
+        """The frames a worker holds (handed out or rendering), in chunk order: the one
+        record of what a worker is doing, read by the manager."""
         return [entry.task for entry in self._held.get(worker_id, [])]
 
     @property
@@ -812,70 +759,31 @@ class Scheduler:
     def is_cancelled(self) -> bool:
         return self._cancelled
 
-    def remaining_by_layer(self) -> dict[str, int]:
-        """Layer -> frames pending or running, in plan order."""
-        return {
-            name: layer.counts[_PENDING] + layer.counts[_RUNNING]
-            for name, layer in self._layers.items()
-        }
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-safe counts for logs, the job store and the final report."""
-        counts = {state.value: self._counts[state] for state in FrameState}
+    def summary(self) -> BatchSummary:
+        """The counts, retries and failed frames so far (the batch fields are the caller's)."""
         failed = sorted(self._failed.values(), key=lambda e: (e.layer.rank, e.index))
-        return {
-            "total": len(self._entries),
-            **counts,
-            "queued": self.queued_count,
-            "finished": self.is_finished,
-            "retries": self._retries,
-            "ignored_events": self._ignored,
-            "layers": {
-                name: {
-                    "total": len(layer.entries),
-                    **{state.value: layer.counts[state] for state in FrameState},
-                }
-                for name, layer in self._layers.items()
-            },
-            "failed_frames": [
-                {
-                    "layer": e.task.layer,
-                    "frame": e.task.frame,
-                    "attempts": e.task.attempts,
-                    "reason": e.task.note or (e.task.errors[-1] if e.task.errors else ""),
-                    "errors": list(e.task.errors),
-                }
+        counts = self._counts
+        return BatchSummary(
+            total=len(self._entries),
+            pending=counts[_PENDING],
+            running=counts[_RUNNING],
+            done=counts[_DONE],
+            failed=counts[_FAILED],
+            skipped=counts[_SKIPPED],
+            cancelled=counts[_CANCELLED],
+            queued=self.queued_count,
+            finished=self.is_finished,
+            retries=self._retries,
+            ignored_events=self._ignored,
+            layers={name: LayerCounts.of(layer.counts) for name, layer in self._layers.items()},
+            failed_frames=[
+                FailedFrame(
+                    layer=e.task.layer,
+                    frame=e.task.frame,
+                    attempts=e.task.attempts,
+                    reason=e.task.error or "",
+                    errors=list(e.task.errors),
+                )
                 for e in failed
             ],
-        }
-
-    def estimated_seconds_left(
-        self, now: float | None = None, *, workers: int | None = None
-    ) -> float | None:
-        """Seconds until every pending and running frame is done, or None before any
-        frame time has been observed.
-
-        Work left is each unfinished frame at its layer's mean frame time (less the time
-        running frames have already spent, when ``now`` is given), shared between
-        ``workers`` (default: the workers holding frames now), but never between more
-        workers than there are frames left.
-        """
-        if workers is not None and workers < 1:
-            raise ValueError(f"workers must be 1 or more, got {workers}")
-        if self.is_finished:
-            return 0.0
-        if not any(layer.observed for layer in self._layers.values()):
-            return None
-        fallback = self._fallback_mean()
-        work = 0.0
-        for layer in self._layers.values():
-            work += (layer.counts[_PENDING] + layer.counts[_RUNNING]) * layer.mean(fallback)
-        if now is not None:
-            for held in self._held.values():
-                for entry in held:
-                    started = entry.task.started
-                    if entry.task.state is _RUNNING and started is not None:
-                        work -= min(max(0.0, now - started), entry.layer.mean(fallback))
-        share = workers if workers is not None else len(self._held)
-        share = max(1, min(share, self._counts[_PENDING] + self._counts[_RUNNING]))
-        return max(0.0, work / share)
+        )

@@ -17,51 +17,27 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+from lrc_toolbox.cli.render_options import add_render_options, configs_from_args
+from lrc_toolbox.records.batch import ExitCode
+
+if TYPE_CHECKING:
+    from lrc_toolbox.core.batch_render_api import PlannedBatch
 
 __all__ = ["FARM_COMMANDS", "add_farm_parsers", "run_farm_command"]
 
 FARM_COMMANDS = ("export", "submit")
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_BAD_INPUT = 2
-EXIT_ENVIRONMENT = 3
+EXIT_OK = ExitCode.OK
+EXIT_REFUSED = ExitCode.FAILED_FRAMES  # the farm refused the job
+EXIT_BAD_INPUT = ExitCode.BAD_INPUT
+EXIT_ENVIRONMENT = ExitCode.ENVIRONMENT
 
 
-def _add_render_options(parser: argparse.ArgumentParser) -> None:
-    what = parser.add_argument_group("what to render (as for 'render')")
-    what.add_argument("--scene", required=True, help="the Maya scene (.ma, or .mb with mayapy)")
-    what.add_argument(
-        "--layers",
-        default="all",
-        help="layer names, comma separated, or 'all' for every renderable layer (default)",
-    )
-    what.add_argument(
-        "--frames",
-        default="",
-        help="frame list, e.g. '1-24' or '1-100x5' (default: each layer's own range); "
-        "negative frames: --frames=-10--1",
-    )
-    what.add_argument("--output", help="output folder (default: the project's images folder)")
-    what.add_argument("--renderer", help="render with this renderer instead of the scene's")
-    what.add_argument("--camera", help="render this camera instead of the renderable ones")
-    what.add_argument("--image-prefix", help="image file prefix, e.g. '<Scene>/<RenderLayer>'")
-    what.add_argument("--cpu", action="store_true", help="render on the CPU (default: GPU)")
-    what.add_argument("--threads", type=int, help="CPU threads per task (with --cpu)")
-    what.add_argument("--chunk-size", type=int, default=1, metavar="N", help="frames per task")
-    what.add_argument("--max-attempts", type=int, default=3, metavar="N")
-    what.add_argument(
-        "--frame-timeout",
-        type=float,
-        default=1800.0,
-        metavar="SECONDS",
-        help="a task whose worker prints nothing for this long fails (default 1800)",
-    )
-    what.add_argument("--skip-existing", action="store_true", help="skip frames already on disk")
-    what.add_argument(
-        "--mayapy", help="mayapy on THIS machine, to read .mb scenes (default: found)"
-    )
+def _add_farm_options(parser: argparse.ArgumentParser) -> None:
+    what = parser.add_argument_group("what to render (as for 'render', with the same defaults)")
+    add_render_options(what)  # type: ignore[arg-type]  # an argument group adds the same way
     what.add_argument(
         "--simulate",
         action="store_true",
@@ -124,7 +100,7 @@ def add_farm_parsers(subparsers: Any) -> None:
     export.add_argument(
         "--deadline10", metavar="DIR", help="write Deadline 10 .job/.plugin files here"
     )
-    _add_render_options(export)
+    _add_farm_options(export)
     export.set_defaults(farm_command="export")
 
     submit = subparsers.add_parser(
@@ -150,40 +126,14 @@ def add_farm_parsers(subparsers: Any) -> None:
     submit.add_argument(
         "--keep-files", metavar="DIR", help="write the submitted files here and keep them"
     )
-    _add_render_options(submit)
+    _add_farm_options(submit)
     submit.set_defaults(farm_command="submit")
 
 
 # --------------------------------------------------------------------------- running
 
 
-def _config(args: argparse.Namespace) -> Any:
-    from lrc_toolbox.records.models import RenderConfig
-
-    layers = (
-        []
-        if args.layers.strip().lower() == "all"
-        else [name.strip() for name in args.layers.split(",") if name.strip()]
-    )
-    return RenderConfig(
-        scene=args.scene,
-        layers=layers,
-        frames=args.frames,
-        renderer=args.renderer,
-        camera=args.camera,
-        output_dir=args.output,
-        image_prefix=args.image_prefix,
-        cpu_mode=args.cpu,
-        cpu_threads=args.threads,
-        chunk_size=args.chunk_size,
-        max_attempts=args.max_attempts,
-        frame_timeout=args.frame_timeout,
-        skip_existing=args.skip_existing,
-        mayapy=args.mayapy,
-    )
-
-
-def _openjd_options(args: argparse.Namespace, mayapy: str) -> Any:
+def _openjd_options(args: argparse.Namespace, mayapy: str, planned: PlannedBatch) -> Any:
     from lrc_toolbox.farm.openjd import OpenJDOptions
 
     return OpenJDOptions(
@@ -191,7 +141,7 @@ def _openjd_options(args: argparse.Namespace, mayapy: str) -> Any:
         job_name=args.batch_name,
         priority=args.priority,
         gpus_per_task=args.gpus_per_task,
-        min_vcpus=args.threads,
+        min_vcpus=planned.plan.config.cpu_threads,
         target_runtime_seconds=args.target_chunk_seconds,
         contiguous_chunks=not args.noncontiguous_chunks,
         lrc_toolbox_path=args.lrc_toolbox_path,
@@ -212,27 +162,38 @@ def _deadline10_options(args: argparse.Namespace, scene_name: str) -> Any:
     )
 
 
-def _plan(args: argparse.Namespace, err: TextIO) -> Any:
-    """The batch plan, or an int exit code after printing why."""
+def _plan(args: argparse.Namespace, err: TextIO) -> PlannedBatch | int:
+    """The planned batch, or an exit code after printing why."""
     from lrc_toolbox.config.batch_render_defaults import load_settings
     from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+    from lrc_toolbox.records.frame_parser import preview_frames
 
     loaded = load_settings()
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=err)
+    try:
+        configs = configs_from_args(args, loaded.settings)
+    except ValueError as exc:
+        print(f"error: bad job: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    if len(configs) != 1:
+        print(
+            f"error: the job file holds {len(configs)} jobs; a farm hand-off takes one "
+            "(split the file, or export each job with its own --config)",
+            file=err,
+        )
+        return EXIT_BAD_INPUT
     api = BatchRenderAPI(loaded.settings, simulate=args.simulate)
     try:
-        plan = api.plan_batch(_config(args), local=False)
+        planned = api.plan_batch(configs[0], local=False)
     except BatchError as exc:
         print(f"error: {exc}", file=err)
         return exc.exit_code
-    for warning in plan.warnings:
+    for warning in planned.plan.warnings:
         print(f"warning: {warning}", file=err)
-    from lrc_toolbox.records.frame_parser import preview_frames
-
-    for layer, frames in plan.frames_by_layer.items():
+    for layer, frames in planned.plan.frames_by_layer.items():
         print(f"layer {layer}: {preview_frames(frames)}", file=err)
-    return plan
+    return planned
 
 
 def _bundle_mayapy(args: argparse.Namespace, folder: Path) -> str:
@@ -245,14 +206,14 @@ def _bundle_mayapy(args: argparse.Namespace, folder: Path) -> str:
     return "mayapy"
 
 
-def _export(args: argparse.Namespace, plan: Any, out: TextIO, err: TextIO) -> int:
+def _export(args: argparse.Namespace, plan: PlannedBatch, out: TextIO, err: TextIO) -> int:
     from lrc_toolbox.farm.deadline10 import write_deadline10_files
     from lrc_toolbox.farm.deadline_cloud import export_bundle
 
     result: dict[str, Any] = {}
     if args.openjd:
         folder = Path(args.openjd)
-        options = _openjd_options(args, _bundle_mayapy(args, folder))
+        options = _openjd_options(args, _bundle_mayapy(args, folder), plan)
         export_bundle(plan, folder, options)
         result["openjd"] = str(folder.resolve())
         if not args.json:
@@ -260,7 +221,7 @@ def _export(args: argparse.Namespace, plan: Any, out: TextIO, err: TextIO) -> in
             print(f"  submit: deadline bundle submit {folder}", file=out)
     if args.deadline10:
         written = write_deadline10_files(
-            plan, args.deadline10, _deadline10_options(args, plan.scene_name)
+            plan, args.deadline10, _deadline10_options(args, plan.plan.scene_name)
         )
         result["deadline10"] = [[str(j), str(p)] for j, p, _ in written]
         for job_file, plugin_file, job in written:
@@ -275,7 +236,7 @@ def _export(args: argparse.Namespace, plan: Any, out: TextIO, err: TextIO) -> in
 
 
 def _submit_deadline10(
-    args: argparse.Namespace, plan: Any, folder: Path, out: TextIO, err: TextIO
+    args: argparse.Namespace, plan: PlannedBatch, folder: Path, out: TextIO, err: TextIO
 ) -> int:
     from lrc_toolbox.farm.deadline10 import (
         find_deadlinecommand,
@@ -284,7 +245,8 @@ def _submit_deadline10(
     )
 
     command = find_deadlinecommand(args.deadlinecommand)
-    written = write_deadline10_files(plan, folder, _deadline10_options(args, plan.scene_name))
+    options = _deadline10_options(args, plan.plan.scene_name)
+    written = write_deadline10_files(plan, folder, options)
     for _, _, job in written:
         for warning in job.warnings:
             print(f"warning: {warning}", file=err)
@@ -300,11 +262,11 @@ def _submit_deadline10(
 
 
 def _submit_cloud(
-    args: argparse.Namespace, plan: Any, folder: Path, out: TextIO, err: TextIO
+    args: argparse.Namespace, plan: PlannedBatch, folder: Path, out: TextIO, err: TextIO
 ) -> int:
     from lrc_toolbox.farm.deadline_cloud import export_bundle, submit_to_deadline_cloud
 
-    export_bundle(plan, folder, _openjd_options(args, _bundle_mayapy(args, folder)))
+    export_bundle(plan, folder, _openjd_options(args, _bundle_mayapy(args, folder), plan))
     job_id = submit_to_deadline_cloud(
         folder,
         args.farm_id,

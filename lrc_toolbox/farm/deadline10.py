@@ -61,7 +61,7 @@ from lrc_toolbox.utils.output_paths import OutputSpec, expand_prefix
 from lrc_toolbox.utils.render_subprocess import platform_kind
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lrc_toolbox.core.batch_render_api import BatchPlan
+    from lrc_toolbox.core.batch_render_api import PlannedBatch
 
 __all__ = [
     "MACOS_DEADLINE_PATH_FILE",
@@ -200,12 +200,12 @@ class _NoMel:
         raise RuntimeError("no MEL outside Maya")
 
 
-def output_pattern(plan: BatchPlan, layer_name: str) -> tuple[str, str]:
+def output_pattern(planned: PlannedBatch, layer_name: str) -> tuple[str, str]:
     """(``OutputDirectory0``, ``OutputFilename0``) for a layer: where the worker-equivalent
     render writes, with the frame number as ``#`` padding (``BG.####.exr``)."""
     from lrc_toolbox.worker.renderers import UnsupportedRendererError, handler_for
 
-    scene = plan.scene
+    plan, scene = planned.plan, planned.scene
     layer = scene.layer(layer_name)
     renderer = plan.config.renderer or (layer.renderer if layer else scene.renderer)
     attrs = _SceneAttrs(scene.node_attributes)
@@ -238,7 +238,7 @@ def output_pattern(plan: BatchPlan, layer_name: str) -> tuple[str, str]:
 
 
 def build_deadline10_jobs(
-    plan: BatchPlan, options: Deadline10Options | None = None
+    planned: PlannedBatch, options: Deadline10Options | None = None
 ) -> list[Deadline10Job]:
     """The job info / plugin info entries for every layer of a planned batch.
 
@@ -247,8 +247,8 @@ def build_deadline10_jobs(
     """
     options = options or Deadline10Options()
     options.validate()
+    plan, scene = planned.plan, planned.scene
     config = plan.config
-    scene = plan.scene
     batch_name = options.batch_name or f"{plan.scene_name} - LRC batch render"
     version = options.maya_version or scene.maya_version or ""
     scene_file = _absolute(config.scene)
@@ -263,7 +263,7 @@ def build_deadline10_jobs(
                 "its frame list has gaps or runs backwards, and a MayaBatch task renders "
                 "from its first to its last frame"
             )
-        directory, filename = output_pattern(plan, layer_name)
+        directory, filename = output_pattern(planned, layer_name)
         minutes = math.ceil(config.frame_timeout * chunk / 60) + STARTUP_ALLOWANCE_MINUTES
         job_info: dict[str, str] = {
             "Plugin": "MayaBatch",
@@ -322,14 +322,16 @@ def _file_stem(scene_name: str, layer: str) -> str:
 
 
 def write_deadline10_files(
-    plan: BatchPlan, folder: str | os.PathLike[str], options: Deadline10Options | None = None
+    planned: PlannedBatch,
+    folder: str | os.PathLike[str],
+    options: Deadline10Options | None = None,
 ) -> list[tuple[Path, Path, Deadline10Job]]:
     """Write ``<scene>_<layer>.job`` and ``<scene>_<layer>.plugin`` per layer (UTF-8, LF)."""
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for job in build_deadline10_jobs(plan, options):
-        stem = _file_stem(plan.scene_name, job.layer)
+    for job in build_deadline10_jobs(planned, options):
+        stem = _file_stem(planned.plan.scene_name, job.layer)
         job_path = target / f"{stem}.job"
         plugin_path = target / f"{stem}.plugin"
         for path, text in ((job_path, job.job_info_text()), (plugin_path, job.plugin_info_text())):

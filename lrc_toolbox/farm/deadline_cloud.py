@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from lrc_toolbox.farm.openjd import OpenJDOptions, dump_yaml, write_job_bundle
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lrc_toolbox.core.batch_render_api import BatchPlan
+    from lrc_toolbox.core.batch_render_api import PlannedBatch
 
 __all__ = [
     "DEADLINE_CLIENT_HINT",
@@ -55,11 +55,12 @@ class DeadlineCloudError(RuntimeError):
     """Deadline Cloud refused or cancelled the submission (the message says why)."""
 
 
-def asset_references(plan: BatchPlan) -> dict[str, Any]:
+def asset_references(planned: PlannedBatch) -> dict[str, Any]:
     """``asset_references.yaml`` content: the scene (+ existing references) in, images out."""
+    plan = planned.plan
     scene = str(Path(plan.config.scene).expanduser().resolve())
     inputs = [scene]
-    for reference in getattr(plan.scene, "references", []) or []:
+    for reference in planned.scene.references:
         path = Path(str(reference)).expanduser()
         if path.is_absolute() and path.is_file() and str(path) not in inputs:
             inputs.append(str(path))
@@ -72,12 +73,14 @@ def asset_references(plan: BatchPlan) -> dict[str, Any]:
 
 
 def export_bundle(
-    plan: BatchPlan, bundle_dir: str | os.PathLike[str], options: OpenJDOptions | None = None
+    planned: PlannedBatch,
+    bundle_dir: str | os.PathLike[str],
+    options: OpenJDOptions | None = None,
 ) -> Path:
     """Write a complete Deadline Cloud job bundle for a planned batch; returns its folder."""
-    folder = write_job_bundle(plan, bundle_dir, options)
+    folder = write_job_bundle(planned.plan, bundle_dir, options)
     with open(folder / "asset_references.yaml", "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(dump_yaml(asset_references(plan)))
+        handle.write(dump_yaml(asset_references(planned)))
     return folder
 
 

@@ -1,6 +1,6 @@
 """An Open Job Description job bundle for a planned batch (Deadline Cloud, ``openjd run``).
 
-:func:`write_job_bundle` writes, for a :class:`~lrc_toolbox.core.batch_render_api.BatchPlan`:
+:func:`write_job_bundle` writes, for a :class:`~lrc_toolbox.records.batch.BatchPlan`:
 
 - ``template.yaml``: ``specificationVersion: jobtemplate-2023-09`` with ONE STEP PER RENDER
   LAYER (layers may have different frame lists). Each step's task parameter ``Frame`` is
@@ -43,12 +43,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lrc_toolbox.farm.frames import to_openjd_range_expr
-
-if TYPE_CHECKING:  # pragma: no cover
-    from lrc_toolbox.core.batch_render_api import BatchPlan
+from lrc_toolbox.records.batch import BatchPlan
 
 __all__ = [
     "BOOTSTRAP_SCRIPT",
@@ -321,7 +319,7 @@ def build_job_template(plan: BatchPlan, options: OpenJDOptions | None = None) ->
     ]
     variables = dict(MAYA_VARIABLES)
     # Render Setup scenes need 0, legacy-layer scenes 1 (MAYA_REFERENCE §2; DL-MB).
-    variables["MAYA_ENABLE_LEGACY_RENDER_LAYERS"] = "0" if plan.scene.render_setup else "1"
+    variables["MAYA_ENABLE_LEGACY_RENDER_LAYERS"] = "0" if plan.render_setup else "1"
     template: dict[str, Any] = {"specificationVersion": SPECIFICATION_VERSION}
     if chunked:
         template["extensions"] = [TASK_CHUNKING]

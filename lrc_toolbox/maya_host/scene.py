@@ -38,9 +38,9 @@ from typing import Any
 
 from lrc_toolbox.core.batch_render_api import (
     BadRequest,
-    BatchPlan,
     BatchRenderAPI,
     EnvironmentProblem,
+    PlannedBatch,
 )
 from lrc_toolbox.records.models import BatchState, RenderConfig, ValidationError
 from lrc_toolbox.scene.description import SceneDescription
@@ -71,7 +71,6 @@ LIVE_EXPORTS_DIR = "live"
 ORIGIN_FILE = "origin.json"
 #: a session export younger than this is never pruned (its batch may not be recorded yet).
 PRUNE_MIN_AGE_SECONDS = 3600.0
-_RESUMABLE = (BatchState.RUNNING, BatchState.INTERRUPTED, BatchState.FAILED, BatchState.CANCELLED)
 
 
 class SnapshotError(RuntimeError):
@@ -80,7 +79,8 @@ class SnapshotError(RuntimeError):
 
 def _maya() -> tuple[Any, Any]:
     """``maya.cmds`` and ``maya.mel``, imported only when a Maya call is made."""
-    from maya import cmds, mel
+    import maya.cmds as cmds
+    import maya.mel as mel
 
     return cmds, mel
 
@@ -330,15 +330,16 @@ def prune_session_exports(
 ) -> list[Path]:
     """Delete session exports no resumable batch needs; returns the folders deleted.
 
-    An export stays while a running, interrupted, failed or cancelled batch plans from it
-    (``resume`` reads it), and for ``min_age`` seconds after it was made (a batch that is
-    starting in another Maya may not be recorded yet).
+    An export stays while a batch that keeps its snapshot (one that runs, may run, or may
+    be resumed: ``resume`` reads it) plans from it, and for ``min_age`` seconds after it
+    was made (a batch that is starting in another Maya may not be recorded yet).
     """
     exports = api.temp.root / LIVE_EXPORTS_DIR
     if not exports.is_dir():
         return []
     needed = set()
-    for record in api.store.list_batches(limit=500, states=_RESUMABLE):
+    keeping = [state for state in BatchState if state.keeps_snapshot]
+    for record in api.store.list_batches(limit=500, states=keeping):
         needed.add(os.path.realpath(Path(record.config.scene).parent))
     moment = time.time() if now is None else now
     deleted = []
@@ -429,25 +430,22 @@ class LiveSessionBatchAPI(BatchRenderAPI):
 
     # ------------------------------------------------------------------ planning
 
-    def plan_batch(self, config: RenderConfig) -> BatchPlan:
+    def plan_batch(self, config: RenderConfig, *, local: bool = True) -> PlannedBatch:
         """As :meth:`BatchRenderAPI.plan_batch`; a live-session request is planned from a
-        throwaway snapshot (so it costs one export of the scene)."""
+        throwaway snapshot (so it costs one export of the scene), and its plan keeps the
+        request as it was asked (``plan.config.scene`` empty: the live session)."""
         if self.follows_session(config):
             self._check_request(config)
             export = export_session(self.temp.root, cmds=self._maya()[0])
             try:
-                plan = self.plan_batch(self._session_config(config, export))
+                planned = super().plan_batch(self._session_config(config, export), local=local)
             finally:
                 export.discard()
-            plan.config = config
-            return plan
-        plan = super().plan_batch(config)
+            return replace(planned, plan=replace(planned.plan, config=config))
         origin = read_origin(self.temp.root, config.scene)
-        if origin is not None:
-            plan.scene_name = origin.scene_name
-            if origin.project:
-                plan.project = origin.project
-        return plan
+        if origin is not None:  # an export made before the request named its origin
+            config = _with_origin(config, origin)
+        return super().plan_batch(config, local=local)
 
     # ------------------------------------------------------------------ running
 
@@ -486,11 +484,23 @@ class LiveSessionBatchAPI(BatchRenderAPI):
 
     @staticmethod
     def _session_config(config: RenderConfig, export: SessionExport) -> RenderConfig:
+        """The request for an export of the session: the export is the scene, the artist's
+        scene name and the session's project stay (and are recorded with the batch)."""
         return replace(
-            config,
+            _with_origin(config, export.origin),
             scene=str(export.path),
             output_dir=config.output_dir or export.origin.images_dir,
         )
+
+
+def _with_origin(config: RenderConfig, origin: SessionOrigin) -> RenderConfig:
+    """``config`` with the scene name and project of the session an export came from,
+    where the request does not name its own."""
+    return replace(
+        config,
+        scene_name=config.scene_name or origin.scene_name,
+        project=config.project or origin.project,
+    )
 
 
 def _same_file(a: str, b: str) -> bool:

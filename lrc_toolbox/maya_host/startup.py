@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from lrc_toolbox import __version__
+from lrc_toolbox.records.batch import batch_log_dir
 
 __all__ = [
     "KEEP_RENDERING_ENV",
@@ -71,7 +72,7 @@ _quit_job: int | None = None
 
 
 def _cmds() -> Any:
-    from maya import cmds
+    import maya.cmds as cmds
 
     return cmds
 
@@ -143,8 +144,8 @@ def install_shelf_button(cmds: Any = None, mel: Any = None) -> str | None:
     Returns the button, or None when Maya has no shelf (UI hidden or not built).
     """
     if cmds is None or mel is None:
-        from maya import cmds as maya_cmds
-        from maya import mel as maya_mel
+        import maya.cmds as maya_cmds
+        import maya.mel as maya_mel
 
         cmds, mel = cmds or maya_cmds, mel or maya_mel
     top = str(mel.eval("$lrcShelfTopLevel = $gShelfTopLevel") or "")
@@ -287,7 +288,7 @@ def _hand_off(api: Any, batch_id: str) -> int:
         p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
     )
     env.pop(WORKER_ENV, None)
-    log_dir = Path(api.temp.root) / "logs" / batch_id
+    log_dir = batch_log_dir(api.temp.root, batch_id)
     log_dir.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {}
     if sys.platform.startswith("win"):

@@ -84,12 +84,13 @@ def current_window() -> Any:
 
 def maya_main_window() -> QtWidgets.QWidget | None:
     """Maya's main window as a QWidget (None when Maya has no main window, e.g. batch)."""
-    from maya import OpenMayaUI as omui
+    import maya.OpenMayaUI as omui
 
     pointer = omui.MQtUtil.mainWindow()
     if pointer is None:
         return None
-    return QtCompat.wrapInstance(int(pointer), QtWidgets.QWidget)
+    window = QtCompat.wrapInstance(int(pointer), QtWidgets.QWidget)
+    return window if isinstance(window, QtWidgets.QWidget) else None
 
 
 def _make_dashboard(api: Any, parent: Any) -> Any:
@@ -114,8 +115,8 @@ def _dock_class() -> type:
 
     key = id(MayaQWidgetDockableMixin)
     if key not in _dock_classes:
-
-        class BatchRenderDock(MayaQWidgetDockableMixin, QtWidgets.QWidget):
+        # Maya's mixin is untyped (Any), and subclassing it is how a widget docks
+        class BatchRenderDock(MayaQWidgetDockableMixin, QtWidgets.QWidget):  # type: ignore[misc]
             """Holds the dashboard inside Maya's workspace control."""
 
             def __init__(self, api: Any, parent: Any = None) -> None:
@@ -126,7 +127,7 @@ def _dock_class() -> type:
                 layout.setContentsMargins(0, 0, 0, 0)
                 self.dashboard = _make_dashboard(api, self)
                 # a QDialog embedded in a layout must be a plain child widget
-                self.dashboard.setWindowFlags(QtCore.Qt.Widget)
+                self.dashboard.setWindowFlags(QtCore.Qt.WindowType.Widget)
                 layout.addWidget(self.dashboard)
                 finished = getattr(self.dashboard, "finished", None)
                 if finished is not None:
@@ -135,7 +136,7 @@ def _dock_class() -> type:
             def _dashboard_closed(self, *_args: Any) -> None:
                 """The dashboard closed itself (Close, Esc, "keep rendering in the
                 background"): hide the control too; it and the batch stay alive."""
-                from maya import cmds
+                import maya.cmds as cmds
 
                 if cmds.workspaceControl(WORKSPACE_CONTROL, query=True, exists=True):
                     cmds.workspaceControl(WORKSPACE_CONTROL, edit=True, visible=False)
@@ -146,7 +147,7 @@ def _dock_class() -> type:
 
 def _raise_window(window: Any) -> None:
     if _is_docked(window):
-        from maya import cmds
+        import maya.cmds as cmds
 
         if cmds.workspaceControl(WORKSPACE_CONTROL, query=True, exists=True):
             # shows a closed (hidden) control again and brings its tab to the front; the
@@ -181,7 +182,7 @@ def show_batch_render(dock: bool = True, api: Any = None) -> Any:
         return existing
     api = api if api is not None else shared_api()
     if dock:
-        from maya import cmds
+        import maya.cmds as cmds
 
         if cmds.workspaceControl(WORKSPACE_CONTROL, query=True, exists=True):
             # left over from a workspace restored without our widget: start clean
@@ -192,7 +193,7 @@ def show_batch_render(dock: bool = True, api: Any = None) -> Any:
         window = _make_dashboard(api, maya_main_window())
         window.setObjectName(OBJECT_NAME)
         window.setWindowTitle(WINDOW_TITLE)
-        window.setWindowFlags(window.windowFlags() | QtCore.Qt.Window)
+        window.setWindowFlags(window.windowFlags() | QtCore.Qt.WindowType.Window)
         window.show()
     _window = window
     return window
@@ -205,7 +206,7 @@ def restore_batch_render() -> Any:
     control); ``MQtUtil.getCurrentParent()`` is then the control being restored.
     """
     global _window
-    from maya import OpenMayaUI as omui
+    import maya.OpenMayaUI as omui
 
     control = omui.MQtUtil.getCurrentParent()
     window = current_window()
@@ -215,6 +216,7 @@ def restore_batch_render() -> Any:
     if control is not None:
         # Autodesk's example finds the widget with MQtUtil.findControl(objectName); its own
         # pointer is the same widget without the risk of a second one of that name
-        pointer = QtCompat.getCppPointer(window)
-        omui.MQtUtil.addWidgetToMayaLayout(int(pointer), int(control))
+        # Qt.py returns the address itself (shiboken's first item); its stub says a tuple
+        address: int = QtCompat.getCppPointer(window)  # type: ignore[assignment]
+        omui.MQtUtil.addWidgetToMayaLayout(int(address), int(control))
     return window

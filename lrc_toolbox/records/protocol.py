@@ -4,7 +4,7 @@ Defined once here and used by both ends (the manager and ``lrc_toolbox.worker`` 
 mayapy), so the two can never drift apart. Pure Python, no Qt, no Maya.
 
 - A command is one JSON object per line: ``{"op": "render", "layer": "BG", "frames": [1, 2]}``,
-  ``{"op": "describe"}``, ``{"op": "quit"}``.
+  ``{"op": "quit"}``.
 - An event is one line ``@lrc {"ev": "frame_done", ...}``. Every other line a worker prints is
   renderer log (pyblish-qml does the same: any non-JSON line is log). Because a renderer
   writing through C stdio can leave half a line in the stream just before an event, the
@@ -45,18 +45,16 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "hello": ("protocol",),  # + maya_version, renderer, devices, pid, scene
     "ready": (),  # idle, waiting for the next command
     "frame_started": ("layer", "frame"),
-    "progress": ("layer", "frame", "percent"),
     "frame_done": ("layer", "frame", "outputs"),  # + seconds, missing
     "frame_failed": ("layer", "frame", "reason"),  # + fatal (bool)
-    "described": ("scene",),  # answer to "describe": a SceneDescription dict
+    "described": ("scene",),  # ``--describe SCENE``: a SceneDescription dict
     "error": ("reason",),  # a worker-level problem (bad command, fatal start-up error)
     "bye": (),  # + reason
 }
 
 #: command name -> fields it must carry.
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "render": ("layer", "frames"),  # + overrides {camera, output_dir, image_prefix, ...}
-    "describe": (),
+    "render": ("layer", "frames"),  # + overrides: a RenderOverrides record as JSON
     "quit": (),
 }
 

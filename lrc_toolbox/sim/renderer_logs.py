@@ -19,18 +19,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from lrc_toolbox.records.renderers import RENDERERS, LogFormat
+
 __all__ = [
     "FATAL_KINDS",
-    "RENDERERS",
     "FrameLog",
     "error_line",
     "fatal_line",
     "frame_log",
     "startup_lines",
 ]
-
-RENDERERS: tuple[str, ...] = ("arnold", "redshift", "vray", "mayaSoftware", "mayaHardware2")
-"""Renderers with a log format here; other names get Maya Software's format."""
 
 FATAL_KINDS: tuple[str, ...] = (
     "licence",
@@ -178,7 +176,8 @@ def frame_log(
     """The lines ``renderer`` prints around rendering ``frame`` to ``outputs``.
 
     Args:
-        renderer: A name in :data:`RENDERERS`; others print Maya Software's lines.
+        renderer: A supported renderer's name (:mod:`lrc_toolbox.records.renderers`);
+            others print Maya Software's lines.
         frame: The frame number (renderers that name the frame print it).
         layer: The render layer's display name.
         camera: The camera rendered.
@@ -202,8 +201,9 @@ def frame_log(
         started=started,
         resolution=resolution,
     )
-    log.start.extend(_START[name](log))
-    log.end.extend(_END[name](log))
+    log_format = RENDERERS[name].log_format
+    log.start.extend(_START[log_format](log))
+    log.end.extend(_END[log_format](log))
     return log
 
 
@@ -306,18 +306,16 @@ def _maya_end(log: FrameLog) -> list[str]:
 
 
 _START = {
-    "arnold": _arnold_start,
-    "redshift": _redshift_start,
-    "vray": _vray_start,
-    "mayaSoftware": _maya_start,
-    "mayaHardware2": _maya_start,
+    LogFormat.ARNOLD: _arnold_start,
+    LogFormat.REDSHIFT: _redshift_start,
+    LogFormat.VRAY: _vray_start,
+    LogFormat.MAYA_RENDER: _maya_start,
 }
 _END = {
-    "arnold": _arnold_end,
-    "redshift": _redshift_end,
-    "vray": _vray_end,
-    "mayaSoftware": _maya_end,
-    "mayaHardware2": _maya_end,
+    LogFormat.ARNOLD: _arnold_end,
+    LogFormat.REDSHIFT: _redshift_end,
+    LogFormat.VRAY: _vray_end,
+    LogFormat.MAYA_RENDER: _maya_end,
 }
 
 
@@ -325,7 +323,7 @@ def startup_lines(renderer: str, maya_version: str, gpus: list[str]) -> list[str
     """What the renderer prints while mayapy loads it (all INFO to the parser).
 
     Args:
-        renderer: A name in :data:`RENDERERS` (Maya's own renderers print nothing).
+        renderer: A supported renderer's name (Maya's own renderers print nothing).
         maya_version: e.g. ``"2024"``.
         gpus: Names of the GPUs the process can see, in CUDA order.
     """

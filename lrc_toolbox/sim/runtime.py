@@ -16,12 +16,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lrc_toolbox.records.renderers import RENDERERS
 from lrc_toolbox.sim.config import SimConfig, load_sim_config
 from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
 
 SIM_MAYA_VERSION = "2024"
-KNOWN_PLUGINS = ("mtoa", "redshift4maya", "vrayformaya", "mayaHIK", "renderSetup")
-_PLUGIN_OF = {"arnold": "mtoa", "redshift": "redshift4maya", "vray": "vrayformaya"}
+_PLUGIN_OF = {name: info.plugin for name, info in RENDERERS.items() if info.plugin}
+KNOWN_PLUGINS = (*_PLUGIN_OF.values(), "mayaHIK", "renderSetup")
 
 # Maya's defaults for what a scene does not write (MAYA_REFERENCE §3), plus the renderer
 # option nodes the handlers read.
@@ -301,6 +302,11 @@ class SimMaya:
     def plugin_loaded(self, name: str) -> bool:
         return name in self.loaded_plugins
 
+    def renderer_loaded(self, renderer: str) -> bool:
+        """Whether the renderer's plug-in is loaded (always, for Maya's own renderers)."""
+        plugin = _PLUGIN_OF.get(renderer)
+        return plugin is None or self.plugin_loaded(plugin)
+
     def load_plugin(self, name: str) -> None:
         if name in self.missing_plugins or name not in KNOWN_PLUGINS:
             from lrc_toolbox.sim import renderer_logs
@@ -315,8 +321,8 @@ class SimMaya:
     def render(self, renderer: str, camera: str, frame: int) -> list[str]:
         """Simulate one render call; returns the files written."""
         self._require_init()
-        plugin = _PLUGIN_OF.get(renderer)
-        if plugin and not self.plugin_loaded(plugin):
+        if not self.renderer_loaded(renderer):
+            plugin = _PLUGIN_OF[renderer]
             raise MayaError(f"Cannot find procedure for {renderer}: plug-in {plugin} not loaded")
         from lrc_toolbox.sim import renderer_logs
 

@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from lrc_toolbox.config.batch_render_defaults import load_settings
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI
+    from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog
     from lrc_toolbox.ui.main_window import MainWindow
     from lrc_toolbox.ui.style import apply_maya_style
 
@@ -55,12 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     api = BatchRenderAPI(loaded.settings, simulate=True)
     app.aboutToQuit.connect(api.shutdown)
 
-    def prefill(dialog: object) -> None:
-        dialog.config_widget.set_output_dir(args.output)  # type: ignore[attr-defined]
-        dialog.config_widget.set_frames(args.frames)  # type: ignore[attr-defined]
-        dialog.set_scene(args.scene)  # type: ignore[attr-defined]
+    def prefill(dialog: BatchRenderDialog) -> None:
+        dialog.config_widget.set_output_dir(args.output)
+        dialog.config_widget.set_frames(args.frames)
+        dialog.set_scene(args.scene)
         for warning in loaded.warnings:
-            dialog.message_area.show_message(warning, "warning")  # type: ignore[attr-defined]
+            dialog.message_area.show_message(warning, "warning")
 
     window = MainWindow(api, dialog_setup=prefill)
     window.show()

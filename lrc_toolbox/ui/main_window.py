@@ -7,11 +7,15 @@ raises the window that is already there (it may be rendering in the background).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from Qt import QtCore, QtGui, QtWidgets
 
 import lrc_toolbox
+
+if TYPE_CHECKING:  # both are imported when the dashboard is first opened
+    from lrc_toolbox.core.batch_render_api import BatchRenderAPI
+    from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog
 
 __all__ = ["MainWindow"]
 
@@ -35,12 +39,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(
         self,
-        api: Any = None,
+        api: BatchRenderAPI | None = None,
         parent: QtWidgets.QWidget | None = None,
         *,
         scene_source_factory: Callable[[str], Any] | None = None,
         current_scene: Callable[[], str | None] | None = None,
-        dialog_setup: Callable[[Any], None] | None = None,
+        dialog_setup: Callable[[BatchRenderDialog], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("LRCToolboxMainWindow")
@@ -50,20 +54,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self._scene_source_factory = scene_source_factory
         self._current_scene = current_scene
         self._dialog_setup = dialog_setup
-        self._batch_render_dialog: Any = None
+        self._batch_render_dialog: BatchRenderDialog | None = None
         self._about_box: QtWidgets.QMessageBox | None = None
 
         welcome = QtWidgets.QLabel(WELCOME, self)
         welcome.setObjectName("LRCWelcome")
         welcome.setWordWrap(True)
-        welcome.setAlignment(QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft)
+        welcome.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         welcome.setMargin(16)
         open_button = QtWidgets.QPushButton("Open the Batch Render Manager", self)
         open_button.clicked.connect(self._open_batch_render_dialog)
         central = QtWidgets.QWidget(self)
         column = QtWidgets.QVBoxLayout(central)
         column.addWidget(welcome)
-        column.addWidget(open_button, 0, QtCore.Qt.AlignLeft)
+        column.addWidget(open_button, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
         column.addStretch(1)
         self.setCentralWidget(central)
         self._create_menu_bar()
@@ -76,13 +80,13 @@ class MainWindow(QtWidgets.QMainWindow):
         menu_bar = self.menuBar()
         # kept as attributes: PySide2 may otherwise drop the Python side of a menu
         self.file_menu = file_menu = menu_bar.addMenu("&File")
-        close_action = QtWidgets.QAction("Close", self)
-        close_action.setShortcut(QtGui.QKeySequence.Close)
+        close_action = QtGui.QAction("Close", self)
+        close_action.setShortcut(QtGui.QKeySequence.StandardKey.Close)
         close_action.triggered.connect(self.close)
         file_menu.addAction(close_action)
 
         self.render_menu = render_menu = menu_bar.addMenu("&Render")
-        batch_render_action = QtWidgets.QAction("Batch Render Manager", self)
+        batch_render_action = QtGui.QAction("Batch Render Manager", self)
         batch_render_action.setObjectName("LRCBatchRenderAction")
         batch_render_action.setStatusTip(
             "Render layers and frames in the background, one worker per free GPU"
@@ -92,14 +96,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.batch_render_action = batch_render_action
 
         self.help_menu = help_menu = menu_bar.addMenu("&Help")
-        about_action = QtWidgets.QAction("About LRC Toolbox", self)
+        about_action = QtGui.QAction("About LRC Toolbox", self)
         about_action.triggered.connect(self._show_about)
         help_menu.addAction(about_action)
 
     # ------------------------------------------------------------------ the dashboard
 
     @property
-    def api(self) -> Any:
+    def api(self) -> BatchRenderAPI:
         if self._api is None:
             from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 
@@ -107,15 +111,15 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._api
 
     @property
-    def batch_render_dialog(self) -> Any:
+    def batch_render_dialog(self) -> BatchRenderDialog | None:
         """The dashboard, if it was opened (it may be hidden)."""
         return self._batch_render_dialog
 
-    def open_batch_render_dialog(self) -> Any:
+    def open_batch_render_dialog(self) -> BatchRenderDialog:
         """Open (or show and raise) the Batch Render Manager; returns it."""
         return self._open_batch_render_dialog()
 
-    def _open_batch_render_dialog(self) -> Any:
+    def _open_batch_render_dialog(self) -> BatchRenderDialog:
         """Open the Batch Render Manager; the one instance is shown and raised."""
         dialog = self._batch_render_dialog
         if dialog is None:
@@ -142,14 +146,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._about_box is None:
             box = QtWidgets.QMessageBox(self)
             box.setWindowTitle("About LRC Toolbox")
-            box.setIcon(QtWidgets.QMessageBox.Information)
+            box.setIcon(QtWidgets.QMessageBox.Icon.Information)
             box.setText(f"<b>LRC Toolbox {lrc_toolbox.__version__}</b>")
             box.setInformativeText(
                 "Batch Render Manager for Autodesk Maya: renders layers x frames in parallel "
                 "with background mayapy workers, one per free GPU, one GPU kept for Maya.\n\n"
                 f"Qt binding: {_binding()}"
             )
-            box.setStandardButtons(QtWidgets.QMessageBox.Close)
+            box.setStandardButtons(QtWidgets.QMessageBox.StandardButton.Close)
             self._about_box = box
         self._about_box.show()
         self._about_box.raise_()

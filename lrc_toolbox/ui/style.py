@@ -105,30 +105,36 @@ def apply_maya_style(
     app.setStyle(QtWidgets.QStyleFactory.create("Fusion"))
     palette = QtGui.QPalette()
     colours = {
-        QtGui.QPalette.Window: _WINDOW,
-        QtGui.QPalette.WindowText: _TEXT,
-        QtGui.QPalette.Base: _BASE,
-        QtGui.QPalette.AlternateBase: _ALTERNATE,
-        QtGui.QPalette.ToolTipBase: _BASE,
-        QtGui.QPalette.ToolTipText: _TEXT,
-        QtGui.QPalette.Text: _TEXT,
-        QtGui.QPalette.Button: _BUTTON,
-        QtGui.QPalette.ButtonText: _TEXT,
-        QtGui.QPalette.BrightText: "#ffffff",
-        QtGui.QPalette.Highlight: _HIGHLIGHT,
-        QtGui.QPalette.HighlightedText: "#ffffff",
-        QtGui.QPalette.Link: "#79b8e6",
-        QtGui.QPalette.Mid: "#3a3a3a",
-        QtGui.QPalette.Dark: "#2e2e2e",
-        QtGui.QPalette.Light: "#6a6a6a",
-        QtGui.QPalette.Shadow: "#1e1e1e",
+        QtGui.QPalette.ColorRole.Window: _WINDOW,
+        QtGui.QPalette.ColorRole.WindowText: _TEXT,
+        QtGui.QPalette.ColorRole.Base: _BASE,
+        QtGui.QPalette.ColorRole.AlternateBase: _ALTERNATE,
+        QtGui.QPalette.ColorRole.ToolTipBase: _BASE,
+        QtGui.QPalette.ColorRole.ToolTipText: _TEXT,
+        QtGui.QPalette.ColorRole.Text: _TEXT,
+        QtGui.QPalette.ColorRole.Button: _BUTTON,
+        QtGui.QPalette.ColorRole.ButtonText: _TEXT,
+        QtGui.QPalette.ColorRole.BrightText: "#ffffff",
+        QtGui.QPalette.ColorRole.Highlight: _HIGHLIGHT,
+        QtGui.QPalette.ColorRole.HighlightedText: "#ffffff",
+        QtGui.QPalette.ColorRole.Link: "#79b8e6",
+        QtGui.QPalette.ColorRole.Mid: "#3a3a3a",
+        QtGui.QPalette.ColorRole.Dark: "#2e2e2e",
+        QtGui.QPalette.ColorRole.Light: "#6a6a6a",
+        QtGui.QPalette.ColorRole.Shadow: "#1e1e1e",
     }
     for role, colour in colours.items():
         palette.setColor(role, QtGui.QColor(colour))
     disabled = QtGui.QColor("#7d7d7d")
-    for role in (QtGui.QPalette.Text, QtGui.QPalette.ButtonText, QtGui.QPalette.WindowText):
-        palette.setColor(QtGui.QPalette.Disabled, role, disabled)
-    palette.setColor(QtGui.QPalette.Disabled, QtGui.QPalette.Button, QtGui.QColor("#4a4a4a"))
+    for role in (
+        QtGui.QPalette.ColorRole.Text,
+        QtGui.QPalette.ColorRole.ButtonText,
+        QtGui.QPalette.ColorRole.WindowText,
+    ):
+        palette.setColor(QtGui.QPalette.ColorGroup.Disabled, role, disabled)
+    palette.setColor(
+        QtGui.QPalette.ColorGroup.Disabled, QtGui.QPalette.ColorRole.Button, QtGui.QColor("#4a4a4a")
+    )
     app.setPalette(palette)
     if font_point_size is not None:
         font = app.font()
@@ -145,7 +151,7 @@ def exec_dialog(dialog: QtWidgets.QDialog) -> int:
 
 
 def monospace_font() -> QtGui.QFont:
-    font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont)
+    font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
     return font
 
 
@@ -155,7 +161,9 @@ def set_text_colour(widget: QtWidgets.QWidget, colour: str | None) -> None:
     if colour is None:
         parent = widget.parentWidget()
         base = parent.palette() if parent is not None else QtWidgets.QApplication.palette()
-        palette.setColor(QtGui.QPalette.WindowText, base.color(QtGui.QPalette.WindowText))
+        palette.setColor(
+            QtGui.QPalette.ColorRole.WindowText, base.color(QtGui.QPalette.ColorRole.WindowText)
+        )
     else:
-        palette.setColor(QtGui.QPalette.WindowText, QtGui.QColor(colour))
+        palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(colour))
     widget.setPalette(palette)

@@ -8,17 +8,18 @@ one place that knows what those lines look like. It is pure: no Qt, no Maya, no 
 How it works:
 
 * :data:`PATTERNS` is a table of compiled regexes, one entry per meaning per renderer
-  (STYLE.md habit 5). Each entry was modelled on real log lines; the tests in
+  (STYLE.md habit 5), keyed by the supported renderers' names
+  (:mod:`lrc_toolbox.records.renderers`); each renderer gets the table of the log format
+  it prints. Each entry was modelled on real log lines; the tests in
   ``tests/test_log_parser.py`` cite where each sample came from.
 * :class:`LogParser` tries every FATAL pattern first (all renderers', because a loaded
   Arnold plug-in prints Arnold-style lines even while another renderer renders), then the
   selected renderer's other patterns, then the other renderers' (their formats are
   distinct, so a foreign progress line still parses), then the generic Maya ones
   (``Error:``, ``Warning:``, ``Result:``). The first match wins.
-* :meth:`LogParser.feed` splits a byte or text stream into lines incrementally: partial
-  lines wait for the next chunk, ``\\r\\n``, ``\\r\\r\\n`` and ``\\n`` end a line, a bare
-  ``\\r`` (a progress overwrite) ends one too, undecodable bytes become U+FFFD and lines
-  are capped at :data:`MAX_LINE_LENGTH` characters without buffering the excess.
+* Splitting output into lines (and decoding it) is the caller's job; :meth:`LogParser.parse_line`
+  ignores the line's trailing ``\\r`` / ``\\n`` characters, so ``\\r\\r\\n`` endings from
+  Windows logs never reach the text.
 * Speed: each pattern lists literal hints; a regex runs only when one of its hints is in
   the lower-cased line, so ordinary INFO lines cost a few substring tests (about 5 us).
   Patterns are ASCII-only case-insensitive, and only a line's first 8192 characters are
@@ -48,18 +49,17 @@ Decisions worth knowing (each has a test):
 
 from __future__ import annotations
 
-import codecs
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 
+from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS, LogFormat, find_renderer
+
 __all__ = [
     "GENERIC",
-    "MAX_LINE_LENGTH",
     "PATTERNS",
-    "RENDERERS",
     "LineKind",
     "LogParser",
     "ParsedLine",
@@ -68,30 +68,11 @@ __all__ = [
     "parse_lines",
 ]
 
-MAX_LINE_LENGTH: int = 64 * 1024
-"""Characters kept of one line; the rest of an over-long line is dropped, not buffered."""
-
-RENDERERS: tuple[str, ...] = ("arnold", "redshift", "vray", "mayaSoftware", "mayaHardware2")
-"""Renderers with their own patterns, in the order their tables are tried by default."""
-
 GENERIC = "maya"
 """Key in :data:`PATTERNS` (and ``ParsedLine.renderer``) for Maya's own lines."""
 
-_ALIASES = {
-    "arnold": "arnold",
-    "mtoa": "arnold",
-    "redshift": "redshift",
-    "redshift4maya": "redshift",
-    "vray": "vray",
-    "v-ray": "vray",
-    "vrayformaya": "vray",
-    "mayasoftware": "mayaSoftware",
-    "sw": "mayaSoftware",
-    "software": "mayaSoftware",
-    "mayahardware2": "mayaHardware2",
-    "hw2": "mayaHardware2",
-    "mayahardware": "mayaHardware2",
-}
+_EXTRA_SPELLINGS = {"software": "mayaSoftware", "mayahardware": "mayaHardware2"}
+"""Spellings the parser has always accepted besides :func:`find_renderer`'s."""
 
 
 class LineKind(str, Enum):
@@ -114,7 +95,7 @@ class ParsedLine:
     Attributes:
         kind: What the line means.
         text: The line without its line ending.
-        renderer: Whose pattern matched (a name in :data:`RENDERERS`, ``"maya"`` for Maya's
+        renderer: Whose pattern matched (a supported renderer's name, ``"maya"`` for Maya's
             own lines), or the parser's renderer for renderer-neutral GPU errors; None for
             INFO lines that matched nothing.
         percent: PROGRESS: the percentage as printed (0-100, may go down between lines).
@@ -241,27 +222,27 @@ def _maya_image_patterns(renderer: str) -> list[Pattern]:
     ]
 
 
-PATTERNS: dict[str, list[Pattern]] = {
-    # Arnold (MtoA / kick). Lines carry "HH:MM:SS  MEMMB SEVERITY |" columns.
-    "arnold": [
+def _arnold_patterns(renderer: str) -> list[Pattern]:
+    """Arnold (MtoA / kick). Lines carry ``HH:MM:SS  MEMMB SEVERITY |`` columns."""
+    return [
         _p(
             "failed_batch_render",
             _K.FATAL,
-            "arnold",
+            renderer,
             r"(?P<reason>\[mtoa\] Failed batch render.*?)\s*$",
             ["failed batch render"],
         ),
         _p(
             "licence_abort",
             _K.FATAL,
-            "arnold",
+            renderer,
             r"(?P<reason>aborting render because .*abort_on_license_fail.*?)\s*$",
             ["abort_on_license_fail"],
         ),
         _p(
             "licence_watermark",
             _K.FATAL,
-            "arnold",
+            renderer,
             r"(?P<reason>rendering with watermarks? because of failed authori[sz]ation.*?)\s*$",
             ["failed authori"],
             flags=re.IGNORECASE,
@@ -269,7 +250,7 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "licence_clm",
             _K.FATAL,
-            "arnold",
+            renderer,
             r"(?P<reason>\[clm(?:\.v\d+)?\].*\berror\b.*?)\s*$",
             ["[clm"],
             flags=re.IGNORECASE,
@@ -277,7 +258,7 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "licence_checkout",
             _K.FATAL,
-            "arnold",
+            renderer,
             r"(?P<reason>(?:generic license checkout error|LICENSE_CHECKOUT_ERROR"
             r"|could not initiali[sz]e (?:the )?licen[cs]e|\bnot licensed\b).*?)\s*$",
             ["license", "licence", "licensed"],
@@ -286,7 +267,7 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "render_aborted",
             _K.FATAL,
-            "arnold",
+            renderer,
             r"(?P<reason>(?:\[kick\] )?(?:render aborted\b|render terminating early\b"
             r"|aborting render\b).*?)\s*$",
             ["render aborted", "terminating early", "aborting render"],
@@ -294,29 +275,29 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "gpu_error",
             _K.FATAL,
-            "arnold",
+            renderer,
             r"\bERROR\s*\|\s*(?P<reason>\[gpu\].*?)\s*$",
             ["[gpu]"],
         ),
         _p(
             "progress",
             _K.PROGRESS,
-            "arnold",
+            renderer,
             rf"(?:^|\|)\s*(?P<percent>{_NUM})\s?% done\b",
             ["% done"],
         ),
         _p(
             "output",
             _K.OUTPUT,
-            "arnold",
+            renderer,
             r"\[driver_\w+\]\s+writing file\s+[`'\"]?(?P<path>[^`'\"]+?)[`'\"]?\s*$",
             ["writing file"],
         ),
-        _p("render_done", _K.FRAME_DONE, "arnold", r"\|\s*render done\b", ["render done"]),
+        _p("render_done", _K.FRAME_DONE, renderer, r"\|\s*render done\b", ["render done"]),
         _p(
             "frame_started",
             _K.FRAME_STARTED,
-            "arnold",
+            renderer,
             r"\[mtoa(?:\.session)?\]\s+(?:Initializing|Updating|Exporting|Rendering)\b"
             r"[^|]*?\bat frame (?P<frame>-?\d+)(?:\.0+)?(?![\d.])",
             ["at frame"],
@@ -324,40 +305,43 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "buckets_started",
             _K.FRAME_STARTED,
-            "arnold",
+            renderer,
             r"\|\s*starting \d+ bucket workers\b",
             ["bucket workers"],
         ),
         _p(
             "cpu_fallback",
             _K.WARNING,
-            "arnold",
+            renderer,
             r"\bfall(?:ing|s)?\s*back to (?:the )?CPU\b",
             ["back to"],
             flags=re.IGNORECASE,
         ),
-        _p("gpu_device", _K.INFO, "arnold", r"\|\s+GPU \d+: .+ @ \d+\s*MHz\b", ["gpu "]),
+        _p("gpu_device", _K.INFO, renderer, r"\|\s+GPU \d+: .+ @ \d+\s*MHz\b", ["gpu "]),
         _p(
             "error",
             _K.ERROR,
-            "arnold",
+            renderer,
             r"(?:^|\s)ERROR\s*\|\s*(?P<reason>.*?)\s*$",
             ["error"],
         ),
         _p(
             "warning",
             _K.WARNING,
-            "arnold",
+            renderer,
             r"(?:^|\s)WARNING\s*\|\s*(?P<reason>.*?)\s*$",
             ["warning"],
         ),
-    ],
-    # Redshift: Maya prefixes some lines with "INFO : [Redshift]" or "// Error: [Redshift]".
-    "redshift": [
+    ]
+
+
+def _redshift_patterns(renderer: str) -> list[Pattern]:
+    """Redshift: Maya prefixes some lines with ``INFO : [Redshift]`` or ``// Error: [Redshift]``."""
+    return [
         _p(
             "licence",
             _K.FATAL,
-            "redshift",
+            renderer,
             rf"(?P<reason>(?:Maxon )?licen[cs](?:e|ing) error\b.*?){_TAIL}",
             ["license", "licensing", "licence"],
             flags=re.IGNORECASE,
@@ -365,7 +349,7 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "invalid_device",
             _K.FATAL,
-            "redshift",
+            renderer,
             r"(?P<reason>Invalid device id\b:?\s*-?\d*)",
             ["invalid device id"],
             flags=re.IGNORECASE,
@@ -373,7 +357,7 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "aborted",
             _K.FATAL,
-            "redshift",
+            renderer,
             r"(?P<reason>Frame rendering aborted|Rendering was internally aborted"
             r"|\bFrame aborted|No devices found\. Aborting rendering)",
             ["aborted", "aborting"],
@@ -381,21 +365,21 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "plugin_not_loaded",
             _K.FATAL,
-            "redshift",
+            renderer,
             r"(?P<reason>Cannot find procedure \"rsPreference\")",
             ["rspreference"],
         ),
         _p(
             "progress",
             _K.PROGRESS,
-            "redshift",
+            renderer,
             r"\bBlock (?P<done>\d+)/(?P<total>[1-9]\d*)\b.*?\brendered\b",
             ["block"],
         ),
         _p(
             "render_time",
             _K.PROGRESS,
-            "redshift",
+            renderer,
             r"\bRendering time:\s*.*\(\d+ GPU\(s\) used\)",
             ["gpu(s) used"],
             percent=100.0,
@@ -403,38 +387,41 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "frame_started",
             _K.FRAME_STARTED,
-            "redshift",
+            renderer,
             r"\bRendering (?:layer '[^']*', )?frame (?P<frame>-?\d+)\b",
             ["rendering frame", "rendering layer"],
         ),
         _p(
             "frame_skipped",
             _K.FRAME_DONE,
-            "redshift",
+            renderer,
             r"\bSkipping frame\b(?:\s+(?P<frame>-?\d+)\b)?",
             ["skipping frame"],
         ),
         _p(
             "frame_done",
             _K.FRAME_DONE,
-            "redshift",
+            renderer,
             r"\bFrame (?:rendering )?done\b(?:.*?\bfor frame (?P<frame>-?\d+)\b)?",
             ["done"],
         ),
         _p(
             "output",
             _K.OUTPUT,
-            "redshift",
+            renderer,
             rf"\bSaving:\s+[\"']?(?P<path>\S.*?)[\"']?{_TAIL}",
             ["saving:"],
         ),
-    ],
-    # V-Ray for Maya (and V-Ray Standalone, whose lines start "[date|time] [mem MB]").
-    "vray": [
+    ]
+
+
+def _vray_patterns(renderer: str) -> list[Pattern]:
+    """V-Ray for Maya (and V-Ray Standalone, whose lines start ``[date|time] [mem MB]``)."""
+    return [
         _p(
             "vray_error",
             _K.FATAL,
-            "vray",
+            renderer,
             r"(?P<reason>V-Ray error:.*?)\s*$",
             ["v-ray error"],
             flags=re.IGNORECASE,
@@ -442,7 +429,7 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "licence",
             _K.FATAL,
-            "vray",
+            renderer,
             r"(?P<reason>Could not obtain a licen[cs]e.*?)\s*$",
             ["obtain a licen"],
             flags=re.IGNORECASE,
@@ -450,50 +437,50 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "out_of_memory",
             _K.FATAL,
-            "vray",
+            renderer,
             r"(?P<reason>Memory allocation failure.*?)\s*$",
             ["memory allocation failure"],
         ),
         _p(
             "output_path",
             _K.FATAL,
-            "vray",
+            renderer,
             r"(?P<reason>V-Ray warning.*The file path for .* cannot be created.*?)\s*$",
             ["cannot be created"],
         ),
         _p(
             "environment",
             _K.FATAL,
-            "vray",
+            renderer,
             r"(?P<reason>Could not read V-Ray environment variable.*?)\s*$",
             ["environment variable"],
         ),
         _p(
             "progress_completed",
             _K.PROGRESS,
-            "vray",
+            renderer,
             rf"(?P<percent>{_NUM})\s?% completed",
             ["% completed"],
         ),
-        _p("progress", _K.PROGRESS, "vray", rf"V-Ray:\s+(?P<percent>{_NUM})\s?%", ["v-ray:"]),
+        _p("progress", _K.PROGRESS, renderer, rf"V-Ray:\s+(?P<percent>{_NUM})\s?%", ["v-ray:"]),
         _p(
             "progress_image",
             _K.PROGRESS,
-            "vray",
+            renderer,
             rf"Rendering image\.\.\.:\s*(?P<percent>{_NUM})\s?%",
             ["rendering image"],
         ),
         _p(
             "progress_word",
             _K.PROGRESS,
-            "vray",
+            renderer,
             rf"\bV-Ray\b[^%]*?\bProgress:?\s+(?P<percent>{_NUM})\s?%",
             ["progress"],
         ),
         _p(
             "frame_started",
             _K.FRAME_STARTED,
-            "vray",
+            renderer,
             r"(?:begin scene preprocessing for frame|V-Ray: Updating frame at time)"
             r" (?P<frame>-?\d+)(?:\.0+)?(?![\d.])",
             ["for frame", "at time"],
@@ -501,42 +488,52 @@ PATTERNS: dict[str, list[Pattern]] = {
         _p(
             "rendering_image",
             _K.FRAME_STARTED,
-            "vray",
+            renderer,
             r"V-Ray: Rendering image\b",
             ["rendering image"],
         ),
         _p(
             "output",
             _K.OUTPUT,
-            "vray",
+            renderer,
             r"Successfully written image file\s+\"?(?P<path>[^\"]+?)\"?\s*$",
             ["successfully written"],
         ),
         _p(
             "frame_done",
             _K.FRAME_DONE,
-            "vray",
+            renderer,
             r"V-Ray: Total frame time\b",
             ["total frame time"],
         ),
         _p(
             "render_complete",
             _K.FRAME_DONE,
-            "vray",
+            renderer,
             r"V-Ray: Render complete\b",
             ["render complete"],
         ),
         _p(
             "warning",
             _K.WARNING,
-            "vray",
+            renderer,
             r"V-Ray warning:?\s*(?P<reason>.*?)\s*$",
             ["v-ray warning"],
             flags=re.IGNORECASE,
         ),
-    ],
-    "mayaSoftware": _maya_image_patterns("mayaSoftware"),
-    "mayaHardware2": _maya_image_patterns("mayaHardware2"),
+    ]
+
+
+_TABLES: dict[LogFormat, Callable[[str], list[Pattern]]] = {
+    LogFormat.ARNOLD: _arnold_patterns,
+    LogFormat.REDSHIFT: _redshift_patterns,
+    LogFormat.VRAY: _vray_patterns,
+    LogFormat.MAYA_RENDER: _maya_image_patterns,
+}
+"""The pattern table of each log format, for the renderer name its matches carry."""
+
+PATTERNS: dict[str, list[Pattern]] = {
+    **{name: _TABLES[info.log_format](name) for name, info in RENDERERS.items()},
     # Maya itself, and GPU failures whichever renderer reports them (renderer=None).
     GENERIC: [
         _p(
@@ -650,19 +647,24 @@ PATTERNS: dict[str, list[Pattern]] = {
 def normalize_renderer(renderer: str | None) -> str | None:
     """Map a renderer name as Maya or ``Render -r`` spells it to a key of :data:`PATTERNS`.
 
-    Returns None for None, empty and unknown names (those parse with the default order),
-    so that a renderer this module has no table for never stops a worker from being read.
+    Accepts what :func:`~lrc_toolbox.records.renderers.find_renderer` accepts (name, label,
+    ``Render -r`` flag or plug-in, any case). Returns None for None, empty and unknown names
+    (those parse with the default order), so that a renderer this module has no table for
+    never stops a worker from being read.
     """
     if not renderer:
         return None
-    return _ALIASES.get(renderer.strip().lower())
+    info = find_renderer(renderer)
+    if info is not None:
+        return info.name
+    return _EXTRA_SPELLINGS.get(renderer.strip().lower())
 
 
 @cache
 def _ordered(renderer: str | None) -> tuple[Pattern, ...]:
     """All patterns in matching order for one selected renderer (see module docstring)."""
     tables = [renderer] if renderer else []
-    tables += [name for name in RENDERERS if name != renderer]
+    tables += [name for name in RENDERER_NAMES if name != renderer]
     tables.append(GENERIC)
     fatal = [p for t in tables for p in PATTERNS[t] if p.kind is LineKind.FATAL]
     other = [p for t in tables for p in PATTERNS[t] if p.kind is not LineKind.FATAL]
@@ -676,7 +678,6 @@ def _minimal_hints() -> tuple[str, ...]:
 
 
 _ANY_HINT = _minimal_hints()
-_SEPARATOR = re.compile(r"\r*\n|\r+")
 # Arnold's "00:00:15   325MB WARNING |" columns (also without the time/memory part).
 _ARNOLD_COLUMNS = re.compile(r"^\s*(?:\d+:\d\d:\d\d\s+\d+\s*[KMG]B\s+)?(?:[A-Z]+\s*)?\|\s*")
 _MATCH_WINDOW = 8192
@@ -736,7 +737,7 @@ def _result(
 
 
 class LogParser:
-    """Classifies lines of one worker's output; keeps only the state of a partial line.
+    """Classifies lines of one worker's output; holds no state but the renderer.
 
     Args:
         renderer: The renderer the worker runs (``"arnold"``, ``"sw"``, ``"redshift"``...),
@@ -747,11 +748,6 @@ class LogParser:
     def __init__(self, renderer: str | None = None) -> None:
         self.renderer: str | None = normalize_renderer(renderer)
         self._patterns = _ordered(self.renderer)
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._parts: list[str] = []
-        self._length = 0
-        self._overflow = False
-        self._cr_pending = False
 
     @property
     def patterns(self) -> tuple[Pattern, ...]:
@@ -786,70 +782,6 @@ class LogParser:
             if match is not None:
                 return _result(pattern, match, text, self.renderer)
         return ParsedLine(LineKind.INFO, text)
-
-    # ------------------------------------------------------------------ streaming
-
-    def feed(self, chunk: bytes | str) -> list[ParsedLine]:
-        """Add a chunk of output; returns the lines it completed, in order.
-
-        Bytes are decoded as UTF-8 (undecodable bytes become U+FFFD, characters split
-        across chunks are joined). Do not mix bytes and str chunks within one line.
-        """
-        text = self._decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
-        return self._consume(text, final=False)
-
-    def flush(self) -> list[ParsedLine]:
-        """End of stream: returns the unterminated last line, if any, and resets."""
-        lines = self._consume(self._decoder.decode(b"", final=True), final=True)
-        if self._cr_pending or self._parts or self._overflow:
-            lines.append(self._emit())
-        self._decoder.reset()
-        return lines
-
-    def feed_lines(self, chunks: Iterable[bytes | str]) -> list[ParsedLine]:
-        """Feed every chunk, then flush: the whole stream's lines (handy for files)."""
-        lines: list[ParsedLine] = []
-        for chunk in chunks:
-            lines.extend(self.feed(chunk))
-        lines.extend(self.flush())
-        return lines
-
-    def _consume(self, text: str, *, final: bool) -> list[ParsedLine]:
-        if not text:
-            return []
-        if self._cr_pending:
-            # The held-back "\r" decides now: part of "\r\n", or a bare "\r" line break.
-            text = "\r" + text
-            self._cr_pending = False
-        lines: list[ParsedLine] = []
-        position = 0
-        for match in _SEPARATOR.finditer(text):
-            self._append(text, position, match.start())
-            position = match.end()
-            if position == len(text) and text[-1] == "\r" and not final:
-                self._cr_pending = True  # a "\n" may follow in the next chunk
-                return lines
-            lines.append(self._emit())
-        self._append(text, position, len(text))
-        return lines
-
-    def _append(self, text: str, start: int, end: int) -> None:
-        if self._overflow or start >= end:
-            return
-        room = MAX_LINE_LENGTH - self._length
-        if end - start > room:
-            end = start + room
-            self._overflow = True
-        self._parts.append(text[start:end])
-        self._length += end - start
-
-    def _emit(self) -> ParsedLine:
-        line = "".join(self._parts)
-        self._parts = []
-        self._length = 0
-        self._overflow = False
-        self._cr_pending = False
-        return self._classify(line, prefilter=True)
 
 
 def parse_lines(lines: Sequence[str], renderer: str | None = None) -> list[ParsedLine]:

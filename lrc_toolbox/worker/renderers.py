@@ -2,6 +2,9 @@
 where the frame's image goes. Runs INSIDE mayapy; ``cmds``/``mel`` are passed in, so the
 same code runs against real Maya and against the simulator's stand-in.
 
+Which renderers exist, and the plug-in each needs, come from
+:mod:`lrc_toolbox.records.renderers`; this module has one handler class per renderer there.
+
 Sources (MAYA_REFERENCE.md §1, §4, §5): the render calls and attribute settings follow
 AWS ``deadline-cloud-for-maya`` (``MayaClient/render_handlers/*``) and Thinkbox Deadline's
 MayaBatch plug-in; the extension and prefix attributes follow OpenPype/AYON
@@ -14,9 +17,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from lrc_toolbox.records.renderers import UnknownRendererError, renderer_info
+
 __all__ = [
     "HANDLERS",
-    "SUPPORTED_RENDERERS",
     "RenderSettings",
     "RendererHandler",
     "UnsupportedRendererError",
@@ -91,12 +95,20 @@ def _set(cmds: Any, plug: str, value: Any, **kwargs: Any) -> bool:
 
 
 class RendererHandler:
-    """Base: Maya Software's behaviour; subclasses override what differs."""
+    """Base: Maya Software's behaviour; subclasses override what differs.
+
+    ``name`` is the renderer's name in :data:`lrc_toolbox.records.renderers.RENDERERS`,
+    where its other facts (the plug-in) are kept.
+    """
 
     name = "mayaSoftware"
-    plugin: str | None = None
     prefix_plug = "defaultRenderGlobals.imageFilePrefix"
     beauty_pass = ""
+
+    @property
+    def plugin(self) -> str | None:
+        """The Maya plug-in the renderer needs; None for Maya's built-in renderers."""
+        return renderer_info(self.name).plugin
 
     def ensure_plugin(self, cmds: Any) -> None:
         """Load the renderer's plug-in if the scene did not.
@@ -160,7 +172,6 @@ class MayaHardware2Handler(RendererHandler):
 
 class ArnoldHandler(RendererHandler):
     name = "arnold"
-    plugin = "mtoa"
     beauty_pass = "beauty"
 
     def configure(self, cmds: Any, mel: Any, settings: RenderSettings) -> None:
@@ -185,7 +196,6 @@ class ArnoldHandler(RendererHandler):
 
 class RedshiftHandler(RendererHandler):
     name = "redshift"
-    plugin = "redshift4maya"
 
     def configure(self, cmds: Any, mel: Any, settings: RenderSettings) -> None:
         if settings.device == "gpu":
@@ -217,7 +227,6 @@ class RedshiftHandler(RendererHandler):
 
 class VRayHandler(RendererHandler):
     name = "vray"
-    plugin = "vrayformaya"
     prefix_plug = "vraySettings.fileNamePrefix"
 
     def configure(self, cmds: Any, mel: Any, settings: RenderSettings) -> None:
@@ -248,13 +257,16 @@ class VRayHandler(RendererHandler):
 
 
 HANDLERS: dict[str, type[RendererHandler]] = {
-    "arnold": ArnoldHandler,
-    "redshift": RedshiftHandler,
-    "vray": VRayHandler,
-    "mayaSoftware": RendererHandler,
-    "mayaHardware2": MayaHardware2Handler,
+    cls.name: cls
+    for cls in (
+        ArnoldHandler,
+        RedshiftHandler,
+        VRayHandler,
+        RendererHandler,
+        MayaHardware2Handler,
+    )
 }
-SUPPORTED_RENDERERS = tuple(HANDLERS)
+"""Handler class by renderer name: one for each supported renderer (a test checks)."""
 
 
 def handler_for(renderer: str) -> RendererHandler:
@@ -263,11 +275,10 @@ def handler_for(renderer: str) -> RendererHandler:
     Raises:
         UnsupportedRendererError: e.g. ``mentalRay``, with what to do about it.
     """
-    cls = HANDLERS.get(renderer)
-    if cls is None:
+    try:
+        info = renderer_info(renderer)
+    except UnknownRendererError as exc:
         raise UnsupportedRendererError(
-            f"renderer {renderer!r} is not supported by the batch render manager "
-            f"(supported: {', '.join(SUPPORTED_RENDERERS)}); switch the layer to a supported "
-            "renderer, or pass --renderer to override it"
-        )
-    return cls()
+            f"{exc}; switch the layer to a supported renderer, or pass --renderer to override it"
+        ) from exc
+    return HANDLERS[info.name]()

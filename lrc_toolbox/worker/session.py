@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from lrc_toolbox.records import protocol
+from lrc_toolbox.records.batch import RenderOverrides
+from lrc_toolbox.records.models import ValidationError
 from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
 from lrc_toolbox.worker.renderers import (
     RendererHandler,
@@ -251,7 +253,7 @@ class WorkerSession:
 
     # ------------------------------------------------------------------ frames
 
-    def apply_overrides(self, frame: int, overrides: dict[str, Any]) -> list[str]:
+    def apply_overrides(self, frame: int, overrides: RenderOverrides) -> list[str]:
         """Set the globals for one frame; returns the cameras to render."""
         cmds = self.cmds
         cmds.setAttr("defaultRenderGlobals.animation", 1)
@@ -261,13 +263,9 @@ class WorkerSession:
         cmds.setAttr("defaultRenderGlobals.putFrameBeforeExt", 1)
         cmds.setAttr("defaultRenderGlobals.periodInExt", 1)
         assert self.handler is not None
-        if overrides.get("image_prefix"):
-            self.handler.set_prefix(cmds, str(overrides["image_prefix"]))
-        resolution = overrides.get("resolution")
-        if resolution:
-            cmds.setAttr("defaultResolution.width", int(resolution[0]))
-            cmds.setAttr("defaultResolution.height", int(resolution[1]))
-        camera = overrides.get("camera")
+        if overrides.image_prefix:
+            self.handler.set_prefix(cmds, overrides.image_prefix)
+        camera = overrides.camera
         if camera:
             shapes = cmds.listRelatives(camera, shapes=True, type="camera") or []
             if not shapes and camera in (cmds.ls(type="camera") or []):
@@ -301,7 +299,7 @@ class WorkerSession:
         )
         return expected_outputs(spec, frame)
 
-    def render_frame(self, layer: str, frame: int, overrides: dict[str, Any]) -> None:
+    def render_frame(self, layer: str, frame: int, overrides: RenderOverrides) -> None:
         started = time.monotonic()
         self.emit("frame_started", layer=layer, frame=frame)
         try:
@@ -315,7 +313,7 @@ class WorkerSession:
                 for camera in cameras
                 for path in self.expected(camera, len(cameras), layer_name, frame)
             ]
-            if overrides.get("skip_existing") and outputs and all(_exists(p) for p in outputs):
+            if overrides.skip_existing and outputs and all(_exists(p) for p in outputs):
                 self.emit(
                     "frame_done",
                     layer=layer,
@@ -368,19 +366,13 @@ class WorkerSession:
                 continue
             if command.op == "quit":
                 return "quit"
-            if command.op == "describe":
-                from lrc_toolbox.worker.describe import describe_open_scene
-
+            if command.op == "render":
                 try:
-                    scene = describe_open_scene(self.cmds, self.mel).to_dict()
-                except Exception as exc:
-                    self.emit("error", reason=f"describe failed: {exc}")
-                else:
-                    self.emit("described", scene=scene)
-            elif command.op == "render":
-                overrides = dict(command.get("overrides") or {})
-                if overrides.get("output_dir") and overrides["output_dir"] != self.output_dir:
-                    self.set_output_dir(str(overrides["output_dir"]))
+                    overrides = RenderOverrides.from_dict(command.get("overrides") or {})
+                except ValidationError as exc:
+                    self.emit("error", reason=f"bad render overrides: {exc}")
+                    self.emit("ready")
+                    continue
                 for frame in command.get("frames"):
                     self.render_frame(str(command.get("layer")), int(frame), overrides)
             self.emit("ready")

@@ -11,13 +11,25 @@ from __future__ import annotations
 import logging
 import re
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from Qt import QtCore, QtGui, QtWidgets
 
-from lrc_toolbox.core.batch_render_api import BadRequest, BatchError, EnvironmentProblem
-from lrc_toolbox.records.models import RenderConfig, RenderStatus, WorkerState
+from lrc_toolbox.core.batch_render_api import (
+    BadRequest,
+    BatchError,
+    BatchRenderAPI,
+    EnvironmentProblem,
+)
+from lrc_toolbox.records.batch import (
+    BatchPlan,
+    BatchSummary,
+    LayerCounts,
+    batch_log_dir,
+    remaining_seconds,
+)
+from lrc_toolbox.records.models import BatchState, RenderConfig, RenderStatus, SystemInfo
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
 from lrc_toolbox.ui.widgets.active_renders import ActiveRendersModel, ActiveRendersView
@@ -37,8 +49,13 @@ CLOSE_STOP = "stop"
 CLOSE_BACKGROUND = "background"
 CLOSE_CANCEL = "cancel"
 
-_LIVE = {WorkerState.STARTING, WorkerState.IDLE, WorkerState.RENDERING, WorkerState.STOPPING}
 _GPU_WORKER = re.compile(r"^gpu(\d+)")
+#: the status line's first word for a batch that ended in this state
+_ENDED_WORDS = {
+    BatchState.DONE: "Done",
+    BatchState.FAILED: "Finished with failures",
+    BatchState.CANCELLED: "Stopped",
+}
 
 
 def eta_words(seconds: float) -> str:
@@ -76,15 +93,17 @@ class MessageArea(QtWidgets.QFrame):
         row.setContentsMargins(8, 5, 4, 5)
         self._label = QtWidgets.QLabel(self)
         self._label.setWordWrap(True)
-        self._label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
-        self._label.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Minimum)
+        self._label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._label.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Minimum
+        )
         row.addWidget(self._label, 1)
         close = QtWidgets.QToolButton(self)
         close.setText("✕")
         close.setAutoRaise(True)
         close.setToolTip("Hide this message")
         close.clicked.connect(self.clear)
-        row.addWidget(close, 0, QtCore.Qt.AlignTop)
+        row.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         self.hide()
 
     def show_message(self, text: str, level: str = "error") -> None:
@@ -127,7 +146,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
 
     def __init__(
         self,
-        api: Any,
+        api: BatchRenderAPI,
         scene_source_factory: SceneSourceFactory | None = None,
         parent: QtWidgets.QWidget | None = None,
         *,
@@ -138,7 +157,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.setObjectName("LRCBatchRenderDialog")
         self.setWindowTitle("Batch Render Manager")
         self.setWindowFlags(
-            self.windowFlags() | QtCore.Qt.WindowMinMaxButtonsHint | QtCore.Qt.WindowCloseButtonHint
+            self.windowFlags()
+            | QtCore.Qt.WindowType.WindowMinMaxButtonsHint
+            | QtCore.Qt.WindowType.WindowCloseButtonHint
         )
         self.setSizeGripEnabled(True)
         self.resize(1320, 860)
@@ -146,8 +167,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._running = False
         self._stop_requested = False
         self._batch_id: str | None = None
-        self._last_batch: tuple[str, str] | None = None  # (id, final state)
-        self._plan: dict[str, Any] | None = None
+        self._last_batch: tuple[str, BatchState] | None = None  # (id, final state)
+        self._plan: BatchPlan | None = None
         self._total = 0
         self._done = 0
         self._failed = 0
@@ -155,10 +176,10 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._started_at = 0.0
         self._finished_at: float | None = None
         self._frame_started: dict[str, float] = {}
-        self._pending_plan: dict[str, Any] | None = None
+        self._pending_plan: BatchPlan | None = None
         self._pending_logs: list[tuple[float, str, str, str]] = []
         self._pending_frames: dict[tuple[str, int], str] = {}
-        self._pending_summary: dict[str, Any] | None = None
+        self._pending_summary: BatchSummary | None = None
         self._dirty = False
         self._live_workers = 0
         self._shut_down = False
@@ -170,7 +191,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.system_widget.set_system_info(info)
         self.config_widget.set_system_info(info)
         # a GPU that breaks (or recovers) mid-session: its checkbox follows
-        self.system_widget.refreshed.connect(self.config_widget.set_system_info)
+        self.system_widget.refreshed.connect(self._on_system_refreshed)
         self._flush_timer = QtCore.QTimer(self)
         self._flush_timer.setInterval(self.FLUSH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self._flush)
@@ -184,15 +205,19 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._running = True
         self._batch_id = self.api.batch_id
         self._started_at = time.time()
-        try:
-            counts = self.api.manager.scheduler.summary()
-        except Exception:  # an API without that detail: the rows still show
-            counts = {}
-        self._total = int(counts.get("total", 0))
-        self._done = int(counts.get("done", 0))
-        self._failed = int(counts.get("failed", 0))
-        self._skipped = int(counts.get("skipped", 0))
+        manager = self.api.manager
+        counts = manager.scheduler.summary() if manager is not None else LayerCounts()
+        self._total = counts.total
+        self._done = counts.done
+        self._failed = counts.failed
+        self._skipped = counts.skipped
+        if self._batch_id:
+            self.progress_widget.set_log_dir(str(batch_log_dir(self.api.temp.root, self._batch_id)))
         self._mark_dirty()
+
+    def _on_system_refreshed(self, info: object) -> None:
+        assert isinstance(info, SystemInfo)
+        self.config_widget.set_system_info(info)
 
     # ------------------------------------------------------------------ layout
 
@@ -202,7 +227,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
-        splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal, self)
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal, self)
         splitter.setChildrenCollapsible(False)
         layout.addWidget(splitter, 1)
 
@@ -215,8 +240,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.config_widget.changed.connect(self._update_controls)
         scroll = QtWidgets.QScrollArea(splitter)
         scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.config_widget)
         scroll.setMinimumWidth(
             self.config_widget.minimumSizeHint().width()
@@ -226,7 +251,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._config_scroll = scroll
         splitter.addWidget(scroll)
 
-        right = QtWidgets.QSplitter(QtCore.Qt.Vertical, splitter)
+        right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical, splitter)
         right.setChildrenCollapsible(False)
         system_box = QtWidgets.QGroupBox("System", right)
         system_layout = QtWidgets.QVBoxLayout(system_box)
@@ -369,7 +394,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.message_area.clear()
         return self._call_api(lambda: self.api.resume(batch_id), "resume")
 
-    def _call_api(self, call: Any, what: str) -> bool:
+    def _call_api(self, call: Callable[[], object], what: str) -> bool:
         self.start_button.setEnabled(False)  # until the answer: no double click
         try:
             call()
@@ -424,25 +449,25 @@ class BatchRenderDialog(QtWidgets.QDialog):
             f"{frames_left} frame(s) are not rendered yet and the batch has run for "
             f"{duration_words(seconds_running)}.\n\nFrames being rendered now are lost; "
             "finished frames stay. Resume renders the rest later.\n\nStop the batch?",
-            QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No,
-            QtWidgets.QMessageBox.No,
+            QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,
+            QtWidgets.QMessageBox.StandardButton.No,
         )
-        return bool(answer == QtWidgets.QMessageBox.Yes)
+        return bool(answer == QtWidgets.QMessageBox.StandardButton.Yes)
 
     def ask_close_while_rendering(self) -> str:
         """Closing while a batch runs: ``"stop"``, ``"background"`` (hide the window, keep
         rendering) or ``"cancel"`` (keep the window open)."""
         box = QtWidgets.QMessageBox(self)
-        box.setIcon(QtWidgets.QMessageBox.Question)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
         box.setWindowTitle("A batch is rendering")
         box.setText("A batch is still rendering. What should happen to it?")
         box.setInformativeText(
             "Keep rendering: the window closes and the workers go on; open the Batch Render "
             "Manager again to see them."
         )
-        stop = box.addButton("Stop the batch", QtWidgets.QMessageBox.DestructiveRole)
-        keep = box.addButton("Keep rendering", QtWidgets.QMessageBox.AcceptRole)
-        box.addButton(QtWidgets.QMessageBox.Cancel)
+        stop = box.addButton("Stop the batch", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep rendering", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(keep)
         style.exec_dialog(box)
         clicked = box.clickedButton()
@@ -489,7 +514,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if not self._flush_timer.isActive() and not self._shut_down:
             self._flush_timer.start()
 
-    def _on_batch_started(self, batch_id: str, plan: dict[str, Any]) -> None:
+    def _on_batch_started(self, batch_id: str, plan: object) -> None:
+        assert isinstance(plan, BatchPlan)
         self._running = True
         self._stop_requested = False
         self._batch_id = batch_id
@@ -499,7 +525,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._pending_frames = {}
         self._pending_summary = None
         self._frame_started = {}
-        self._total = int(plan.get("frame_count") or 0)
+        self._total = plan.frame_count
         self._done = self._failed = self._skipped = 0
         self._started_at = time.time()
         self._finished_at = None
@@ -534,18 +560,18 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._pending_logs.append((timestamp, level, worker, text))
         self._mark_dirty()
 
-    def _on_batch_finished(self, summary: dict[str, Any]) -> None:
+    def _on_batch_finished(self, summary: object) -> None:
+        assert isinstance(summary, BatchSummary)
         self._pending_summary = summary
-        self._done = int(summary.get("done", self._done))
-        self._failed = int(summary.get("failed", self._failed))
-        self._skipped = int(summary.get("skipped", self._skipped))
-        self._total = int(summary.get("total", self._total))
+        self._done = summary.done
+        self._failed = summary.failed
+        self._skipped = summary.skipped
+        self._total = summary.total
         self._finished_at = time.time()
         self._running = False
         self._stop_requested = False
         self._frame_started = {}
-        batch_id = str(summary.get("batch_id") or self._batch_id or "")
-        self._last_batch = (batch_id, str(summary.get("state", "")))
+        self._last_batch = (summary.batch_id or self._batch_id or "", summary.state)
         self._mark_dirty()
 
     # ------------------------------------------------------------------ flush: push
@@ -559,20 +585,13 @@ class BatchRenderDialog(QtWidgets.QDialog):
             plan, self._pending_plan = self._pending_plan, None
             self.renders_model.clear()
             progress.clear()
-            progress.set_plan(plan)
-            if self._batch_id:
-                progress.set_log_dir(str(Path(self.api.temp.root) / "logs" / self._batch_id))
-            warnings = [str(w) for w in plan.get("warnings") or []]
-            if warnings:
-                self.message_area.show_message(" ".join(warnings), "warning")
+            progress.set_plan(plan)  # its log folder too
+            if plan.warnings:
+                self.message_area.show_message(" ".join(plan.warnings), "warning")
         if self._pending_logs:
             logs, self._pending_logs = self._pending_logs, []
-            append_many = getattr(progress, "append_logs", None)
-            if callable(append_many):
-                append_many(logs)
-            else:
-                for entry in logs:
-                    progress.append_log(*entry)
+            for entry in logs:
+                progress.append_log(*entry)
         if self._pending_frames:
             frames, self._pending_frames = self._pending_frames, {}
             for (layer, frame), state in frames.items():
@@ -580,11 +599,11 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if self._running or self._dirty:
             statuses = self.api.get_render_status()
             self.renders_model.update_statuses(statuses, self._frame_started)
-            self._live_workers = sum(1 for s in statuses if s.state in _LIVE)
+            self._live_workers = sum(1 for s in statuses if not s.state.final)
             self.system_widget.set_rendering_gpus(_gpu_indices(statuses) if self._running else ())
         if self._pending_summary is not None:
             summary, self._pending_summary = self._pending_summary, None
-            self._mark_unfinished_frames(summary)
+            progress.show_outcome(summary)
             self._show_summary(summary)
         self._dirty = False
         self._update_progress()
@@ -611,69 +630,52 @@ class BatchRenderDialog(QtWidgets.QDialog):
             parts.append(f"{self._skipped} skipped")
         if self._running:
             parts.append(f"{self._live_workers} worker{'s' if self._live_workers != 1 else ''}")
-            elapsed = time.time() - self._started_at
+            remaining = remaining_seconds(time.time() - self._started_at, finished, total)
             if self._stop_requested:
                 parts.append("stopping…")
-            elif finished and total > finished and elapsed > 0:
-                parts.append(f"ETA {eta_words(elapsed / finished * (total - finished))}")
+            elif remaining is not None and finished < total:
+                parts.append(f"ETA {eta_words(remaining)}")
         elif self._finished_at is not None:
-            state = self._last_batch[1] if self._last_batch else ""
-            words = {"done": "Done", "failed": "Finished with failures", "cancelled": "Stopped"}
-            parts.insert(0, words.get(state, "Ended") + ":")
+            ended = _ENDED_WORDS.get(self._last_batch[1]) if self._last_batch else None
+            parts.insert(0, (ended or "Ended") + ":")
             parts.append(f"took {duration_words(self._finished_at - self._started_at)}")
         self.status_label.setText(" · ".join(parts).replace(": · ", ": "))
 
-    def _mark_unfinished_frames(self, summary: dict[str, Any]) -> None:
-        """Frames the engine ended without a frame signal: cancelled by a stop, or failed
-        when every worker slot failed."""
-        strip = self.progress_widget.frame_strip
-        for failed in summary.get("failed_frames") or []:
-            try:
-                strip.set_frame_state(str(failed["layer"]), int(failed["frame"]), "failed")
-            except (KeyError, TypeError, ValueError):
-                continue
-        if summary.get("state") == "cancelled":
-            strip.mark_unfinished("cancelled")
-        elif summary.get("state") == "failed" and summary.get("error"):
-            strip.mark_unfinished("failed")
-        self.progress_widget.flush()
-
-    def _show_summary(self, summary: dict[str, Any]) -> None:
+    def _show_summary(self, summary: BatchSummary) -> None:
         """One message for how the batch ended: what happened, where, what to do next."""
-        state = summary.get("state")
-        output = (self._plan or {}).get("output_dir") or ""
+        state = summary.state
+        output = self._plan.output_dir if self._plan is not None else ""
         took = duration_words((self._finished_at or time.time()) - self._started_at)
-        batch = summary.get("batch_id", "")
-        workers = summary.get("workers") or {}
+        batch = summary.batch_id
         disabled = [
-            f"{worker}: {info['disabled']}"
-            for worker, info in workers.items()
-            if isinstance(info, dict) and info.get("disabled")
+            f"{worker}: {info.disabled}"
+            for worker, info in summary.workers.items()
+            if info.disabled
         ]
-        if state == "done":
-            count = int(summary.get("done", 0)) + int(summary.get("skipped", 0))
+        if state is BatchState.DONE:
+            count = summary.done + summary.skipped
             where = f" Images: {output}" if output else ""
             text = f"All {count} frames rendered in {took}.{where}"
             if disabled:
                 text += " Workers taken out of the batch: " + "; ".join(disabled) + "."
             self.message_area.show_message(text, "warning" if disabled else "ok")
             return
-        if state == "cancelled":
-            left = int(summary.get("cancelled", 0))
+        if state is BatchState.CANCELLED:
+            left = summary.cancelled
             self.message_area.show_message(
                 f"Stopped: {self._finished_count()} of {self._total} frames finished, {left} "
                 f"not rendered. Resume renders the rest (batch {batch}).",
                 "info",
             )
             return
-        error = str(summary.get("error") or "")
-        failed = summary.get("failed_frames") or []
+        error = summary.error or ""
+        failed = summary.failed_frames
         lines = [f"The batch failed: {error}." if error else ""]
         if not error and disabled:
             lines.append("Workers taken out of the batch: " + "; ".join(disabled) + ".")
-        own = [f for f in failed if f.get("reason") != error]
+        own = [f for f in failed if f.reason != error]
         if own:
-            shown = "; ".join(f"{f['layer']} frame {f['frame']}: {f['reason']}" for f in own[:3])
+            shown = "; ".join(f"{f.layer} frame {f.frame}: {f.reason}" for f in own[:3])
             more = f" (and {len(own) - 3} more)" if len(own) > 3 else ""
             lines.append(f"{len(own)} frame(s) failed: {shown}{more}.")
         if len(failed) > len(own):
@@ -702,10 +704,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._controls_key = key
         self.start_button.setEnabled(not running and reason is None)
         self.start_button.setToolTip(reason or "Start rendering in the background")
-        resumable = self._last_batch is not None and self._last_batch[1] in (
-            "cancelled",
-            "failed",
-        )
+        resumable = self._last_batch is not None and self._last_batch[1].resumable
         self.resume_button.setVisible(resumable and not running)
         self.resume_button.setEnabled(resumable and not running)
         self.stop_button.setEnabled(running)
@@ -746,6 +745,6 @@ def _gpu_indices(statuses: list[RenderStatus]) -> set[int]:
     indices = set()
     for status in statuses:
         match = _GPU_WORKER.match(status.worker_id)
-        if match and status.state in _LIVE:
+        if match and not status.state.final:
             indices.add(int(match.group(1)))
     return indices

@@ -11,15 +11,15 @@ whatever the workers print.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from Qt import QtCore, QtGui, QtWidgets
 
-from lrc_toolbox.records.frame_parser import FrameRangeError, parse_frames
+from lrc_toolbox.records.batch import BatchPlan, BatchSummary
+from lrc_toolbox.records.models import BatchState
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.widgets.log_view import (
     DEFAULT_MAX_LINES,
@@ -28,7 +28,7 @@ from lrc_toolbox.ui.widgets.log_view import (
     UrlOpener,
 )
 
-__all__ = ["FRAME_STATES", "STATE_COLOURS", "FrameStrip", "RenderProgressWidget"]
+__all__ = ["FRAME_STATES", "STATE_COLOURS", "BatchSignals", "FrameStrip", "RenderProgressWidget"]
 
 #: frame states, in the order a summary lists them
 FRAME_STATES = ("pending", "running", "done", "failed", "skipped", "cancelled")
@@ -53,6 +53,24 @@ _MARGIN = 4
 _ROW_GAP = 3
 _MAX_CELL = 14.0  # widest cell, in pixels; a short layer does not stretch across the panel
 _MIN_CELL = 1.0  # narrower than this, frames share pixel columns
+
+
+class BatchSignals(Protocol):
+    """The signals of ``BatchRenderAPI`` that :meth:`RenderProgressWidget.connect_api`
+    listens to (anything with the same signals will do: a test's or a benchmark's)."""
+
+    @property
+    def batch_started(self) -> QtCore.SignalInstance[tuple[str, object]]: ...  # id, BatchPlan
+    @property
+    def frame_started(self) -> QtCore.SignalInstance[tuple[str, str, int]]: ...
+    @property
+    def frame_finished(self) -> QtCore.SignalInstance[tuple[str, str, int, object]]: ...
+    @property
+    def frame_failed(self) -> QtCore.SignalInstance[tuple[str, str, int, str, bool]]: ...
+    @property
+    def log_message(self) -> QtCore.SignalInstance[tuple[float, str, str, str]]: ...
+    @property
+    def batch_finished(self) -> QtCore.SignalInstance[tuple[object]]: ...  # BatchSummary
 
 
 @dataclass
@@ -296,7 +314,7 @@ class FrameStrip(QtWidgets.QWidget):
         return ""
 
     def event(self, event: QtCore.QEvent) -> bool:
-        if event.type() == QtCore.QEvent.Type.ToolTip:
+        if event.type() == QtCore.QEvent.Type.ToolTip and isinstance(event, QtGui.QHelpEvent):
             text = self.tooltip_at(event.pos())
             if text:
                 QtWidgets.QToolTip.showText(event.globalPos(), text, self)
@@ -444,46 +462,32 @@ class RenderProgressWidget(QtWidgets.QWidget):
         """Buffer a log line; it is shown at the next flush (about 100 ms)."""
         self.log_view.append_log(timestamp, level, worker, text)
 
-    @QtCore.Slot(object)
-    def set_plan(self, plan: dict[str, Any]) -> None:
-        """Build the strip from a plan (``BatchPlan.to_dict()``): every frame pending.
+    def set_plan(self, plan: BatchPlan) -> None:
+        """Build the strip from a plan: one row per layer, every frame pending.
 
-        ``plan["layers"]`` maps each layer to ``{"frames": "1-24", "count": 24}``; the
-        workers in ``plan["workers"]`` are offered in the log's worker selector, and a
-        ``plan["log_dir"]``, when present, is where "Open log file" looks.
+        The plan's workers are offered in the log's worker selector, and its ``log_dir``
+        (None until the batch has an id) is where "Open log file" looks.
         """
-        rows: list[tuple[str, list[int]]] = []
-        for layer, info in (plan.get("layers") or {}).items():
-            rows.append((str(layer), self._plan_frames(str(layer), info)))
-        self.frame_strip.set_layers(rows)
-        self.log_view.add_workers(
-            str(worker["id"])
-            for worker in plan.get("workers") or []
-            if isinstance(worker, dict) and "id" in worker
-        )
-        if plan.get("log_dir"):
-            self.set_log_dir(str(plan["log_dir"]))
+        self.frame_strip.set_layers(plan.frames_by_layer.items())
+        self.log_view.add_workers(worker.id for worker in plan.workers)
+        self.set_log_dir(plan.log_dir or "")
         self._strip_area.setMinimumHeight(
             min(self.frame_strip.sizeHint().height(), 8 * self.fontMetrics().height())
         )
         self._update_summary()
 
-    def _plan_frames(self, layer: str, info: Any) -> list[int]:
-        frames = info.get("frames") if isinstance(info, dict) else info
-        if isinstance(frames, (list, tuple)):
-            return [int(frame) for frame in frames]
-        if isinstance(frames, str):
-            try:
-                return parse_frames(frames)
-            except FrameRangeError as exc:
-                self.log_view.append_log(
-                    time.time(),
-                    "warning",
-                    "",
-                    f"cannot show the frames of layer {layer} ({frames!r}: {exc}); its "
-                    "cells appear as its frames start",
-                )
-        return []
+    def show_outcome(self, summary: BatchSummary) -> None:
+        """Mark the frames the engine ended without a frame signal: those the summary lists
+        as failed, the unfinished ones of a stopped batch (cancelled), and those of a batch
+        that failed as a whole (every worker slot failed)."""
+        strip = self.frame_strip
+        for failed in summary.failed_frames:
+            strip.set_frame_state(failed.layer, failed.frame, "failed")
+        if summary.state is BatchState.CANCELLED:
+            strip.mark_unfinished("cancelled")
+        elif summary.state is BatchState.FAILED and summary.error:
+            strip.mark_unfinished("failed")
+        self.flush()
 
     @QtCore.Slot(str, int, str)
     def set_frame_state(self, layer: str, frame: int, state: str) -> None:
@@ -510,21 +514,20 @@ class RenderProgressWidget(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ the API
 
-    def connect_api(self, api: QtCore.QObject) -> None:
+    def connect_api(self, api: BatchSignals) -> None:
         """Listen to a ``BatchRenderAPI`` (or anything with the same signals)."""
         api.log_message.connect(self.log_view.append_log)  # the hot path: one call per line
         api.batch_started.connect(self._on_batch_started)
         api.frame_started.connect(self._on_frame_started)
         api.frame_finished.connect(self._on_frame_finished)
         api.frame_failed.connect(self._on_frame_failed)
-        batch_finished = getattr(api, "batch_finished", None)
-        if batch_finished is not None:
-            batch_finished.connect(self._on_batch_finished)
+        api.batch_finished.connect(self._on_batch_finished)
 
     @QtCore.Slot(str, object)
-    def _on_batch_started(self, _batch_id: str, plan: Any) -> None:
+    def _on_batch_started(self, _batch_id: str, plan: object) -> None:
+        assert isinstance(plan, BatchPlan)
         self.clear()
-        self.set_plan(dict(plan or {}))
+        self.set_plan(plan)
 
     @QtCore.Slot(str, str, int)
     def _on_frame_started(self, _worker: str, layer: str, frame: int) -> None:
@@ -541,24 +544,9 @@ class RenderProgressWidget(QtWidgets.QWidget):
         self.frame_strip.set_frame_state(layer, frame, "pending" if retry else "failed")
 
     @QtCore.Slot(object)
-    def _on_batch_finished(self, summary: Any) -> None:
-        """Frames the engine ended without a signal: cancelled on a stop, failed when every
-        worker slot failed (the summary lists those)."""
-        if not isinstance(summary, dict):
-            return
-        for failed in summary.get("failed_frames") or []:
-            try:
-                self.frame_strip.set_frame_state(
-                    str(failed["layer"]), int(failed["frame"]), "failed"
-                )
-            except (KeyError, TypeError, ValueError):
-                continue
-        state = summary.get("state")
-        if state == "cancelled":
-            self.frame_strip.mark_unfinished("cancelled")
-        elif state == "failed" and summary.get("error"):
-            self.frame_strip.mark_unfinished("failed")
-        self.flush()
+    def _on_batch_finished(self, summary: object) -> None:
+        assert isinstance(summary, BatchSummary)
+        self.show_outcome(summary)
 
     # ------------------------------------------------------------------ summary
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from Qt import QtCompat, QtCore, QtGui, QtWidgets
 
+from lrc_toolbox.records.batch import remaining_seconds
 from lrc_toolbox.records.models import RenderStatus, WorkerState
 from lrc_toolbox.ui import style
 
@@ -32,13 +33,11 @@ __all__ = [
 ]
 
 #: the progress in percent (float) of a rendering row, else None: what the delegate draws
-PROGRESS_ROLE = QtCore.Qt.UserRole + 1
+PROGRESS_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
 #: the row's :class:`RenderStatus`
-STATUS_ROLE = QtCore.Qt.UserRole + 2
+STATUS_ROLE = QtCore.Qt.ItemDataRole.UserRole + 2
 #: the row's worker state value ("rendering", "idle", ...)
-STATE_ROLE = QtCore.Qt.UserRole + 3
-
-_TERMINAL = {WorkerState.FINISHED, WorkerState.FAILED, WorkerState.DISABLED}
+STATE_ROLE = QtCore.Qt.ItemDataRole.UserRole + 3
 
 
 class Column(enum.IntEnum):
@@ -106,37 +105,47 @@ class ActiveRendersModel(QtCore.QAbstractTableModel):
 
     # ------------------------------------------------------------------ Qt API
 
-    def rowCount(self, parent: QtCore.QModelIndex | None = None) -> int:
+    def rowCount(
+        self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex | None = None
+    ) -> int:
         if parent is not None and parent.isValid():
             return 0
         return len(self._rows)
 
-    def columnCount(self, parent: QtCore.QModelIndex | None = None) -> int:
+    def columnCount(
+        self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex | None = None
+    ) -> int:
         if parent is not None and parent.isValid():
             return 0
         return len(Column)
 
-    def headerData(self, section: int, orientation: Any, role: int = QtCore.Qt.DisplayRole) -> Any:
-        if orientation != QtCore.Qt.Horizontal or not 0 <= section < len(Column):
+    def headerData(
+        self, section: int, orientation: Any, role: int = QtCore.Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != QtCore.Qt.Orientation.Horizontal or not 0 <= section < len(Column):
             return None
         title, tooltip = HEADERS[Column(section)]
-        if role == QtCore.Qt.DisplayRole:
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
             return title
-        if role == QtCore.Qt.ToolTipRole:
+        if role == QtCore.Qt.ItemDataRole.ToolTipRole:
             return tooltip
         return None
 
-    def flags(self, index: QtCore.QModelIndex) -> Any:
+    def flags(self, index: QtCore.QModelIndex | QtCore.QPersistentModelIndex) -> Any:
         if not index.isValid():
-            return QtCore.Qt.NoItemFlags
-        return QtCore.Qt.ItemIsEnabled | QtCore.Qt.ItemIsSelectable
+            return QtCore.Qt.ItemFlag.NoItemFlags
+        return QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsSelectable
 
-    def data(self, index: QtCore.QModelIndex, role: int = QtCore.Qt.DisplayRole) -> Any:
+    def data(
+        self,
+        index: QtCore.QModelIndex | QtCore.QPersistentModelIndex,
+        role: int = QtCore.Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row = self._rows[index.row()]
         column = Column(index.column())
-        if role == QtCore.Qt.DisplayRole:
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
             return row.cells[column]
         if role == PROGRESS_ROLE:
             return row.progress if column is Column.PROGRESS else None
@@ -144,14 +153,16 @@ class ActiveRendersModel(QtCore.QAbstractTableModel):
             return row.status
         if role == STATE_ROLE:
             return row.status.state.value
-        if role == QtCore.Qt.ForegroundRole and column is Column.STATE:
+        if role == QtCore.Qt.ItemDataRole.ForegroundRole and column is Column.STATE:
             colour = style.STATE_COLOURS.get(row.status.state.value)
             return QtGui.QBrush(QtGui.QColor(colour)) if colour else None
-        if role == QtCore.Qt.TextAlignmentRole:
+        if role == QtCore.Qt.ItemDataRole.TextAlignmentRole:
             if column in (Column.FRAME, Column.ELAPSED, Column.ETA):
-                return int(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
-            return int(QtCore.Qt.AlignLeft | QtCore.Qt.AlignVCenter)
-        if role == QtCore.Qt.ToolTipRole:
+                return int(
+                    QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+                )
+            return int(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        if role == QtCore.Qt.ItemDataRole.ToolTipRole:
             return _tooltip(row.status)
         return None
 
@@ -215,7 +226,7 @@ class ActiveRendersModel(QtCore.QAbstractTableModel):
             self._rows[row_number] = row
             if columns:
                 self.dataChanged.emit(
-                    self.index(row_number, min(columns)), self.index(row_number, max(columns))
+                    self.index(row_number, min(columns)), self.index(row_number, max(columns)), []
                 )
                 changed.append(row_number)
         return changed
@@ -231,17 +242,17 @@ def _make_row(
     if rendering:
         progress = round(max(0.0, min(100.0, status.progress_percent or 0.0)), 1)
         elapsed = now - frame_started if frame_started is not None else None
-        if elapsed is not None and 0.0 < progress < 100.0 and elapsed >= 1.0:
-            eta = elapsed * (100.0 - progress) / progress
-        elif status.eta is not None:
+        if elapsed is not None and elapsed >= 1.0 and progress < 100.0:
+            eta = remaining_seconds(elapsed, progress, 100.0)
+        if eta is None:
             eta = status.eta
     elif status.started is not None:
         elapsed = status.elapsed
     elapsed_text = format_duration(elapsed)
     if (
-        status.state in _TERMINAL
+        status.state.final
         and previous is not None
-        and previous.status.state in _TERMINAL
+        and previous.status.state.final
         and previous.status.worker_id == status.worker_id
     ):
         elapsed_text = previous.cells[Column.ELAPSED]  # a finished worker's clock stops
@@ -276,7 +287,7 @@ class ProgressDelegate(QtWidgets.QStyledItemDelegate):
         self,
         painter: QtGui.QPainter,
         option: QtWidgets.QStyleOptionViewItem,
-        index: QtCore.QModelIndex,
+        index: QtCore.QModelIndex | QtCore.QPersistentModelIndex,
     ) -> None:
         value = index.data(PROGRESS_ROLE)
         if value is None:
@@ -287,20 +298,24 @@ class ProgressDelegate(QtWidgets.QStyledItemDelegate):
         background = QtWidgets.QStyleOptionViewItem(option)
         self.initStyleOption(background, index)
         background.text = ""
-        qstyle.drawControl(QtWidgets.QStyle.CE_ItemViewItem, background, painter, widget)
+        qstyle.drawControl(
+            QtWidgets.QStyle.ControlElement.CE_ItemViewItem, background, painter, widget
+        )
         bar = QtWidgets.QStyleOptionProgressBar()
         bar.rect = option.rect.adjusted(3, 3, -3, -3)
         bar.palette = option.palette
         bar.fontMetrics = option.fontMetrics
-        bar.state = QtWidgets.QStyle.State_Enabled | QtWidgets.QStyle.State_Horizontal
+        bar.state = (
+            QtWidgets.QStyle.StateFlag.State_Enabled | QtWidgets.QStyle.StateFlag.State_Horizontal
+        )
         bar.minimum = 0
         bar.maximum = 1000
         bar.progress = round(float(value) * 10)
         bar.text = f"{float(value):.0f} %"
         bar.textVisible = True
-        bar.textAlignment = QtCore.Qt.AlignCenter
+        bar.textAlignment = QtCore.Qt.AlignmentFlag.AlignCenter
         painter.save()
-        qstyle.drawControl(QtWidgets.QStyle.CE_ProgressBar, bar, painter, widget)
+        qstyle.drawControl(QtWidgets.QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
         painter.restore()
 
 
@@ -317,9 +332,9 @@ class ActiveRendersView(QtWidgets.QTableView):
         self.setModel(model or ActiveRendersModel(self))
         self.progress_delegate = ProgressDelegate(self)
         self.setItemDelegateForColumn(Column.PROGRESS, self.progress_delegate)
-        self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
-        self.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
-        self.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+        self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setAlternatingRowColors(True)
         self.setShowGrid(False)
         self.setWordWrap(False)
@@ -329,9 +344,9 @@ class ActiveRendersView(QtWidgets.QTableView):
         header.setHighlightSections(False)
         self.fit_columns()
         QtCompat.QHeaderView.setSectionResizeMode(
-            header, Column.DEVICE, QtWidgets.QHeaderView.Stretch
+            header, Column.DEVICE, QtWidgets.QHeaderView.ResizeMode.Stretch
         )
-        self.setContextMenuPolicy(QtCore.Qt.CustomContextMenu)
+        self.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
 
     def fit_columns(self) -> None:
@@ -358,7 +373,7 @@ class ActiveRendersView(QtWidgets.QTableView):
         if not index.isValid():
             return
         status = index.data(STATUS_ROLE)
-        if status is None or status.state in _TERMINAL:
+        if status is None or status.state.final:
             return
         menu = QtWidgets.QMenu(self)
         action = menu.addAction(f"Stop worker {status.worker_id}")

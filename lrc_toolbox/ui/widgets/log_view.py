@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from Qt import QtCore, QtGui, QtWidgets
 
@@ -111,7 +111,12 @@ def _is_dark(palette: QtGui.QPalette) -> bool:
 #: One log line: ``(seq, timestamp, level, rank, worker, text)``. ``seq`` increases with
 #: every line appended, across all workers, so tuples sort (and bisect) by it.
 LogLine = tuple[int, float, str, int, str, str]
-SEQ, TIMESTAMP, LEVEL, RANK, WORKER, TEXT = range(6)
+SEQ: Final = 0
+TIMESTAMP: Final = 1
+LEVEL: Final = 2
+RANK: Final = 3
+WORKER: Final = 4
+TEXT: Final = 5
 
 
 @functools.lru_cache(maxsize=512)
@@ -136,12 +141,16 @@ class LogModel(QtCore.QAbstractListModel):
 
     # -- Qt model interface ----------------------------------------------------------
 
-    def rowCount(self, parent: QtCore.QModelIndex | None = None) -> int:
+    def rowCount(
+        self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex | None = None
+    ) -> int:
         if parent is not None and parent.isValid():
             return 0
         return len(self._rows)
 
-    def data(self, index: QtCore.QModelIndex, role: int = _DISPLAY_ROLE) -> Any:
+    def data(
+        self, index: QtCore.QModelIndex | QtCore.QPersistentModelIndex, role: int = _DISPLAY_ROLE
+    ) -> Any:
         row = index.row()
         if not index.isValid() or row >= len(self._rows):
             return None
@@ -252,9 +261,9 @@ class _LogTableView(QtWidgets.QTableView):
         self.setTabKeyNavigation(False)
         self.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
 
-    def setFont(self, font: QtGui.QFont) -> None:  # keeps rows as tall as the font
+    def setFont(self, font: QtGui.QFont | str | Iterable[str]) -> None:  # rows as tall as the font
         super().setFont(font)
-        self.verticalHeader().setDefaultSectionSize(QtGui.QFontMetrics(font).height() + 2)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 2)
 
     def layout_now(self) -> None:
         self.executeDelayedItemsLayout()
@@ -446,7 +455,7 @@ class LogView(QtWidgets.QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status_label)
 
-        copy = QtWidgets.QShortcut(QtGui.QKeySequence.StandardKey.Copy, self.view)
+        copy = QtGui.QShortcut(QtGui.QKeySequence.StandardKey.Copy, self.view)
         copy.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)  # never Maya's Ctrl+C
         copy.activated.connect(self.copy_selection)
         self._update_match_label()

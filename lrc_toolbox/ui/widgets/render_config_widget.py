@@ -18,6 +18,7 @@ from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.records.frame_parser import FrameRangeError, format_frames, parse_frames
 from lrc_toolbox.records.frame_parser import preview_frames as preview_text
 from lrc_toolbox.records.models import FrameOrder, RenderConfig, SystemInfo
+from lrc_toolbox.records.renderers import RENDERERS
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import (
     MayaAsciiSource,
@@ -27,16 +28,14 @@ from lrc_toolbox.scene.scene_source import (
 )
 from lrc_toolbox.ui import style
 
-__all__ = ["RENDERERS", "RenderConfigWidget"]
+__all__ = ["RenderConfigWidget"]
 
 log = logging.getLogger(__name__)
 
 SceneSourceFactory = Callable[[str], SceneSource]
 CurrentScene = Callable[[], str | None]
 
-#: renderer names as Maya stores them (``defaultRenderGlobals.currentRenderer``)
-RENDERERS = ("arnold", "redshift", "vray", "mayaSoftware", "mayaHardware2")
-LAYER_ROLE = QtCore.Qt.UserRole
+LAYER_ROLE = QtCore.Qt.ItemDataRole.UserRole
 EMPTY_FRAMES_PREVIEW = "scene frames per layer"
 SCENE_FILTER = "Maya scenes (*.ma *.mb);;Maya ASCII (*.ma);;Maya Binary (*.mb);;All files (*)"
 
@@ -159,7 +158,9 @@ class RenderConfigWidget(QtWidgets.QWidget):
             grid.addWidget(self.current_button, 0, 2)
         self.scene_label = QtWidgets.QLabel(box)
         self.scene_label.setWordWrap(True)
-        self.scene_label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.scene_label.setTextInteractionFlags(
+            QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         grid.addWidget(self.scene_label, 1, 0, 1, grid.columnCount())
         return box
 
@@ -205,11 +206,11 @@ class RenderConfigWidget(QtWidgets.QWidget):
     def _build_overrides(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("Overrides", self)
         form = QtWidgets.QFormLayout(box)
-        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.AllNonFixedFieldsGrow)
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.renderer_combo = QtWidgets.QComboBox(box)
         self.renderer_combo.addItem("scene setting", None)
-        for name in RENDERERS:
-            self.renderer_combo.addItem(name, name)
+        for name, info in RENDERERS.items():  # item data: the name Maya stores
+            self.renderer_combo.addItem(info.label, name)
         self.renderer_combo.currentIndexChanged.connect(self._emit_changed)
         form.addRow("Renderer", self.renderer_combo)
         self.camera_combo = QtWidgets.QComboBox(box)
@@ -239,7 +240,7 @@ class RenderConfigWidget(QtWidgets.QWidget):
     def _build_devices(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("Devices", self)
         form = QtWidgets.QFormLayout(box)
-        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.AllNonFixedFieldsGrow)
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._gpu_panel = QtWidgets.QWidget(box)
         self._gpu_grid = QtWidgets.QGridLayout(self._gpu_panel)
         self._gpu_grid.setContentsMargins(0, 0, 0, 0)
@@ -282,8 +283,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self.advanced_button = QtWidgets.QToolButton(panel)
         self.advanced_button.setText("Advanced")
         self.advanced_button.setCheckable(True)
-        self.advanced_button.setToolButtonStyle(QtCore.Qt.ToolButtonTextBesideIcon)
-        self.advanced_button.setArrowType(QtCore.Qt.RightArrow)
+        self.advanced_button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(QtCore.Qt.ArrowType.RightArrow)
         self.advanced_button.setAutoRaise(True)
         self.advanced_button.toggled.connect(self._on_advanced_toggled)
         column.addWidget(self.advanced_button)
@@ -387,7 +388,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
         if not self._loading and self._scene is None:
             self.scene_loaded.emit(None)
 
-    def _on_scene_described(self, scene: SceneDescription, generation: int) -> None:
+    def _on_scene_described(self, scene: object, generation: int) -> None:
+        assert isinstance(scene, SceneDescription)
         self._task = None
         if generation != self._generation:
             return
@@ -411,7 +413,9 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self._fill_layers(scene)
         self._fill_cameras(scene)
         self.prefix_edit.setPlaceholderText(scene.image_prefix or "scene setting")
-        self.renderer_combo.setItemText(0, f"scene setting ({scene.renderer})")
+        known = RENDERERS.get(scene.renderer)
+        shown = known.label if known is not None else scene.renderer
+        self.renderer_combo.setItemText(0, f"scene setting ({shown})")
         self.scene_loaded.emit(scene)
 
     def _show_scene_state(self) -> None:
@@ -475,12 +479,14 @@ class RenderConfigWidget(QtWidgets.QWidget):
                 item = QtWidgets.QListWidgetItem(f"{layer.name}    {frames} · {layer.renderer}")
                 item.setData(LAYER_ROLE, layer.name)
                 item.setFlags(
-                    QtCore.Qt.ItemIsEnabled
-                    | QtCore.Qt.ItemIsUserCheckable
-                    | QtCore.Qt.ItemIsSelectable
+                    QtCore.Qt.ItemFlag.ItemIsEnabled
+                    | QtCore.Qt.ItemFlag.ItemIsUserCheckable
+                    | QtCore.Qt.ItemFlag.ItemIsSelectable
                 )
                 checked = layer.renderable if select_all else False
-                item.setCheckState(QtCore.Qt.Checked if checked else QtCore.Qt.Unchecked)
+                item.setCheckState(
+                    QtCore.Qt.CheckState.Checked if checked else QtCore.Qt.CheckState.Unchecked
+                )
                 if not layer.renderable:
                     font = item.font()
                     font.setItalic(True)
@@ -522,13 +528,15 @@ class RenderConfigWidget(QtWidgets.QWidget):
         return [
             str(item.data(LAYER_ROLE))
             for item in self._items()
-            if item.checkState() == QtCore.Qt.Checked
+            if item.checkState() == QtCore.Qt.CheckState.Checked
         ]
 
     def set_layer_checked(self, name: str, checked: bool) -> None:
         for item in self._items():
             if item.data(LAYER_ROLE) == name:
-                item.setCheckState(QtCore.Qt.Checked if checked else QtCore.Qt.Unchecked)
+                item.setCheckState(
+                    QtCore.Qt.CheckState.Checked if checked else QtCore.Qt.CheckState.Unchecked
+                )
 
     def _renderable_names(self) -> list[str]:
         return [layer.name for layer in self._scene.renderable_layers()] if self._scene else []
@@ -539,7 +547,9 @@ class RenderConfigWidget(QtWidgets.QWidget):
             self.layer_list.blockSignals(True)
             for item in self._items():
                 checked = item.data(LAYER_ROLE) in renderable
-                item.setCheckState(QtCore.Qt.Checked if checked else QtCore.Qt.Unchecked)
+                item.setCheckState(
+                    QtCore.Qt.CheckState.Checked if checked else QtCore.Qt.CheckState.Unchecked
+                )
             self.layer_list.blockSignals(False)
         self._update_layers_summary()
         self._update_validity()
@@ -696,7 +706,9 @@ class RenderConfigWidget(QtWidgets.QWidget):
 
     def _on_advanced_toggled(self, on: bool) -> None:
         self.advanced_box.setVisible(on)
-        self.advanced_button.setArrowType(QtCore.Qt.DownArrow if on else QtCore.Qt.RightArrow)
+        self.advanced_button.setArrowType(
+            QtCore.Qt.ArrowType.DownArrow if on else QtCore.Qt.ArrowType.RightArrow
+        )
 
     def set_output_dir(self, path: str) -> None:
         self.output_edit.setText(path)

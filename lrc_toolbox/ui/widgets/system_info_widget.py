@@ -95,9 +95,11 @@ class _GpuRow:
         self.load = QtWidgets.QLabel(parent)
         self.temperature = QtWidgets.QLabel(parent)
         for label in (self.load, self.temperature):
-            label.setAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+            label.setAlignment(
+                QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+            )
         self.role = QtWidgets.QLabel(parent)
-        self.role.setAlignment(QtCore.Qt.AlignCenter)
+        self.role.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.role.setMinimumWidth(118)
         self.role_key = ""
 
@@ -155,9 +157,11 @@ class SystemInfoWidget(QtWidgets.QWidget):
             header = QtWidgets.QLabel(text, self)
             style.set_text_colour(header, style.MUTED)
             if column in (2, 3):
-                header.setAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+                header.setAlignment(
+                    QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+                )
             elif column == 4:
-                header.setAlignment(QtCore.Qt.AlignCenter)
+                header.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
             self._grid.addWidget(header, 0, column)
         layout.addLayout(self._grid)
 
@@ -166,24 +170,26 @@ class SystemInfoWidget(QtWidgets.QWidget):
         self._cpu_load.setRange(0, 100)
         self._cpu_load.setMaximumHeight(18)
         self._cpu_role = QtWidgets.QLabel(self)
-        self._cpu_role.setAlignment(QtCore.Qt.AlignCenter)
+        self._cpu_role.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self._ram_name = QtWidgets.QLabel("RAM", self)
         self._ram_bar = QtWidgets.QProgressBar(self)
         self._ram_bar.setMaximumHeight(18)
 
         self._gpu_error = QtWidgets.QLabel(self)
         self._gpu_error.setWordWrap(True)
-        self._gpu_error.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self._gpu_error.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         style.set_text_colour(self._gpu_error, style.WARNING)
         self._gpu_error.hide()
         layout.addWidget(self._gpu_error)
         self._notes = QtWidgets.QLabel(self)
         self._notes.setWordWrap(True)
-        self._notes.setTextFormat(QtCore.Qt.RichText)
-        self._notes.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self._notes.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self._notes.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         style.set_text_colour(self._notes, style.MUTED)
         layout.addWidget(self._notes)
-        self._placeholder = QtWidgets.QLabel("Detecting CPU, RAM and GPUs…", self)
+        self._placeholder: QtWidgets.QLabel | None = QtWidgets.QLabel(
+            "Detecting CPU, RAM and GPUs…", self
+        )
         self._grid.addWidget(self._placeholder, 1, 0, 1, 5)
 
     def _layout_rows(self, count: int) -> None:
@@ -348,7 +354,8 @@ class SystemInfoWidget(QtWidgets.QWidget):
         self._pool.start(self._task)
         return True
 
-    def _on_refreshed(self, info: SystemInfo, generation: int) -> None:
+    def _on_refreshed(self, info: object, generation: int) -> None:
+        assert isinstance(info, SystemInfo)
         self._task = None
         if generation != self._generation:
             return

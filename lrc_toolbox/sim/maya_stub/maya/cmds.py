@@ -188,7 +188,7 @@ def render(*args: Any, **kwargs: Any) -> str:
 
 def arnoldRender(**kwargs: Any) -> None:
     sim = session()
-    if not sim.plugin_loaded("mtoa"):
+    if not sim.renderer_loaded("arnold"):
         raise MayaError('Cannot find procedure "arnoldRender".')
     camera = str(_flag(kwargs, "camera", "cam", default="persp"))
     seq = _flag(kwargs, "seq")
@@ -198,7 +198,7 @@ def arnoldRender(**kwargs: Any) -> None:
 
 def vrend(**kwargs: Any) -> None:
     sim = session()
-    if not sim.plugin_loaded("vrayformaya"):
+    if not sim.renderer_loaded("vray"):
         raise MayaError('Cannot find procedure "vrend".')
     camera = str(_flag(kwargs, "camera", "cam", default="persp"))
     frames = str(sim.get_attr("vraySettings.animFrames") or "")
@@ -216,7 +216,7 @@ def ogsRender(**kwargs: Any) -> str:
 
 def rsRender(**kwargs: Any) -> None:
     sim = session()
-    if not sim.plugin_loaded("redshift4maya"):
+    if not sim.renderer_loaded("redshift"):
         raise MayaError('Cannot find procedure "rsRender".')
     camera = str(_flag(kwargs, "camera", "cam", default="persp"))
     sim.render("redshift", camera, _frame_from_globals())

@@ -24,7 +24,7 @@ def eval(text: str) -> Any:
         return session().display_name(match.group(1))
     match = _RS_DEVICES.match(text)
     if match:
-        if not session().plugin_loaded("redshift4maya"):
+        if not session().renderer_loaded("redshift"):
             raise MayaError('Cannot find procedure "redshiftSelectCudaDevices".')
         ids = [int(i) for i in match.group(1).replace(" ", "").split(",") if i]
         for device in ids:
@@ -34,7 +34,7 @@ def eval(text: str) -> Any:
         return None
     match = _RS_EXT.match(text)
     if match:
-        if not session().plugin_loaded("redshift4maya"):
+        if not session().renderer_loaded("redshift"):
             raise MayaError('Cannot find procedure "redshiftGetImageExtension".')
         return _RS_EXTENSIONS.get(int(match.group(1)), "exr")
     name = text.strip().split("(")[0].split()[0] if text.strip() else ""
