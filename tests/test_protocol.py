@@ -28,6 +28,7 @@ from lrc_toolbox.records.protocol import (
     decode_line,
     encode_command,
     encode_event,
+    event_or_none,
     split_event,
 )
 
@@ -419,3 +420,9 @@ def test_an_event_field_named_ev_is_refused() -> None:
 def test_an_event_may_carry_a_field_called_name() -> None:
     event = decode_line(encode_event("hello", protocol=1, name="x"))
     assert event is not None and event["name"] == "x"
+
+
+def test_event_or_none_reads_log_and_malformed_events_as_none() -> None:
+    assert event_or_none("0:00:01 | 10% done") is None
+    assert event_or_none(EVENT_PREFIX + '{"ev": "frame_done"') is None  # cut off
+    assert event_or_none(encode_event("ready")) == Event("ready", {})

@@ -19,6 +19,7 @@ from pathlib import Path
 from Qt import QtCore
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
+from lrc_toolbox.core.events import WORKER_SIGNALS
 from lrc_toolbox.core.job_store import JobStore
 from lrc_toolbox.core.ready_manifest import ReadyManifest
 from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
@@ -398,15 +399,7 @@ class BatchRenderAPI(QtCore.QObject):
             progress_rate_hz=self.settings.progress_rate_hz,
             parent=self,
         )
-        for name in (
-            "worker_started",
-            "frame_started",
-            "frame_progress",
-            "frame_finished",
-            "frame_failed",
-            "worker_finished",
-            "log_message",
-        ):
+        for name in (*WORKER_SIGNALS, "log_message"):
             getattr(manager, name).connect(getattr(self, name).emit)
         manager.batch_finished.connect(self._on_finished)
         self.ready = ReadyManifest(

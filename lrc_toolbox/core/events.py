@@ -15,24 +15,24 @@ from lrc_toolbox.records.batch import BatchPlan, BatchSummary
 if TYPE_CHECKING:
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 
-__all__ = ["EVENT_NAMES", "LEVELS", "connect_events"]
+__all__ = ["EVENT_NAMES", "LEVELS", "WORKER_SIGNALS", "connect_events"]
 
 #: log levels of ``log_message``, least to most severe
 LEVELS = ("debug", "info", "warning", "error", "fatal")
 
 EventCallback = Callable[[str, dict[str, Any]], None]
 
-EVENT_NAMES = (
-    "batch_started",
+#: the manager's per-worker signals; BatchRenderAPI re-emits them under the same names
+WORKER_SIGNALS = (
     "worker_started",
     "frame_started",
     "frame_progress",
     "frame_finished",
     "frame_failed",
     "worker_finished",
-    "log",
-    "batch_finished",
 )
+
+EVENT_NAMES = ("batch_started", *WORKER_SIGNALS, "log", "batch_finished")
 
 
 def connect_events(api: BatchRenderAPI, callback: EventCallback, *, all_logs: bool = False) -> None:

@@ -27,7 +27,6 @@ import os
 import secrets
 import socket
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -39,6 +38,7 @@ from typing import Any, NamedTuple
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings, prefs_dir
 from lrc_toolbox.records.batch import BatchSummary, FrameOutcome, LayerCounts
 from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig, WorkerState
+from lrc_toolbox.utils.processes import pid_alive
 
 __all__ = [
     "DB_FILE_NAME",
@@ -122,6 +122,16 @@ _SCHEMA = (
     ) WITHOUT ROWID
     """,
 )
+
+
+#: what each frame event writes (the values follow in the same order)
+_SET_STARTED = (
+    "state = ?, attempts = attempts + 1, worker = ?, device = ?, started = ?,"
+    " ended = NULL, error = NULL"
+)
+_SET_DONE = "state = ?, ended = ?, outputs_json = ?, error = NULL"
+_SET_FAILED = "state = ?, ended = ?, error = ?"
+_SET_SKIPPED = "state = ?, error = ?, outputs_json = ?"
 
 
 # --------------------------------------------------------------------------- errors
@@ -218,39 +228,6 @@ def default_job_store_path(settings: Settings | None = None) -> Path:
     if settings.job_store_path:
         return Path(settings.job_store_path).expanduser()
     return prefs_dir() / DB_FILE_NAME
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine (for ``find_interrupted``).
-
-    A pid the OS has since given to another process reads as alive: that only delays
-    flagging the batch, never flags a live one.
-    """
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return kernel32.GetLastError() == 5  # ERROR_ACCESS_DENIED: exists, not ours
-        try:
-            code = ctypes.c_ulong()
-            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-                return True
-            return code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    except OSError:
-        return False
-    return True
 
 
 def _new_batch_id(now: float) -> str:
@@ -717,15 +694,8 @@ class JobStore:
     ) -> None:
         """A worker took the frame: RUNNING, one more attempt, previous end/error cleared."""
         now = time.time() if now is None else now
-        self._update_frame(
-            batch_id,
-            layer,
-            frame,
-            now,
-            "state = ?, attempts = attempts + 1, worker = ?, device = ?, started = ?,"
-            " ended = NULL, error = NULL",
-            (FrameState.RUNNING.value, worker, device, now),
-        )
+        values = (FrameState.RUNNING.value, worker, device, now)
+        self._update_frame(batch_id, layer, frame, now, _SET_STARTED, values)
 
     def frame_done(
         self,
@@ -738,14 +708,8 @@ class JobStore:
     ) -> None:
         """The frame's outputs were verified: DONE, with the files it wrote."""
         now = time.time() if now is None else now
-        self._update_frame(
-            batch_id,
-            layer,
-            frame,
-            now,
-            "state = ?, ended = ?, outputs_json = ?, error = NULL",
-            (FrameState.DONE.value, now, json.dumps([str(p) for p in outputs])),
-        )
+        values = (FrameState.DONE.value, now, json.dumps([str(p) for p in outputs]))
+        self._update_frame(batch_id, layer, frame, now, _SET_DONE, values)
 
     def frame_failed(
         self,
@@ -762,14 +726,7 @@ class JobStore:
         if state not in (FrameState.PENDING, FrameState.FAILED):
             raise ValueError(f"frame_failed: state must be pending or failed, got {state.value}")
         now = time.time() if now is None else now
-        self._update_frame(
-            batch_id,
-            layer,
-            frame,
-            now,
-            "state = ?, ended = ?, error = ?",
-            (state.value, now, error),
-        )
+        self._update_frame(batch_id, layer, frame, now, _SET_FAILED, (state.value, now, error))
 
     def frame_skipped(
         self,
@@ -782,14 +739,8 @@ class JobStore:
         now: float | None = None,
     ) -> None:
         """Not rendered on purpose (e.g. outputs already there): SKIPPED, ``reason`` kept."""
-        self._update_frame(
-            batch_id,
-            layer,
-            frame,
-            now,
-            "state = ?, error = ?, outputs_json = ?",
-            (FrameState.SKIPPED.value, reason, json.dumps([str(p) for p in outputs])),
-        )
+        values = (FrameState.SKIPPED.value, reason, json.dumps([str(p) for p in outputs]))
+        self._update_frame(batch_id, layer, frame, now, _SET_SKIPPED, values)
 
     def update_frames(
         self, batch_id: str, changes: Iterable[FrameChange], *, now: float | None = None

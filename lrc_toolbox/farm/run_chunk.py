@@ -184,10 +184,7 @@ def _relay(
             break
         out.write(line)
         out.flush()
-        try:
-            event = protocol.decode_line(line)
-        except protocol.ProtocolError:
-            continue
+        event = protocol.event_or_none(line)
         if event is None:
             continue
         if not greeted and event.name == "hello":

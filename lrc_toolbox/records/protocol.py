@@ -34,6 +34,7 @@ __all__ = [
     "decode_line",
     "encode_command",
     "encode_event",
+    "event_or_none",
     "split_event",
 ]
 
@@ -143,6 +144,18 @@ def decode_line(line: str) -> Event | None:
     if name in EVENTS:
         _check_fields("event", name, obj, EVENTS[name])
     return Event(name, obj)
+
+
+def event_or_none(line: str) -> Event | None:
+    """The event on ``line``; None for log text AND for a malformed event.
+
+    For readers that only watch a worker's output for the events they know (a farm task,
+    ``--describe``); the manager uses :func:`decode_line` and reports malformed events.
+    """
+    try:
+        return decode_line(line)
+    except ProtocolError:
+        return None
 
 
 def encode_command(op: str, /, **fields: Any) -> str:

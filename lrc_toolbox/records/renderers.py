@@ -42,6 +42,7 @@ from enum import Enum
 from types import MappingProxyType
 
 __all__ = [
+    "MAYA_DEFAULT_RENDERER",
     "RENDERERS",
     "RENDERER_NAMES",
     "Device",
@@ -51,6 +52,11 @@ __all__ = [
     "find_renderer",
     "renderer_info",
 ]
+
+
+#: ``defaultRenderGlobals.currentRenderer`` when a scene does not set it (MAYA_REFERENCE.md
+#: section 3): what Maya, the scene reader, the worker and the simulator all fall back to.
+MAYA_DEFAULT_RENDERER = "mayaSoftware"
 
 
 class Device(str, Enum):

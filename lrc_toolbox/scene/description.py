@@ -23,6 +23,7 @@ from lrc_toolbox.records.frame_parser import (
     parse_frames,
 )
 from lrc_toolbox.records.models import ValidationError
+from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER
 
 __all__ = [
     "DEFAULT_RENDERER",
@@ -39,7 +40,7 @@ MASTER_LAYER = "masterLayer"
 #: The master layer's node.
 MASTER_NODE = "defaultRenderLayer"
 #: ``defaultRenderGlobals.currentRenderer`` when a file does not set it.
-DEFAULT_RENDERER = "mayaSoftware"
+DEFAULT_RENDERER = MAYA_DEFAULT_RENDERER
 #: ``defaultResolution`` width/height when a file does not set them.
 DEFAULT_RESOLUTION = (640, 480)
 

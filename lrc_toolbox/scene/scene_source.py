@@ -101,10 +101,7 @@ class MayapySource:
             ) from exc
         reasons = []
         for line in result.stdout.splitlines():
-            try:
-                event = protocol.decode_line(line)
-            except protocol.ProtocolError:
-                continue
+            event = protocol.event_or_none(line)
             if event is None:
                 continue
             if event.name == "described":

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from lrc_toolbox.records.renderers import RENDERERS, LogFormat
+from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER, RENDERERS, LogFormat
 
 __all__ = [
     "FATAL_KINDS",
@@ -188,7 +188,7 @@ def frame_log(
         started: Seconds since the renderer's log started (Arnold's first column).
         resolution: Image size (Redshift's block count depends on it).
     """
-    name = renderer if renderer in RENDERERS else "mayaSoftware"
+    name = renderer if renderer in RENDERERS else MAYA_DEFAULT_RENDERER
     log = FrameLog(
         renderer=name,
         frame=frame,

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lrc_toolbox.records.renderers import RENDERERS
+from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER, RENDERERS
 from lrc_toolbox.sim.config import SimConfig, load_sim_config
 from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
 
@@ -28,7 +28,7 @@ KNOWN_PLUGINS = (*_PLUGIN_OF.values(), "mayaHIK", "renderSetup")
 # option nodes the handlers read.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "defaultRenderGlobals": {
-        "currentRenderer": "mayaSoftware",
+        "currentRenderer": MAYA_DEFAULT_RENDERER,
         "animation": False,
         "startFrame": 1.0,
         "endFrame": 10.0,

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from lrc_toolbox.utils.processes import pid_alive as default_pid_alive
+
 __all__ = [
     "MAX_NAME_PART",
     "DiskStatus",
@@ -178,27 +180,6 @@ def check_disk_space(path: Path, *, min_free_mb: int, warn_free_mb: int) -> Disk
     return DiskStatus(ok=True, free_mb=free_mb)
 
 
-def _default_pid_alive(pid: int) -> bool:
-    """Whether ``pid`` runs now. Unsure answers are ``True``: keeping a file is the safe side."""
-    if pid <= 0:
-        return False
-    try:
-        import psutil
-
-        return bool(psutil.pid_exists(pid))
-    except ImportError:
-        pass
-    if sys.platform.startswith("win"):
-        return True  # os.kill(pid, 0) would TERMINATE the process on Windows
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
-
-
 def _key(path: Path) -> str:
     """Comparable form of a path: a protected path given through a symlinked folder
     (macOS ``/var`` -> ``/private/var``) still matches."""
@@ -232,7 +213,7 @@ class TempFileManager:
         self.keep_latest = max(0, keep_latest)
         self.pid = os.getpid()
         self.last_errors: list[str] = []
-        self._pid_alive = pid_alive or _default_pid_alive
+        self._pid_alive = pid_alive or default_pid_alive
         self._handed_out: set[str] = set()
         self._make_private_dir(self.root)
         self._check_owner(self.root)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER
 from lrc_toolbox.scene.description import (
     MASTER_LAYER,
     MASTER_NODE,
@@ -33,7 +34,7 @@ def _get(cmds: Any, plug: str, default: Any) -> Any:
 
 def _layer_settings(cmds: Any) -> dict[str, Any]:
     return {
-        "renderer": str(_get(cmds, f"{_GLOBALS}.currentRenderer", "mayaSoftware")),
+        "renderer": str(_get(cmds, f"{_GLOBALS}.currentRenderer", MAYA_DEFAULT_RENDERER)),
         "animation": bool(_get(cmds, f"{_GLOBALS}.animation", False)),
         "start_frame": float(_get(cmds, f"{_GLOBALS}.startFrame", 1.0)),
         "end_frame": float(_get(cmds, f"{_GLOBALS}.endFrame", 10.0)),

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from lrc_toolbox.records import protocol
 from lrc_toolbox.records.batch import RenderOverrides
 from lrc_toolbox.records.models import ValidationError
+from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER
 from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
 from lrc_toolbox.worker.renderers import (
     RendererHandler,
@@ -215,7 +216,7 @@ class WorkerSession:
         self.cmds.editRenderLayerGlobals(currentRenderLayer=node)
         self.current_layer = node
         renderer = self.renderer_override or str(
-            self.cmds.getAttr("defaultRenderGlobals.currentRenderer") or "mayaSoftware"
+            self.cmds.getAttr("defaultRenderGlobals.currentRenderer") or MAYA_DEFAULT_RENDERER
         )
         try:
             handler = handler_for(renderer)
@@ -446,7 +447,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
             protocol=protocol.PROTOCOL_VERSION,
             maya_version=str(cmds.about(version=True)),
             renderer=args.renderer
-            or str(cmds.getAttr("defaultRenderGlobals.currentRenderer") or "mayaSoftware"),
+            or str(cmds.getAttr("defaultRenderGlobals.currentRenderer") or MAYA_DEFAULT_RENDERER),
             devices={k: os.environ[k] for k in DEVICE_VARIABLES if k in os.environ},
             device=args.device,
             pid=os.getpid(),

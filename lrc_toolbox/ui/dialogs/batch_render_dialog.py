@@ -33,6 +33,7 @@ from lrc_toolbox.records.models import BatchState, RenderConfig, RenderStatus, S
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
 from lrc_toolbox.ui.widgets.active_renders import ActiveRendersModel, ActiveRendersView
+from lrc_toolbox.ui.widgets.log_view import FLUSH_INTERVAL_MS
 from lrc_toolbox.ui.widgets.render_config_widget import (
     CurrentScene,
     RenderConfigWidget,
@@ -139,7 +140,6 @@ class BatchRenderDialog(QtWidgets.QDialog):
         current_scene: in Maya, ``() -> path of the open scene``.
     """
 
-    FLUSH_INTERVAL_MS = 100
     #: Stop asks first when the batch ran longer than this or has more frames left
     STOP_CONFIRM_SECONDS = 30.0
     STOP_CONFIRM_FRAMES = 20
@@ -193,7 +193,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         # a GPU that breaks (or recovers) mid-session: its checkbox follows
         self.system_widget.refreshed.connect(self._on_system_refreshed)
         self._flush_timer = QtCore.QTimer(self)
-        self._flush_timer.setInterval(self.FLUSH_INTERVAL_MS)
+        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)  # a repeating tick, unlike the views'
         self._flush_timer.timeout.connect(self._flush)
         if api.is_running:  # opened on a batch started elsewhere (script, another window)
             self._adopt_running_batch()

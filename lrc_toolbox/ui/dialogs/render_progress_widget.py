@@ -23,9 +23,9 @@ from lrc_toolbox.records.models import BatchState
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.widgets.log_view import (
     DEFAULT_MAX_LINES,
-    FLUSH_INTERVAL_MS,
     LogView,
     UrlOpener,
+    flush_timer_for,
 )
 
 __all__ = ["FRAME_STATES", "STATE_COLOURS", "BatchSignals", "FrameStrip", "RenderProgressWidget"]
@@ -131,12 +131,9 @@ class FrameStrip(QtWidgets.QWidget):
         self._dirty = False
         self._bounds_cache: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._geometry: tuple[int, int, int] | None = None
-        if flush_timer is None:
-            flush_timer = QtCore.QTimer(self)
-            flush_timer.setSingleShot(True)
-            flush_timer.setInterval(FLUSH_INTERVAL_MS)
-            flush_timer.timeout.connect(self.flush)
-        self._flush_timer = flush_timer
+        self._flush_timer = (
+            flush_timer if flush_timer is not None else flush_timer_for(self, self.flush)
+        )
         self._brushes = {code: QtGui.QColor(STATE_COLOURS[s]) for s, code in _CODE.items()}
         self.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed
@@ -423,10 +420,7 @@ class RenderProgressWidget(QtWidgets.QWidget):
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._flush_timer = QtCore.QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
-        self._flush_timer.timeout.connect(self.flush)
+        self._flush_timer = flush_timer_for(self, self.flush)
 
         self.summary_label = QtWidgets.QLabel()
         self.summary_label.setSizePolicy(

@@ -54,6 +54,17 @@ __all__ = [
 DEFAULT_MAX_LINES = 5000
 FLUSH_INTERVAL_MS = 100
 
+
+def flush_timer_for(owner: QtCore.QObject, flush: Callable[[], None]) -> QtCore.QTimer:
+    """A single-shot timer that calls ``flush`` once ``FLUSH_INTERVAL_MS`` after it is
+    (re)started: the views batch incoming lines and states and redraw once per tick."""
+    timer = QtCore.QTimer(owner)
+    timer.setSingleShot(True)
+    timer.setInterval(FLUSH_INTERVAL_MS)
+    timer.timeout.connect(flush)
+    return timer
+
+
 #: log levels, least to most severe
 _RANK = {name: rank for rank, name in enumerate(LEVELS)}
 
@@ -371,12 +382,9 @@ class LogView(QtWidgets.QWidget):
         self._matches: list[int] = []  # seqs of the visible lines that match, oldest first
         self._current_match: int | None = None  # seq of the current match
 
-        if flush_timer is None:
-            flush_timer = QtCore.QTimer(self)
-            flush_timer.setSingleShot(True)
-            flush_timer.setInterval(FLUSH_INTERVAL_MS)
-            flush_timer.timeout.connect(self.flush)
-        self._flush_timer = flush_timer
+        self._flush_timer = (
+            flush_timer if flush_timer is not None else flush_timer_for(self, self.flush)
+        )
 
         self.model = LogModel(self)
         self._build_ui()
