@@ -3,6 +3,7 @@ script runs them: JSON lines, exit codes, SIGKILL + resume, Ctrl-C, no orphans."
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -178,3 +179,19 @@ def test_ctrl_c_stops_gracefully_exits_130_and_leaves_no_process(tmp_path: Path)
     assert rest[-1]["event"] == "batch_finished"
     assert rest[-1]["summary"]["state"] == "cancelled"
     assert wait_gone(workers) == []
+
+
+def test_a_reader_that_goes_away_stops_the_printing_not_the_batch() -> None:
+    from lrc_toolbox.cli.run_batch import _Printer
+
+    class ClosedPipe(io.StringIO):
+        writes = 0
+
+        def write(self, text: str) -> int:
+            ClosedPipe.writes += 1
+            raise BrokenPipeError(32, "Broken pipe")
+
+    printer = _Printer(ClosedPipe(), io.StringIO(), as_json=True, verbose=False, quiet=False)
+    printer.event("frame_started", worker="gpu1", layer="BG", frame=1)
+    printer.event("frame_started", worker="gpu1", layer="BG", frame=2)  # no second try
+    assert ClosedPipe.writes == 1

@@ -14,7 +14,9 @@ Ctrl-C kills them at once. Either way no worker is left behind and the exit code
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -30,22 +32,37 @@ from lrc_toolbox.records.batch import BatchPlan, BatchSummary, ExitCode
 
 
 class _Printer:
+    """Prints events and text; a reader that goes away (``| head``) stops the printing,
+    never the batch: the frames go on rendering and are recorded as usual."""
+
     def __init__(self, out: TextIO, err: TextIO, *, as_json: bool, verbose: bool, quiet: bool):
         self.out, self.err = out, err
         self.as_json, self.verbose, self.quiet = as_json, verbose, quiet
+        self._gone: set[int] = set()
 
     def event(self, name: str, **fields: Any) -> None:
         if self.as_json:
-            self.out.write(json.dumps({"event": name, "time": round(time.time(), 3), **fields}))
-            self.out.write("\n")
-            self.out.flush()
+            line = json.dumps({"event": name, "time": round(time.time(), 3), **fields})
+            self._write(self.out, line)
 
     def text(self, line: str, *, important: bool = False) -> None:
         if self.as_json or (self.quiet and not important):
             return
-        stream = self.err if important else self.out
-        stream.write(line + "\n")
-        stream.flush()
+        self._write(self.err if important else self.out, line)
+
+    def _write(self, stream: TextIO, line: str) -> None:
+        if id(stream) in self._gone:
+            return
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except BrokenPipeError:
+            self._gone.add(id(stream))
+            # point the descriptor at devnull, so the interpreter's flush at exit is quiet
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
 
 
 def run_batch(
