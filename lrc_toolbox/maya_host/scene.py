@@ -42,7 +42,7 @@ from lrc_toolbox.core.batch_render_api import (
     EnvironmentProblem,
     PlannedBatch,
 )
-from lrc_toolbox.records.models import BatchState, RenderConfig, ValidationError
+from lrc_toolbox.records.models import BatchState, JsonModel, RenderConfig, ValidationError
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import SceneSource, SceneSourceError, scene_source_for
 from lrc_toolbox.utils.temp_file_manager import TempFileManager
@@ -129,30 +129,13 @@ def _images_dir(cmds: Any) -> str | None:
 
 
 @dataclass
-class SessionOrigin:
+class SessionOrigin(JsonModel):
     """Where a session export came from; stored next to it as ``origin.json``."""
 
     scene_path: str
     scene_name: str
     project: str | None = None
     images_dir: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scene_path": self.scene_path,
-            "scene_name": self.scene_name,
-            "project": self.project,
-            "images_dir": self.images_dir,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SessionOrigin:
-        return cls(
-            scene_path=str(data.get("scene_path") or ""),
-            scene_name=str(data.get("scene_name") or UNTITLED_SCENE_NAME),
-            project=data.get("project") or None,
-            images_dir=data.get("images_dir") or None,
-        )
 
 
 def session_origin(cmds: Any) -> SessionOrigin:
@@ -319,10 +302,9 @@ def read_origin(root: Path, scene: str) -> SessionOrigin | None:
     try:
         if os.path.realpath(path.parent.parent) != os.path.realpath(exports):
             return None
-        data = json.loads((path.parent / ORIGIN_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
+        return SessionOrigin.from_dict(json.loads((path.parent / ORIGIN_FILE).read_text("utf-8")))
+    except (OSError, ValueError):  # no file, not JSON, or not an origin (ValidationError)
         return None
-    return SessionOrigin.from_dict(data) if isinstance(data, dict) else None
 
 
 def prune_session_exports(

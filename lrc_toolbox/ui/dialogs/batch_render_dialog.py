@@ -32,7 +32,11 @@ from lrc_toolbox.records.batch import (
 from lrc_toolbox.records.models import BatchState, RenderConfig, RenderStatus, SystemInfo
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
-from lrc_toolbox.ui.widgets.active_renders import ActiveRendersModel, ActiveRendersView
+from lrc_toolbox.ui.widgets.active_renders import (
+    ActiveRendersModel,
+    ActiveRendersView,
+    format_eta,
+)
 from lrc_toolbox.ui.widgets.log_view import FLUSH_INTERVAL_MS
 from lrc_toolbox.ui.widgets.render_config_widget import (
     CurrentScene,
@@ -57,17 +61,6 @@ _ENDED_WORDS = {
     BatchState.FAILED: "Finished with failures",
     BatchState.CANCELLED: "Stopped",
 }
-
-
-def eta_words(seconds: float) -> str:
-    """``95`` -> ``2 min``; ``40`` -> ``40 s``; ``4000`` -> ``1 h 07 min``."""
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def duration_words(seconds: float) -> str:
@@ -634,7 +627,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
             if self._stop_requested:
                 parts.append("stopping…")
             elif remaining is not None and finished < total:
-                parts.append(f"ETA {eta_words(remaining)}")
+                parts.append(f"ETA {format_eta(remaining)}")
         elif self._finished_at is not None:
             ended = _ENDED_WORDS.get(self._last_batch[1]) if self._last_batch else None
             parts.insert(0, (ended or "Ended") + ":")
