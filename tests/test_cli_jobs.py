@@ -164,3 +164,23 @@ def test_every_event_is_documented_in_cli_md() -> None:
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
     assert [name for name in EVENT_NAMES if f"| `{name}`" not in doc] == []
+
+
+def test_dry_run_refuses_an_unsupported_renderer_with_exit_2(tmp_path: Path) -> None:
+    result = run_cli(
+        tmp_path, "render", "--scene", str(SHOT), "--renderer", "renderman", "--simulate",
+        "--dry-run",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "'renderman' is not supported" in result.stderr
+    assert "arnold" in result.stderr  # names what is available
+
+
+def test_layers_flags_a_scene_renderer_it_cannot_render(tmp_path: Path) -> None:
+    scene = tmp_path / "mental.ma"
+    scene.write_text(
+        SHOT.read_text(encoding="utf-8").replace('"arnold";', '"mentalRay";'), encoding="utf-8"
+    )
+    result = run_cli(tmp_path, "layers", str(scene))
+    assert result.returncode == 0
+    assert "renderer mentalRay is not supported" in result.stdout

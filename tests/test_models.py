@@ -162,3 +162,13 @@ def test_render_status_round_trips() -> None:
         worker_id="gpu1-a", state=WorkerState.RENDERING, layer="BG", current_frame=12
     )
     assert RenderStatus.from_dict(status.to_dict()) == status
+
+
+def test_validate_names_the_supported_renderers_for_an_unknown_one() -> None:
+    with pytest.raises(ValidationError, match=r"renderer: 'mentalRay' is not supported.*vray"):
+        RenderConfig(scene="a.ma", renderer="mentalRay").validate()
+
+
+def test_validate_refuses_an_empty_camera_name() -> None:
+    with pytest.raises(ValidationError, match="camera"):
+        RenderConfig(scene="a.ma", camera=" ").validate()

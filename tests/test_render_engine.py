@@ -369,3 +369,40 @@ def test_scene_name_and_project_overrides_reach_the_plan(api: BatchRenderAPI, si
 def test_scene_name_override_names_the_files(qtbot: Any, api: BatchRenderAPI, sim: Path) -> None:
     run(qtbot, api, config(sim, layers=["BG"], frames="1", scene_name="sh010_v012"))
     assert (sim / "images" / "sh010_v012" / "BG" / "BG.0001.exr").is_file()
+
+
+# ----------------------------------------------------------------------------- pre-flight
+
+
+def test_an_unsupported_renderer_is_refused_before_any_worker_starts(
+    api: BatchRenderAPI, sim: Path
+) -> None:
+    with pytest.raises(BadRequest, match=r"'mentalRay' is not supported.*arnold, redshift"):
+        api.plan_batch(config(sim, renderer="mentalRay"))
+    assert api.store.list_batches() == []
+
+
+def test_a_layer_rendering_with_an_unsupported_renderer_is_refused(
+    api: BatchRenderAPI, sim: Path
+) -> None:
+    scene = sim / "mental.ma"
+    scene.write_text(
+        SHOT.read_text(encoding="utf-8").replace('"arnold";', '"mentalRay";'), encoding="utf-8"
+    )
+    with pytest.raises(BadRequest, match=r"layer BG .* renders with 'mentalRay'.*--renderer"):
+        api.plan_batch(config(sim, scene=str(scene)))
+    assert api.plan_batch(config(sim, scene=str(scene), renderer="arnold")).plan.frame_count
+
+
+def test_a_camera_that_is_not_in_the_scene_is_refused_naming_the_cameras(
+    api: BatchRenderAPI, sim: Path
+) -> None:
+    with pytest.raises(BadRequest, match=r"camera 'shotCamm' is not in .*shotCam, shotCamShape"):
+        api.plan_batch(config(sim, camera="shotCamm"))
+
+
+@pytest.mark.parametrize("camera", ["shotCam", "shotCamShape"])
+def test_a_camera_may_be_named_by_transform_or_shape(
+    api: BatchRenderAPI, sim: Path, camera: str
+) -> None:
+    assert api.plan_batch(config(sim, camera=camera)).plan.config.camera == camera

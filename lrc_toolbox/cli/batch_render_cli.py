@@ -25,6 +25,7 @@ from lrc_toolbox.farm.cli import FARM_COMMANDS, add_farm_parsers, run_farm_comma
 from lrc_toolbox.records.batch import BatchPlan, ExitCode
 from lrc_toolbox.records.frame_parser import format_frames
 from lrc_toolbox.records.models import FrameState, RenderConfig, SystemInfo
+from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS
 
 if TYPE_CHECKING:
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI
@@ -263,6 +264,12 @@ def format_scene(scene: SceneDescription) -> str:
     lines.append(f"{len(renderable)} renderable layer(s), {total} frame(s) in a plain batch render")
     for warning in scene.warnings:
         lines.append(f"warning: {warning}")
+    unsupported = sorted({layer.renderer for layer in renderable} - set(RENDERERS))
+    if unsupported:
+        lines.append(
+            f"warning: renderer {', '.join(unsupported)} is not supported by the batch render "
+            f"manager (supported: {', '.join(RENDERER_NAMES)}); render with --renderer"
+        )
     return "\n".join(lines) + "\n"
 
 

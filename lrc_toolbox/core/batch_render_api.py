@@ -41,6 +41,7 @@ from lrc_toolbox.records.models import (
     SystemInfo,
     ValidationError,
 )
+from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import SceneSourceError, scene_source_for
 from lrc_toolbox.utils.render_subprocess import (
@@ -195,6 +196,8 @@ class BatchRenderAPI(QtCore.QObject):
             raise BadRequest(str(exc)) from exc
         warnings = list(scene.warnings)
         frames_by_layer = self._frames_by_layer(config, scene, warnings)
+        self._check_renderers(config, scene, frames_by_layer)
+        self._check_camera(config, scene, warnings)
         system = self.get_system_info()
         try:
             slots = build_slots(system, config)
@@ -277,6 +280,42 @@ class BatchRenderAPI(QtCore.QObject):
                 raise BadRequest(f"layer {layer.name} has no frames to render: give --frames")
             plan[layer.name] = frames
         return plan
+
+    @staticmethod
+    def _check_renderers(
+        config: RenderConfig, scene: SceneDescription, frames_by_layer: dict[str, list[int]]
+    ) -> None:
+        """Every layer renders with a supported renderer (``--renderer`` was checked by
+        ``RenderConfig.validate``), before any worker starts."""
+        if config.renderer:
+            return
+        for name in frames_by_layer:
+            layer = scene.layer(name)
+            renderer = layer.renderer if layer is not None else scene.renderer
+            if renderer not in RENDERERS:
+                raise BadRequest(
+                    f"layer {name} of {config.scene} renders with {renderer!r}, which the "
+                    f"batch render manager does not support (supported: "
+                    f"{', '.join(RENDERER_NAMES)}): choose one with --renderer, or change "
+                    "the layer's renderer in Maya"
+                )
+
+    @staticmethod
+    def _check_camera(config: RenderConfig, scene: SceneDescription, warnings: list[str]) -> None:
+        """``--camera`` names a camera of the scene (shape or transform)."""
+        camera = config.camera
+        if not camera or not scene.cameras or camera in scene.cameras:
+            return
+        if scene.references:  # it may live in a referenced file, which is not read here
+            warnings.append(
+                f"camera {camera!r} is not in {config.scene} itself; rendering assumes it "
+                "comes from a referenced file"
+            )
+            return
+        raise BadRequest(
+            f"camera {camera!r} is not in {config.scene}; its cameras are: "
+            f"{', '.join(scene.cameras)}"
+        )
 
     @staticmethod
     def _output_dir(config: RenderConfig, scene: Path, project: Path | None) -> str:

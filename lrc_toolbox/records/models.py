@@ -310,6 +310,17 @@ class RenderConfig(JsonModel):
             _positive("cpu_threads", self.cpu_threads, upper=4096)
         _positive("chunk_size", self.chunk_size, upper=100_000)
         _positive("max_attempts", self.max_attempts, upper=100)
+        if self.renderer is not None:
+            from lrc_toolbox.records.renderers import RENDERER_NAMES
+
+            if self.renderer not in RENDERER_NAMES:
+                raise ValidationError(
+                    "renderer",
+                    f"{self.renderer!r} is not supported by the batch render manager "
+                    f"(supported: {', '.join(RENDERER_NAMES)})",
+                )
+        if self.camera is not None and not self.camera.strip():
+            raise ValidationError("camera", "empty camera name: leave it out to use the scene's")
         if self.scene_name is not None and not self.scene_name.strip():
             raise ValidationError("scene_name", "empty name: leave it out to use the scene's")
         if not self.frame_timeout > 0:

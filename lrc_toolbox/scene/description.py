@@ -267,6 +267,9 @@ class SceneDescription:
     image_prefix: str = ""
     resolution: tuple[int, int] = DEFAULT_RESOLUTION
     renderable_cameras: list[str] = field(default_factory=list)
+    #: Every camera in the file, renderable or not: shape and transform names (``--camera``
+    #: may name either). Cameras inside referenced files are not listed.
+    cameras: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     #: Output settings as stored in the file, by node and long attribute name (e.g.
     #: ``{"defaultRenderGlobals": {"extensionPadding": 4}}``); no per-layer overrides.
@@ -311,6 +314,7 @@ class SceneDescription:
             "image_prefix": self.image_prefix,
             "resolution": [self.resolution[0], self.resolution[1]],
             "renderable_cameras": list(self.renderable_cameras),
+            "cameras": list(self.cameras),
             "references": list(self.references),
             "node_attributes": {
                 node: dict(values) for node, values in self.node_attributes.items()
@@ -343,6 +347,7 @@ class SceneDescription:
             image_prefix=_require(data, "image_prefix", str, ""),
             resolution=_resolution(data, ""),
             renderable_cameras=_string_list(data, "renderable_cameras", ""),
+            cameras=_string_list(data, "cameras", ""),
             references=_string_list(data, "references", ""),
             node_attributes=_node_attributes(data),
             layers=[

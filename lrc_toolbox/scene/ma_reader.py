@@ -912,6 +912,15 @@ class _Resolver:
 
     # -- graph helpers ----------------------------------------------------------------
 
+    def _all_cameras(self) -> list[str]:
+        """Every camera shape and its transform, in file order, each once."""
+        names: list[str] = []
+        for shape in self.cameras:
+            for name in (self.nodes[shape].parent, shape):
+                if name and name not in names:
+                    names.append(name)
+        return names
+
     def _ordered_nodes(self) -> list[_Node]:
         return sorted(self.nodes.values(), key=lambda n: n.order)
 
@@ -1333,6 +1342,7 @@ class _Resolver:
             image_prefix=master_layer.image_prefix,
             resolution=master_layer.resolution,
             renderable_cameras=list(master_layer.cameras),
+            cameras=self._all_cameras(),
             references=list(scan.references),
             node_attributes=self._node_attributes(),
             layers=layers,

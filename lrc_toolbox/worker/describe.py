@@ -47,6 +47,16 @@ def _layer_settings(cmds: Any) -> dict[str, Any]:
     }
 
 
+def _all_cameras(cmds: Any) -> list[str]:
+    """Every camera shape and its transform (``--camera`` may name either)."""
+    names: list[str] = []
+    for shape in cmds.ls(type="camera") or []:
+        for name in [*(cmds.listRelatives(shape, parent=True) or []), shape]:
+            if str(name) not in names:
+                names.append(str(name))
+    return names
+
+
 def _cameras(cmds: Any) -> list[str]:
     shapes = []
     for shape in cmds.ls(type="camera") or []:
@@ -76,6 +86,7 @@ def describe_open_scene(cmds: Any, mel: Any, path: str | None = None) -> SceneDe
         time_unit=str(cmds.currentUnit(query=True, time=True)),
         current_time=current_time,
         renderable_cameras=_cameras(cmds),
+        cameras=_all_cameras(cmds),
     )
     warnings: list[str] = []
     nodes = [str(n) for n in cmds.ls(type="renderLayer") or [] if ":" not in str(n)]
