@@ -30,7 +30,7 @@ from lrc_toolbox.core.job_store import (
     default_job_store_path,
     pid_alive,
 )
-from lrc_toolbox.records.batch import BatchSummary, LayerCounts
+from lrc_toolbox.records.batch import BatchSummary, FrameProvenance, LayerCounts
 from lrc_toolbox.records.models import (
     BatchState,
     FrameOrder,
@@ -879,3 +879,35 @@ def test_everything_committed_before_a_hard_kill_survives(db_path: Path) -> None
         assert store.get_batch(batch_id).state is BatchState.INTERRUPTED
         assert store.unfinished_frames(batch_id) == {"BG": [3, 2, 1]}
         assert store.live_worker_pids(batch_id) == [int(pid)]
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def test_a_done_frame_keeps_its_provenance(store: JobStore) -> None:
+    batch_id = _batch(store, {"BG": [1]})
+    origin = FrameProvenance(
+        snapshot="/tmp/snap.ma", snapshot_sha256="ab" * 32, renderer="arnold", attempt=2
+    )
+    store.frame_done(batch_id, "BG", 1, outputs=["/out/bg.0001.exr"], provenance=origin)
+    (frame,) = store.frames(batch_id)
+    assert frame.provenance == origin
+
+
+def test_a_schema_1_file_is_migrated_keeping_its_batches(db_path: Path) -> None:
+    with JobStore(db_path) as store:
+        batch_id = _batch(store, {"BG": [1, 2]})
+        store.frame_done(batch_id, "BG", 1, outputs=["/out/bg.0001.exr"])
+    conn = sqlite3.connect(db_path)  # make it a file of the previous version
+    conn.execute("ALTER TABLE frames DROP COLUMN provenance_json")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with JobStore(db_path) as store:
+        frames = store.frames(batch_id)
+        assert [(f.frame, f.state, f.provenance) for f in frames] == [
+            (1, FrameState.DONE, None),
+            (2, FrameState.PENDING, None),
+        ]
+        store.frame_done(batch_id, "BG", 2, outputs=[], provenance=FrameProvenance(attempt=1))
+        assert store.frames(batch_id)[1].provenance == FrameProvenance(attempt=1)

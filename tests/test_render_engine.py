@@ -3,6 +3,7 @@ processes in the simulated mayapy, under a Qt event loop (pytest-qt)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from sim_helpers import LEGACY, SHOT, alive_pids
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BadRequest, BatchRenderAPI, EnvironmentProblem
 from lrc_toolbox.core.job_store import JobStore
+from lrc_toolbox.core.ready_manifest import read_ready
 from lrc_toolbox.records.batch import BatchSummary
 from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig
 from lrc_toolbox.utils.gpu_utils import simulated_gpus
@@ -406,3 +408,34 @@ def test_a_camera_may_be_named_by_transform_or_shape(
     api: BatchRenderAPI, sim: Path, camera: str
 ) -> None:
     assert api.plan_batch(config(sim, camera=camera)).plan.config.camera == camera
+
+
+# ----------------------------------------------------------------------------- provenance
+
+
+def test_each_finished_frame_records_where_it_came_from(
+    qtbot: Any, api: BatchRenderAPI, sim: Path
+) -> None:
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-3", gpus=[2]))
+    frames = api.store.frames(summary["batch_id"])
+    snapshot = api.store.get_batch(summary["batch_id"]).snapshot
+    assert snapshot is not None
+    for frame in frames:
+        origin = frame.provenance
+        assert origin is not None
+        assert origin.snapshot == snapshot
+        assert origin.snapshot_sha256 == hashlib.sha256(Path(snapshot).read_bytes()).hexdigest()
+        assert (origin.renderer, origin.renderer_version) == ("arnold", "5.4.0")
+        assert origin.gpu_uuid == sim_uuid(2) and origin.attempt == 1
+        assert origin.pid is not None and origin.render_seconds is not None
+
+
+def test_ready_json_carries_each_frames_provenance(
+    qtbot: Any, api: BatchRenderAPI, sim: Path
+) -> None:
+    run(qtbot, api, config(sim, layers=["BG"], frames="1-2"))
+    ready = read_ready(sim / "images")
+    assert ready is not None
+    origins = ready["layers"]["BG"]["provenance"]
+    assert set(origins) == {"1", "2"}
+    assert origins["1"]["renderer"] == "arnold" and origins["1"]["attempt"] == 1

@@ -51,7 +51,7 @@ from lrc_toolbox.utils.render_subprocess import (
     find_mayapy,
     terminate_process_tree,
 )
-from lrc_toolbox.utils.temp_file_manager import TempFileManager, check_disk_space
+from lrc_toolbox.utils.temp_file_manager import TempFileManager, check_disk_space, file_sha256
 
 __all__ = [
     "SIMULATED_MAYAPY",
@@ -417,6 +417,7 @@ class BatchRenderAPI(QtCore.QObject):
         launch = WorkerLaunch(
             mayapy=plan.mayapy,
             snapshot=snapshot,
+            snapshot_sha256=file_sha256(snapshot),
             scene_name=plan.scene_name,
             output_dir=plan.output_dir,
             project=plan.project,
@@ -448,19 +449,22 @@ class BatchRenderAPI(QtCore.QObject):
             plan=self.store.plan(batch_id),
         )
         for record in self.store.frames(batch_id, states=[FrameState.DONE]):
-            self.ready.add(record.layer, record.frame, record.outputs, write=False)
-        self.ready.write()
-        manager.frame_finished.connect(
-            lambda _worker, layer, frame, outputs: (
-                self.ready.add(layer, frame, outputs) if self.ready is not None else None
+            self.ready.add(
+                record.layer, record.frame, record.outputs, record.provenance, write=False
             )
-        )
+        self.ready.write()
+        manager.frame_finished.connect(self._frame_ready)
         self.manager = manager
         self.batch_id = batch_id
         self.batch_started.emit(batch_id, plan)
         for warning in plan.warnings:
             self.log_message.emit(time.time(), "warning", "", warning)
         manager.start()
+
+    def _frame_ready(self, _worker: str, layer: str, frame: int, outputs: object) -> None:
+        if self.ready is not None and self.manager is not None:
+            task = self.manager.scheduler.task(layer, frame)
+            self.ready.add(layer, frame, task.outputs, task.provenance)
 
     def _on_finished(self, summary: BatchSummary) -> None:
         if self.ready is not None:

@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings, prefs_dir
-from lrc_toolbox.records.batch import BatchSummary, FrameOutcome, LayerCounts
+from lrc_toolbox.records.batch import BatchSummary, FrameOutcome, FrameProvenance, LayerCounts
 from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig, WorkerState
 from lrc_toolbox.utils.processes import pid_alive
 
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 DB_FILE_NAME = "batch_render_jobs.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: shortest batch id prefix accepted (as with git, shorter ones match too much).
 MIN_PREFIX_LENGTH = 4
 BUSY_TIMEOUT_S = 15.0
@@ -102,6 +102,7 @@ _SCHEMA = (
         ended REAL,
         outputs_json TEXT NOT NULL DEFAULT '[]',
         error TEXT,
+        provenance_json TEXT,
         PRIMARY KEY (batch_id, layer, frame)
     ) WITHOUT ROWID
     """,
@@ -124,12 +125,19 @@ _SCHEMA = (
 )
 
 
+#: _MIGRATIONS[v] takes a schema-v file to v + 1 (v1 -> v2: each DONE frame's provenance)
+_MIGRATIONS = (
+    "",  # v0 is a new file: _SCHEMA creates the latest schema at once
+    "ALTER TABLE frames ADD COLUMN provenance_json TEXT",
+)
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
 #: what each frame event writes (the values follow in the same order)
 _SET_STARTED = (
     "state = ?, attempts = attempts + 1, worker = ?, device = ?, started = ?,"
     " ended = NULL, error = NULL"
 )
-_SET_DONE = "state = ?, ended = ?, outputs_json = ?, error = NULL"
+_SET_DONE = "state = ?, ended = ?, outputs_json = ?, error = NULL, provenance_json = ?"
 _SET_FAILED = "state = ?, ended = ?, error = ?"
 _SET_SKIPPED = "state = ?, error = ?, outputs_json = ?"
 
@@ -352,7 +360,10 @@ class JobStore:
                     )
                 for statement in _SCHEMA:
                     conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            else:  # an older lrc_toolbox's file: bring it up to date, keeping everything
+                for statement in _MIGRATIONS[version:]:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -704,11 +715,14 @@ class JobStore:
         frame: int,
         *,
         outputs: Sequence[str],
+        provenance: FrameProvenance | None = None,
         now: float | None = None,
     ) -> None:
-        """The frame's outputs were verified: DONE, with the files it wrote."""
+        """The frame's outputs were verified: DONE, with the files it wrote and where it
+        came from."""
         now = time.time() if now is None else now
-        values = (FrameState.DONE.value, now, json.dumps([str(p) for p in outputs]))
+        origin = None if provenance is None else json.dumps(provenance.to_dict(), sort_keys=True)
+        values = (FrameState.DONE.value, now, json.dumps([str(p) for p in outputs]), origin)
         self._update_frame(batch_id, layer, frame, now, _SET_DONE, values)
 
     def frame_failed(
@@ -806,7 +820,8 @@ class JobStore:
             full = self._resolve(conn, batch_id)
             rows = conn.execute(
                 "SELECT batch_id, layer, frame, state, attempts, worker, device, started, ended,"
-                f" outputs_json, error FROM frames WHERE batch_id = ?{where} ORDER BY ord",
+                f" outputs_json, error, provenance_json FROM frames WHERE batch_id = ?{where}"
+                " ORDER BY ord",
                 (full, *args),
             ).fetchall()
         return [_frame_outcome(r) for r in rows]
@@ -968,7 +983,20 @@ def _frame_outcome(row: Sequence[Any]) -> FrameOutcome:
         errors=[error] if failed and error is not None else [],
         failed_on=row[5] if failed else None,
         note=error if as_note else None,
+        provenance=_provenance(row[11]),
     )
+
+
+def _provenance(text: str | None) -> FrameProvenance | None:
+    """A stored provenance; None when absent, and when unreadable (it only informs)."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        known = set(FrameProvenance.__dataclass_fields__)
+        return FrameProvenance.from_dict({k: v for k, v in data.items() if k in known})
+    except (ValueError, AttributeError):
+        return None
 
 
 _BATCH_SELECT = (

@@ -6,7 +6,14 @@ reader never sees half a file. Format::
 
     {"version": 1, "batch_id": "...", "scene": "...", "state": "running", "updated": 1764115200.0,
      "layers": {"BG": {"frames": "1-12,14", "count": 13, "total": 48,
-                       "files": {"1": ["/renders/sh010/BG/BG.0001.exr"], ...}}}}
+                       "files": {"1": ["/renders/sh010/BG/BG.0001.exr"], ...},
+                       "provenance": {"1": {"snapshot": "...", "snapshot_sha256": "...",
+                                            "renderer": "arnold", "renderer_version": "5.4.0",
+                                            "device": "GPU 1 ...", "gpu_uuid": "GPU-...",
+                                            "attempt": 1, "render_seconds": 41.2, ...}}}}}
+
+``provenance`` (a ``FrameProvenance`` record per frame) is there for frames whose render
+recorded one.
 
 ``frames`` uses the frame-list syntax of ``lrc-batch-render frames`` (parse it with
 ``lrc_toolbox.api.parse_frames``); ``state`` becomes done, failed or cancelled at the end.
@@ -21,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lrc_toolbox.records.batch import FrameProvenance
 from lrc_toolbox.records.frame_parser import format_frames
 
 __all__ = ["READY_FILE_NAME", "ReadyManifest", "read_ready"]
@@ -44,10 +52,21 @@ class ReadyManifest:
         self.scene = scene
         self.totals = {layer: len(frames) for layer, frames in plan.items()}
         self.files: dict[str, dict[int, list[str]]] = {layer: {} for layer in plan}
+        self.provenance: dict[str, dict[int, FrameProvenance]] = {layer: {} for layer in plan}
         self.state = "running"
 
-    def add(self, layer: str, frame: int, outputs: Sequence[str], *, write: bool = True) -> None:
+    def add(
+        self,
+        layer: str,
+        frame: int,
+        outputs: Sequence[str],
+        provenance: FrameProvenance | None = None,
+        *,
+        write: bool = True,
+    ) -> None:
         self.files.setdefault(layer, {})[int(frame)] = [str(p) for p in outputs]
+        if provenance is not None:
+            self.provenance.setdefault(layer, {})[int(frame)] = provenance
         if write:
             self.write()
 
@@ -59,11 +78,13 @@ class ReadyManifest:
         layers = {}
         for layer, files in self.files.items():
             frames = sorted(files)
+            origins = self.provenance.get(layer, {})
             layers[layer] = {
                 "frames": format_frames(frames),
                 "count": len(frames),
                 "total": self.totals.get(layer, len(frames)),
                 "files": {str(f): files[f] for f in frames},
+                "provenance": {str(f): origins[f].to_dict() for f in frames if f in origins},
             }
         return {
             "version": 1,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from lrc_toolbox.core.scheduler import Assignment, Scheduler
 from lrc_toolbox.records import protocol
 from lrc_toolbox.records.batch import (
     BatchSummary,
+    FrameProvenance,
     RenderOverrides,
     WorkerSummary,
     remaining_seconds,
@@ -47,6 +49,7 @@ _KIND_LEVEL = {
     LineKind.ERROR: "error",
     LineKind.WARNING: "warning",
 }
+_HOST = socket.gethostname()
 #: a worker that dies before saying hello this many times in a row is disabled
 STARTUP_FAILURES_BEFORE_DISABLE = 3
 _MAX_BUFFER = 1 << 20  # bytes of an unterminated line kept before it is flushed as log
@@ -68,6 +71,8 @@ class WorkerLaunch:
     worker_dir: Callable[[str], Path] | None = None  # worker id -> private folder
     log_dir: Path | None = None
     overrides: RenderOverrides = field(default_factory=RenderOverrides)
+    #: SHA-256 of the snapshot, for each frame's provenance
+    snapshot_sha256: str = ""
 
 
 @dataclass
@@ -79,6 +84,8 @@ class _Worker:
     state: WorkerState = WorkerState.STARTING
     #: asked to stop (by the user, a fatal line, a disabled slot), not just out of work
     stop_requested: bool = False
+    #: Maya's version, as the worker's hello says
+    maya_version: str | None = None
     pid: int | None = None
     started: float = field(default_factory=time.time)
     last_output: float = field(default_factory=time.monotonic)
@@ -412,6 +419,7 @@ class RenderProcessManager(QtCore.QObject):
                 self._stop_worker(worker, str(exc))
                 return
             self.slots[worker.slot.id].startup_failures = 0
+            worker.maya_version = str(event.get("maya_version") or "") or None
             self._log(worker, "info", _hello_text(event))
         elif name == "ready":
             if worker.state in (WorkerState.STARTING, WorkerState.IDLE, WorkerState.RENDERING):
@@ -482,11 +490,32 @@ class RenderProcessManager(QtCore.QObject):
             self.scheduler.skip(layer, frame, "outputs already exist")
             self.store.frame_skipped(self.batch_id, layer, frame, "outputs already exist")
         else:
-            self.scheduler.frame_done(layer, frame, outputs, now)
-            self.store.frame_done(self.batch_id, layer, frame, outputs=outputs, now=now)
+            self.scheduler.frame_done(
+                layer, frame, outputs, now, provenance=self._provenance(worker, event)
+            )
+            origin = self.scheduler.task(layer, frame).provenance  # with its attempt
+            self.store.frame_done(
+                self.batch_id, layer, frame, outputs=outputs, provenance=origin, now=now
+            )
         worker.frames_done += 1
         worker.percent = 100.0
         self.frame_finished.emit(worker.slot.id, layer, frame, outputs)
+
+    def _provenance(self, worker: _Worker, event: protocol.Event) -> FrameProvenance:
+        seconds = event.get("seconds")
+        gpu = worker.slot.gpu if worker.slot.device == "gpu" else None
+        return FrameProvenance(
+            snapshot=self.launch.snapshot,
+            snapshot_sha256=self.launch.snapshot_sha256,
+            renderer=str(event.get("renderer") or self.launch.renderer or ""),
+            renderer_version=str(event.get("renderer_version") or "") or None,
+            maya_version=worker.maya_version,
+            device=worker.slot.label,
+            gpu_uuid=gpu.uuid if gpu is not None else None,
+            render_seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
+            pid=worker.pid,
+            host=_HOST,
+        )
 
     def _frame_failed_event(self, worker: _Worker, event: protocol.Event) -> None:
         layer, frame = str(event["layer"]), int(event["frame"])

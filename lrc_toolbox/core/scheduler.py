@@ -46,11 +46,18 @@ Policy
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from lrc_toolbox.records.batch import BatchSummary, FailedFrame, FrameOutcome, LayerCounts
+from lrc_toolbox.records.batch import (
+    BatchSummary,
+    FailedFrame,
+    FrameOutcome,
+    FrameProvenance,
+    LayerCounts,
+)
 from lrc_toolbox.records.models import FrameOrder, FrameState
 
 __all__ = [
@@ -486,12 +493,21 @@ class Scheduler:
         task.finished = None
         task.device = device
 
-    def frame_done(self, layer: str, frame: int, outputs: Sequence[str], now: float) -> None:
+    def frame_done(
+        self,
+        layer: str,
+        frame: int,
+        outputs: Sequence[str],
+        now: float,
+        *,
+        provenance: FrameProvenance | None = None,
+    ) -> None:
         """A frame rendered and its outputs were verified.
 
         Accepted in any state but DONE and SKIPPED (those repeat are ignored): a success
         that arrives after the frame was re-queued, re-assigned or given up counts. Only a
-        frame that was running adds to the layer's observed frame time.
+        frame that was running adds to the layer's observed frame time. ``provenance`` is
+        kept with the try that rendered it (its ``attempt`` is set here).
         """
         entry = self._entry(layer, frame)
         task = entry.task
@@ -506,6 +522,8 @@ class Scheduler:
         self._release(entry)
         task.outputs = list(outputs)
         task.finished = now
+        if provenance is not None:
+            task.provenance = dataclasses.replace(provenance, attempt=task.attempts)
         self._set_state(entry, _DONE)
 
     def frame_failed(
@@ -685,6 +703,7 @@ class Scheduler:
         task.device = stored.device
         task.failed_on = stored.failed_on
         task.note = stored.note
+        task.provenance = stored.provenance
         if stored.complete:
             task.worker = stored.worker
             entry.avoid = None

@@ -36,6 +36,7 @@ __all__ = [
     "ExitCode",
     "FailedFrame",
     "FrameOutcome",
+    "FrameProvenance",
     "LayerCounts",
     "PlannedWorker",
     "RenderOverrides",
@@ -188,6 +189,30 @@ class BatchPlan(JsonModel):
 
 
 @dataclass
+class FrameProvenance(JsonModel):
+    """Where a finished frame came from: the scene it was rendered from, by what, where.
+
+    Kept in the job store and in ``ready.json`` so a frame can be trusted, traced or
+    re-created later (which snapshot, which renderer build, which GPU, which try).
+    """
+
+    snapshot: str = ""
+    #: SHA-256 of the snapshot file, hex
+    snapshot_sha256: str = ""
+    renderer: str = ""
+    #: the renderer plug-in's version as Maya reports it (Maya's own for its renderers)
+    renderer_version: str | None = None
+    maya_version: str | None = None
+    #: the worker's device label, and the GPU's NVML UUID when it rendered on one
+    device: str = ""
+    gpu_uuid: str | None = None
+    attempt: int = 0
+    render_seconds: float | None = None
+    pid: int | None = None
+    host: str = ""
+
+
+@dataclass
 class FrameOutcome(JsonModel):
     """One (layer, frame) of a batch and its history: the scheduler's frame and the job
     store's row. The scheduler owns the live one; everyone else reads copies."""
@@ -210,6 +235,8 @@ class FrameOutcome(JsonModel):
     failed_on: str | None = None
     #: why the frame ended without a render of its own (skipped, cancelled, given up)
     note: str | None = None
+    #: where the finished frame came from (DONE frames only)
+    provenance: FrameProvenance | None = None
 
     @property
     def error(self) -> str | None:

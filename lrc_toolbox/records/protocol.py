@@ -46,7 +46,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "hello": ("protocol",),  # + maya_version, renderer, devices, pid, scene
     "ready": (),  # idle, waiting for the next command
     "frame_started": ("layer", "frame"),
-    "frame_done": ("layer", "frame", "outputs"),  # + seconds, missing
+    "frame_done": ("layer", "frame", "outputs"),  # + seconds, skipped, renderer(_version)
     "frame_failed": ("layer", "frame", "reason"),  # + fatal (bool)
     "described": ("scene",),  # ``--describe SCENE``: a SceneDescription dict
     "error": ("reason",),  # a worker-level problem (bad command, fatal start-up error)

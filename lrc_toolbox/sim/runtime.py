@@ -22,6 +22,8 @@ from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_ou
 
 SIM_MAYA_VERSION = "2024"
 _PLUGIN_OF = {name: info.plugin for name, info in RENDERERS.items() if info.plugin}
+#: the plug-in builds the simulated renderer logs announce (renderer_logs.startup_lines)
+PLUGIN_VERSIONS = {"mtoa": "5.4.0", "redshift4maya": "3.5.19", "vrayformaya": "6.20.01"}
 KNOWN_PLUGINS = (*_PLUGIN_OF.values(), "mayaHIK", "renderSetup")
 
 # Maya's defaults for what a scene does not write (MAYA_REFERENCE §3), plus the renderer
@@ -301,6 +303,14 @@ class SimMaya:
 
     def plugin_loaded(self, name: str) -> bool:
         return name in self.loaded_plugins
+
+    def plugin_version(self, name: str) -> str:
+        """``pluginInfo NAME -query -version``: the loaded plug-in's version string
+        (Autodesk command reference, pluginInfo: "-version ... Returns the version string
+        of the plug-in"). The values are the builds the simulated logs print."""
+        if name not in self.loaded_plugins:
+            raise MayaError(f'pluginInfo: Plug-in, "{name}", is not loaded.')
+        return PLUGIN_VERSIONS.get(name, "1.0")
 
     def renderer_loaded(self, renderer: str) -> bool:
         """Whether the renderer's plug-in is loaded (always, for Maya's own renderers)."""

@@ -31,6 +31,7 @@ skipped. Errors (a file still open on Windows, a permission problem) are collect
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -51,6 +52,7 @@ __all__ = [
     "DiskStatus",
     "TempFileManager",
     "check_disk_space",
+    "file_sha256",
     "sanitize_name_part",
     "snapshot_name",
 ]
@@ -453,3 +455,16 @@ class TempFileManager:
 
     # same function as the module-level one, so both call styles work
     check_disk_space = staticmethod(check_disk_space)
+
+
+def file_sha256(path: str | os.PathLike[str], *, block: int = 1 << 20) -> str:
+    """The SHA-256 of a file, hex, read in blocks (a snapshot can be hundreds of MB); an
+    unreadable file gives "" (provenance only informs; the render reads the file itself)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(block):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()

@@ -127,6 +127,16 @@ class RendererHandler:
                 f'Plug-in, "{self.plugin}", was not found on MAYA_PLUG_IN_PATH ({exc})'
             ) from exc
 
+    def version(self, cmds: Any) -> str | None:
+        """The renderer's build as Maya reports it: the plug-in's version, or Maya's own for
+        Maya's renderers; None when Maya cannot say (provenance only informs)."""
+        try:
+            if self.plugin:
+                return str(cmds.pluginInfo(self.plugin, query=True, version=True))
+            return str(cmds.about(version=True))
+        except Exception:
+            return None
+
     def configure(self, cmds: Any, mel: Any, settings: RenderSettings) -> None:
         """Once per layer switch: devices, threads, verbosity."""
         if settings.threads:

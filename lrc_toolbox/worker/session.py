@@ -350,7 +350,16 @@ class WorkerSession:
                 seconds=seconds,
             )
         else:
-            self.emit("frame_done", layer=layer, frame=frame, outputs=outputs, seconds=seconds)
+            assert self.handler is not None
+            self.emit(
+                "frame_done",
+                layer=layer,
+                frame=frame,
+                outputs=outputs,
+                seconds=seconds,
+                renderer=self.handler.name,
+                renderer_version=self.handler.version(self.cmds),
+            )
 
     # ------------------------------------------------------------------ loop
 

@@ -154,6 +154,8 @@ def currentUnit(**kwargs: Any) -> str:
 def pluginInfo(name: str, **kwargs: Any) -> Any:
     if _flag(kwargs, "loaded", "l"):
         return session().plugin_loaded(name)
+    if _flag(kwargs, "version", "v"):
+        return session().plugin_version(name)
     raise MayaError("pluginInfo: unsupported flags in the simulator")
 
 
