@@ -27,6 +27,7 @@ from lrc_toolbox.maya_host import scene as live
 from lrc_toolbox.maya_host import startup, ui
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary
 from lrc_toolbox.records.models import BatchState, RenderConfig
+from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.ma_reader import read_ma
 from lrc_toolbox.sim import mayapy, runtime
 from lrc_toolbox.sim.config import SimConfig
@@ -972,3 +973,24 @@ def test_a_handed_over_batch_finishes_after_maya_has_gone(
     ]
     assert len(starts) > 2  # the session's workers, then the headless manager's
     assert all(f"--scene-name shot_v003 --project {tmp_path} " in line for line in starts)
+
+
+def test_the_live_include_all_lights_preference_wins_over_the_saved_file(
+    tmp_path: Path,
+) -> None:
+    class Cmds:  # Maya's optionVar: -exists, -query
+        def optionVar(self, exists: str = "", query: str = "") -> int:
+            return 1 if exists else 0  # the artist turned it off in this session
+
+    api = live.LiveSessionBatchAPI(make_api(tmp_path).settings, cmds=Cmds(), mel=object())
+    assert api.include_all_lights(SceneDescription(path="", maya_version="2024")) is False
+
+
+def test_without_maya_the_saved_preference_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAYA_APP_DIR", str(tmp_path / "none"))
+    api = make_api(tmp_path)  # as in a hand-off after Maya quit: no maya.cmds to ask
+    api._cmds = None
+    monkeypatch.setattr(live, "_maya", lambda: (_ for _ in ()).throw(ImportError("no maya")))
+    assert api.include_all_lights(SceneDescription(path="", maya_version="2024")) is None

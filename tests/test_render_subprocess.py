@@ -25,6 +25,7 @@ from lrc_toolbox.utils.render_subprocess import (
     build_worker_command,
     build_worker_environment,
     find_mayapy,
+    include_all_lights_preference,
     render_cores,
     reserved_cores,
     terminate_process_tree,
@@ -490,11 +491,45 @@ def test_maya_batch_variables() -> None:
     assert env["MAYA_DEBUG_ENABLE_CRASH_REPORTING"] == "0"
 
 
-def test_private_app_dir_and_temp() -> None:
-    env = worker_env(gpu_slot())
-    assert env["MAYA_APP_DIR"] == str(Path("/t/w/gpu1/maya_app_dir"))
+def test_the_artists_maya_app_dir_is_kept_and_temp_files_are_private() -> None:
+    env = worker_env(gpu_slot(), {"MAYA_APP_DIR": "/home/artist/maya"})
+    assert env["MAYA_APP_DIR"] == "/home/artist/maya"  # Maya.env, modules, preferences
     tmp = str(Path("/t/w/gpu1/tmp"))
     assert env["TMPDIR"] == env["TEMP"] == env["TMP"] == tmp
+
+
+@pytest.mark.parametrize(("include", "value"), [(True, "1"), (False, "0")])
+def test_the_include_all_lights_preference_reaches_the_worker(include: bool, value: str) -> None:
+    env = worker_env(gpu_slot(), {}, include_all_lights=include)
+    assert env["MAYA_RENDER_SETUP_INCLUDE_ALL_LIGHTS"] == value
+
+
+def test_an_include_all_lights_variable_already_set_wins() -> None:
+    env = worker_env(
+        gpu_slot(), {"MAYA_RENDER_SETUP_INCLUDE_ALL_LIGHTS": "0"}, include_all_lights=True
+    )
+    assert env["MAYA_RENDER_SETUP_INCLUDE_ALL_LIGHTS"] == "0"
+
+
+USER_PREFS = """//Maya Preference 2024 (Release 1)
+//
+optionVar -version 4;
+optionVar
+ -iv "isIncrementalSaveEnabled" 0
+ -iv "renderSetup_includeAllLights" 0
+ -sv "workspacesLockDefault" "0"
+;
+"""
+
+
+def test_the_preference_is_read_from_the_artists_user_prefs(tmp_path: Path) -> None:
+    prefs = tmp_path / "maya" / "2024" / "prefs"
+    prefs.mkdir(parents=True)
+    (prefs / "userPrefs.mel").write_text(USER_PREFS, encoding="utf-8")
+    env = {"MAYA_APP_DIR": str(tmp_path / "maya")}
+    assert include_all_lights_preference("2024", env) is False
+    assert include_all_lights_preference("2025", env) is None  # no prefs for that Maya
+    assert include_all_lights_preference(None, env) is None
 
 
 def test_worker_id_and_unbuffered_output() -> None:

@@ -49,6 +49,7 @@ from lrc_toolbox.utils.render_subprocess import (
     Slot,
     build_slots,
     find_mayapy,
+    include_all_lights_preference,
     terminate_process_tree,
 )
 from lrc_toolbox.utils.temp_file_manager import TempFileManager, check_disk_space, file_sha256
@@ -426,6 +427,7 @@ class BatchRenderAPI(QtCore.QObject):
             worker_dir=lambda worker_id: self.temp.worker_dir(batch_id, worker_id),
             log_dir=Path(plan.log_dir) if plan.log_dir else None,
             overrides=RenderOverrides.from_config(config),
+            include_all_lights=self.include_all_lights(planned.scene),
         )
         self.store.claim_batch(batch_id, pid=os.getpid(), host=socket.gethostname())
         manager = RenderProcessManager(
@@ -460,6 +462,11 @@ class BatchRenderAPI(QtCore.QObject):
         for warning in plan.warnings:
             self.log_message.emit(time.time(), "warning", "", warning)
         manager.start()
+
+    def include_all_lights(self, scene: SceneDescription) -> bool | None:
+        """The artist's Render Setup "include all lights" preference for the scene's Maya
+        (the Maya host reads the live one)."""
+        return include_all_lights_preference(scene.maya_version)
 
     def _frame_ready(self, _worker: str, layer: str, frame: int, outputs: object) -> None:
         if self.ready is not None and self.manager is not None:

@@ -73,6 +73,8 @@ class WorkerLaunch:
     overrides: RenderOverrides = field(default_factory=RenderOverrides)
     #: SHA-256 of the snapshot, for each frame's provenance
     snapshot_sha256: str = ""
+    #: the artist's Render Setup "include all lights" preference (None: Maya's default)
+    include_all_lights: bool | None = None
 
 
 @dataclass
@@ -258,6 +260,7 @@ class RenderProcessManager(QtCore.QObject):
             worker_dir=worker_dir or Path(launch.output_dir),
             package_root=launch.package_root,
             scene_uses_render_setup=launch.scene_uses_render_setup,
+            include_all_lights=launch.include_all_lights,
         )
         command = build_worker_command(
             slot,

@@ -45,6 +45,7 @@ from lrc_toolbox.core.batch_render_api import (
 from lrc_toolbox.records.models import BatchState, JsonModel, RenderConfig, ValidationError
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import SceneSource, SceneSourceError, scene_source_for
+from lrc_toolbox.utils.render_subprocess import INCLUDE_ALL_LIGHTS_OPTION
 from lrc_toolbox.utils.temp_file_manager import TempFileManager
 from lrc_toolbox.worker.describe import describe_open_scene
 
@@ -369,6 +370,17 @@ class LiveSessionBatchAPI(BatchRenderAPI):
         return self._cmds, self._mel
 
     # ------------------------------------------------------------------ queries
+
+    def include_all_lights(self, scene: SceneDescription) -> bool | None:
+        """The live preference (optionVar ``renderSetup_includeAllLights``), which the
+        artist may have changed since Maya last saved its preferences."""
+        try:
+            cmds = self._maya()[0]
+            if cmds.optionVar(exists=INCLUDE_ALL_LIGHTS_OPTION):
+                return bool(cmds.optionVar(query=INCLUDE_ALL_LIGHTS_OPTION))
+        except Exception:  # no Maya (a hand-off after quitting), or no answer: the file
+            pass
+        return super().include_all_lights(scene)
 
     def session_scene_path(self) -> str:
         """The open scene's file (``""`` when untitled): the dashboard's "current scene"."""

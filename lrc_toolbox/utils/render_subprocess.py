@@ -35,6 +35,7 @@ from __future__ import annotations
 import ntpath
 import os
 import posixpath
+import re
 import subprocess
 import sys
 import time
@@ -44,11 +45,21 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from lrc_toolbox.config.batch_render_defaults import default_maya_app_dir
 from lrc_toolbox.records.models import GPUInfo, RenderConfig, SystemInfo
+
+#: Autodesk help, "Add lights to a render layer" (Maya 2022+): the Render Setup preference
+#: "Include all lights in each render layer by default" is the optionVar
+#: ``renderSetup_includeAllLights``; this variable (0 / 1) takes precedence over it.
+INCLUDE_ALL_LIGHTS_VAR = "MAYA_RENDER_SETUP_INCLUDE_ALL_LIGHTS"
+INCLUDE_ALL_LIGHTS_OPTION = "renderSetup_includeAllLights"
+_OPTION_LINE = re.compile(r'-iv\s+"' + INCLUDE_ALL_LIGHTS_OPTION + r'"\s+(\d+)')
 
 __all__ = [
     "CPU_HIDE_ALL_GPUS",
     "DEFAULT_MAYA_VERSIONS",
+    "INCLUDE_ALL_LIGHTS_OPTION",
+    "INCLUDE_ALL_LIGHTS_VAR",
     "WORKER_NICE_INCREMENT",
     "MayapyNotFound",
     "Slot",
@@ -57,6 +68,7 @@ __all__ = [
     "build_worker_command",
     "build_worker_environment",
     "find_mayapy",
+    "include_all_lights_preference",
     "render_cores",
     "reserved_cores",
     "terminate_process_tree",
@@ -386,6 +398,7 @@ def build_worker_environment(
     worker_dir: Path,
     package_root: Path,
     scene_uses_render_setup: bool | None = None,
+    include_all_lights: bool | None = None,
 ) -> dict[str, str]:
     """The worker's environment: a copy of ``base_env`` with the slot's pinning applied.
 
@@ -402,6 +415,13 @@ def build_worker_environment(
 
     ``scene_uses_render_setup``: ``True`` -> ``MAYA_ENABLE_LEGACY_RENDER_LAYERS=0``,
     ``False`` -> ``1``, ``None`` -> left as inherited (MAYA_REFERENCE §2, [DL-MB]).
+
+    The artist's ``MAYA_APP_DIR`` is kept, as Deadline's MayaBatch keeps it: the worker
+    sees the same ``Maya.env``, modules and preferences the scene was lit with. The one
+    preference that changes what a Render Setup layer renders, "include all lights"
+    (``include_all_lights``, read from the artist's Maya), is passed as
+    ``MAYA_RENDER_SETUP_INCLUDE_ALL_LIGHTS``, which a batch Maya honours whatever its
+    preferences; a value already in ``base_env`` wins.
 
     Raises:
         ValueError: a GPU slot without a GPU.
@@ -423,7 +443,8 @@ def build_worker_environment(
 
     worker_dir = Path(worker_dir)
     tmp = str(worker_dir / "tmp")
-    env["MAYA_APP_DIR"] = str(worker_dir / "maya_app_dir")
+    if include_all_lights is not None and INCLUDE_ALL_LIGHTS_VAR not in env:
+        env[INCLUDE_ALL_LIGHTS_VAR] = "1" if include_all_lights else "0"
     env["TMPDIR"] = env["TEMP"] = env["TMP"] = tmp
     # Autodesk's telemetry, error-report dialogs and in-product messages: [DL-MB]
     env["MAYA_DISABLE_CIP"] = "1"
@@ -439,6 +460,28 @@ def build_worker_environment(
     existing = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
     env["PYTHONPATH"] = os.pathsep.join([root, *existing])
     return env
+
+
+def include_all_lights_preference(
+    maya_version: str | None, env: Mapping[str, str] | None = None
+) -> bool | None:
+    """The artist's "Include all lights in each render layer by default", as their Maya
+    saved it in ``<MAYA_APP_DIR>/<version>/prefs/userPrefs.mel`` (``-iv
+    "renderSetup_includeAllLights" 0``); None when there is no such file or line (Maya's
+    default, on, then applies)."""
+    env = os.environ if env is None else env
+    if not maya_version:
+        return None
+    root = default_maya_app_dir(env)
+    for folder in (maya_version, f"{maya_version}-x64"):  # -x64: Maya 2016 and older
+        try:
+            text = (root / folder / "prefs" / "userPrefs.mel").read_text("utf-8", "replace")
+        except OSError:
+            continue
+        match = _OPTION_LINE.search(text)
+        if match:
+            return match.group(1) != "0"
+    return None
 
 
 # --------------------------------------------------------------------------- OS helpers
