@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -439,3 +441,49 @@ def test_ready_json_carries_each_frames_provenance(
     origins = ready["layers"]["BG"]["provenance"]
     assert set(origins) == {"1", "2"}
     assert origins["1"]["renderer"] == "arnold" and origins["1"]["attempt"] == 1
+
+
+# ----------------------------------------------------------------------------- products
+
+
+def test_a_file_left_by_an_earlier_run_does_not_count_for_a_failed_render(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stale-file case: frame 3 exists from an earlier batch; this time its render
+    writes nothing. It must end failed, and the frames after it still render."""
+    first = run(qtbot, api, config(sim, layers=["BG"], frames="1-5", gpus=[1]))
+    assert first["done"] == 5
+    for image in (sim / "images").rglob("*.exr"):  # an earlier run: a minute ago
+        os.utime(image, (time.time() - 60, time.time() - 60))
+    monkeypatch.setenv("LRC_SIM_MISSING_OUTPUT_AT", "3")  # every try of frame 3
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-5", gpus=[1], max_attempts=2))
+    assert summary["state"] == "failed"
+    (failed,) = summary["failed_frames"]
+    assert failed["frame"] == 3 and "older than this attempt" in failed["reason"]
+    assert summary["done"] == 4  # 4 and 5 still rendered after it
+
+
+def test_a_truncated_image_is_rendered_again(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(qtbot, api, config(sim, layers=["BG"], frames="1", gpus=[1]))
+    (image,) = [p for p in (sim / "images").rglob("*.exr")]
+    image.write_bytes(image.read_bytes()[:-40])  # a render killed mid-write
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1", gpus=[1], skip_existing=True))
+    assert summary["done"] == 1 and summary["skipped"] == 0  # not skipped: re-rendered
+
+
+def test_an_all_black_image_is_rendered_once_more_then_kept_with_a_warning(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With OpenImageIO (not installed here, so its answer is stubbed): a suspicious image
+    gets one more render; the same answer again is accepted (a fade to black is real)."""
+    from lrc_toolbox.core import render_process_manager as manager_module
+
+    monkeypatch.setattr(manager_module, "PIXEL_CHECK_AVAILABLE", True)
+    monkeypatch.setattr(manager_module, "pixel_problem", lambda path: "all black")
+    warnings: list[str] = []
+    api.log_message.connect(lambda _t, level, _w, text: warnings.append(f"{level}: {text}"))
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1", gpus=[1]))
+    assert summary["done"] == 1 and summary["retries"] == 1
+    assert any("all black again; kept as rendered" in w for w in warnings)

@@ -33,6 +33,7 @@ from lrc_toolbox.records.batch import (
     remaining_seconds,
 )
 from lrc_toolbox.records.models import BatchState, FrameState, RenderStatus, WorkerState
+from lrc_toolbox.utils.image_check import PIXEL_CHECK_AVAILABLE, check_image, pixel_problem
 from lrc_toolbox.utils.log_parser import LineKind, LogParser
 from lrc_toolbox.utils.render_subprocess import (
     Slot,
@@ -484,10 +485,9 @@ class RenderProcessManager(QtCore.QObject):
         outputs = [str(p) for p in event.get("outputs") or []]
         self._forget(worker, layer, frame)
         now = time.time()
-        missing = [p for p in outputs if not _non_empty(p)]
-        if not outputs or missing:
-            reason = "missing output: " + (", ".join(missing) or "the worker named no file")
-            self._fail(worker, layer, frame, reason, retry=True, now=now)
+        problem = self._product_problem(layer, frame, outputs, skipped=bool(event.get("skipped")))
+        if problem is not None:
+            self._fail(worker, layer, frame, problem, retry=True, now=now)
             return
         if event.get("skipped"):
             self.scheduler.skip(layer, frame, "outputs already exist")
@@ -503,6 +503,36 @@ class RenderProcessManager(QtCore.QObject):
         worker.frames_done += 1
         worker.percent = 100.0
         self.frame_finished.emit(worker.slot.id, layer, frame, outputs)
+
+    def _product_problem(
+        self, layer: str, frame: int, outputs: Sequence[str], *, skipped: bool
+    ) -> str | None:
+        """Why the frame's products are not this attempt's complete images, or None.
+
+        Each file must be complete (its format's structure, utils.image_check) and, unless
+        the frame was skipped because it already existed, written during this attempt: a
+        file left by an earlier run does not count for a render that failed. With
+        OpenImageIO installed, an all-black, all-NaN or flat image is rendered once more,
+        then accepted with a warning (a fade to black is a real frame).
+        """
+        if not outputs:
+            return "missing output: the worker named no file"
+        task = self.scheduler.task(layer, frame)
+        since = None if skipped else task.started
+        bad = [c for c in (check_image(p, since=since) for p in outputs) if not c.ok]
+        if bad:
+            return "; ".join(check.reason or check.path for check in bad)
+        if PIXEL_CHECK_AVAILABLE and not skipped:
+            for path in outputs:
+                suspicious = pixel_problem(path)
+                if suspicious is None:
+                    continue
+                if task.attempts < 2:
+                    return f"{path} looks wrong ({suspicious}): rendering it once more"
+                self.log_message.emit(
+                    time.time(), "warning", "", f"{path} is {suspicious} again; kept as rendered"
+                )
+        return None
 
     def _provenance(self, worker: _Worker, event: protocol.Event) -> FrameProvenance:
         seconds = event.get("seconds")
@@ -702,13 +732,6 @@ class RenderProcessManager(QtCore.QObject):
         if worker.log is not None:
             worker.log.write(f"# {level}: {text}\n")
         self.log_message.emit(time.time(), level, worker.slot.id, text)
-
-
-def _non_empty(path: str) -> bool:
-    try:
-        return os.path.getsize(path) > 0
-    except OSError:
-        return False
 
 
 def _hello_text(event: protocol.Event) -> str:

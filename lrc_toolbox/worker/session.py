@@ -29,6 +29,7 @@ from lrc_toolbox.records import protocol
 from lrc_toolbox.records.batch import RenderOverrides
 from lrc_toolbox.records.models import ValidationError
 from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER
+from lrc_toolbox.utils.image_check import check_image
 from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
 from lrc_toolbox.worker.renderers import (
     RendererHandler,
@@ -74,12 +75,9 @@ class FrameFailure(Exception):
         self.fatal = fatal
 
 
-def _exists(path: str) -> bool:
-    """An output counts only when it is a non-empty file."""
-    try:
-        return os.path.getsize(path) > 0
-    except OSError:
-        return False
+def _complete(path: str) -> bool:
+    """An existing output counts only when it is a complete image (utils.image_check)."""
+    return check_image(path).ok
 
 
 def watch_parent(expected_parent: int, interval: float = 2.0) -> None:
@@ -302,6 +300,7 @@ class WorkerSession:
 
     def render_frame(self, layer: str, frame: int, overrides: RenderOverrides) -> None:
         started = time.monotonic()
+        attempt_start = time.time()  # a product must be written after this (image_check)
         self.emit("frame_started", layer=layer, frame=frame)
         try:
             node, layer_name = self.resolve_layer(layer)
@@ -314,7 +313,7 @@ class WorkerSession:
                 for camera in cameras
                 for path in self.expected(camera, len(cameras), layer_name, frame)
             ]
-            if overrides.skip_existing and outputs and all(_exists(p) for p in outputs):
+            if overrides.skip_existing and outputs and all(_complete(p) for p in outputs):
                 self.emit(
                     "frame_done",
                     layer=layer,
@@ -337,14 +336,14 @@ class WorkerSession:
             self.emit("frame_failed", layer=layer, frame=frame, reason=text, fatal=False)
             return
         _flush_all()
-        missing = [p for p in outputs if not _exists(p)]
+        bad = [c for c in (check_image(p, since=attempt_start) for p in outputs) if not c.ok]
         seconds = round(time.monotonic() - started, 3)
-        if missing:
+        if bad:
             self.emit(
                 "frame_failed",
                 layer=layer,
                 frame=frame,
-                reason="missing output: " + ", ".join(missing),
+                reason="; ".join(c.reason or c.path for c in bad),
                 fatal=False,
                 outputs=outputs,
                 seconds=seconds,
