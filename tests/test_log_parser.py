@@ -14,6 +14,20 @@ with its public source in a comment. Short names for sources:
 * AUSD: ``Autodesk/arnold-usd`` issue #1875 (a kick log pasted by Autodesk support).
 * ADSK: Autodesk/Solid Angle "How to Read a Render Log" (Arnold user guide).
 * MREF: ``/work/shared/MAYA_REFERENCE.md`` section 6 (team-collected real samples).
+* DCM291: ``aws-deadline/deadline-cloud-for-maya`` issue #291, a customer's Redshift job
+  log: ``redshift4maya.mll`` failing to load, then an unrelated missing ``maxwell``.
+* MTOA-CMD: MtoA ``plugins/mtoa/commands/ArnoldRenderCmd.cpp`` (public copies in the
+  history of ``sebastienblor/arnold-usd``): ``arnoldRender -batch`` prints ``[mtoa] Failed
+  batch render`` with ``MGlobal::displayError`` when ``DoBatchRender()`` fails for the
+  frame, and returns a failure for that call only.
+* DCS: ``aws-deadline/deadline-cloud-samples`` ``containers/maya/maya-aswf-ci-base/README.md``
+  (Troubleshooting: Arnold licence messages, tested on a real fleet).
+* GLTF: ``iimachines/Maya2glTF`` issue #138 and ``asaf-b/mnsAnnotate`` issue #1 (Windows
+  ``Unable to dynamically load`` with the OS reason on the next line).
+* DRP: ``aronamao/Discord-Rich-Presence-For-Maya`` issue #10 (Linux, Maya 2024: the OS
+  reason on the next line after ``// ``, with the file name in front).
+* ISSUE11: this project's issue 11, which quotes real Maya logs written elsewhere (the
+  Hardware 2.0 ``Rendering frame 1029 : <path>`` line).
 """
 
 from __future__ import annotations
@@ -34,6 +48,7 @@ from lrc_toolbox.utils.log_parser import (
     ParsedLine,
     normalize_renderer,
     parse_lines,
+    renderers_of_line,
 )
 
 K = LineKind
@@ -128,10 +143,12 @@ ARNOLD_LINES: list[Row] = [
         None,
         "arnold",
     ),
-    # MREF §6 / AUSD: kick's abort.
+    # MREF §6 / AUSD: kick's abort. Arnold's abort-on-error ("Rendering will abort as soon
+    # as an error is detected", Arnold user guide, Error Settings) stops *this* render on
+    # an earlier error in its data: the frame failed, the worker did not.
     (
         "00:00:02   279MB WARNING | [kick] render aborted due to earlier errors",
-        K.FATAL,
+        K.FRAME_FAILED,
         None,
         None,
         None,
@@ -146,8 +163,9 @@ ARNOLD_LINES: list[Row] = [
         None,
         "arnold",
     ),
-    # DL-MB / DL-MC: handler r"\[mtoa\] Failed batch render" -> FailRender.
-    ("// Error: [mtoa] Failed batch render. //", K.FATAL, None, None, None, "arnold"),
+    # DL-MB / DL-MC: handler r"\[mtoa\] Failed batch render" -> FailRender (the task, not
+    # the worker); MTOA-CMD: printed when arnoldRender -batch fails for one frame.
+    ("// Error: [mtoa] Failed batch render. //", K.FRAME_FAILED, None, None, None, "arnold"),
     # DCM PR #214 (a customer's log).
     (
         "00:34:55  5452MB ERROR   |  aborting render because this is a batch render and"
@@ -412,8 +430,16 @@ VRAY_LINES: list[Row] = [
         "/Volumes/Projects/Yeti_Vray_Project/images/tmp/blue_fur.exr",
         "vray",
     ),
-    # DL-MB: "V-Ray error: .*" -> FailRender (our decision too, see the module docstring).
-    ("V-Ray error: Error loading geometry from proxy file", K.FATAL, None, None, None, "vray"),
+    # DL-MB: "V-Ray error: .*" -> FailRender, which fails the task, not the worker: a proxy
+    # that does not load fails this frame (see the module docstring).
+    (
+        "V-Ray error: Error loading geometry from proxy file",
+        K.FRAME_FAILED,
+        None,
+        None,
+        None,
+        "vray",
+    ),
     # DCM adaptor.py _vray_license_error "error: Could not obtain a license".
     ("error: Could not obtain a license", K.FATAL, None, None, None, "vray"),
     # aws-deadline/deadline-cloud-for-3ds-max issue #238 (V-Ray 7, no Chaos login).
@@ -521,6 +547,16 @@ MAYA_SOFTWARE_LINES: list[Row] = [
     ),
     # DCM maya_client: "MayaClient: Finished Rendering Frame [0-9]+".
     ("MayaClient: Finished Rendering Frame 12", K.FRAME_DONE, None, 12, None, "mayaSoftware"),
+    # ISSUE11: Maya's batch frame line (Hardware 2.0; Maya Software prints it too), path
+    # anonymised. Redshift prints "Rendering frame 1029 (1/10)", without the colon.
+    (
+        "Rendering frame 1029 : D:/proj/images/sh010/beauty/sh010_beauty.1029.png",
+        K.FRAME_STARTED,
+        None,
+        1029,
+        "D:/proj/images/sh010/beauty/sh010_beauty.1029.png",
+        "mayaSoftware",
+    ),
 ]
 
 
@@ -562,9 +598,20 @@ GENERIC_LINES: list[Row] = [
         "maya",
     ),
     # DL-MB r'Plug-in, \"mtoa\", was not found on MAYA_PLUG_IN_PATH' (as Maya prints it).
+    # With no renderer known it cannot be fatal: an ERROR that says why (rule tests below).
     (
         '// Error: line 1: Plug-in, "mtoa", was not found on MAYA_PLUG_IN_PATH. //',
-        K.FATAL,
+        K.ERROR,
+        None,
+        None,
+        None,
+        "maya",
+    ),
+    # DCM291 (Windows, Maya 2025, the adaptor's "STDERR: " label kept).
+    (
+        "STDERR: Error: line 1: Unable to dynamically load :"
+        " C:/ProgramData/Redshift/Plugins/Maya/2025/nt-x86-64/redshift4maya.mll",
+        K.ERROR,
         None,
         None,
         None,
@@ -696,7 +743,7 @@ def _check(
     assert parsed.path == path
     assert parsed.renderer == renderer
     assert parsed.text == line
-    if kind in (K.FATAL, K.ERROR, K.WARNING):
+    if kind in (K.FATAL, K.FRAME_FAILED, K.ERROR, K.WARNING):
         assert parsed.reason
         assert not parsed.reason.endswith("//")
     else:
@@ -741,6 +788,14 @@ def test_fatal_patterns_are_tried_before_any_other() -> None:
         kinds = [p.kind for p in LogParser(renderer).patterns]
         first_non_fatal = next(i for i, k in enumerate(kinds) if k is not K.FATAL)
         assert all(k is not K.FATAL for k in kinds[first_non_fatal:])
+
+
+def test_frame_failed_patterns_come_right_after_the_fatal_ones() -> None:
+    for renderer in (*RENDERER_NAMES, None):
+        kinds = [p.kind for p in LogParser(renderer).patterns]
+        rest = [k for k in kinds if k is not K.FATAL]
+        first_other = next(i for i, k in enumerate(rest) if k is not K.FRAME_FAILED)
+        assert rest[:first_other] and all(k is not K.FRAME_FAILED for k in rest[first_other:])
 
 
 # --------------------------------------------------------------------------- tricky cases
@@ -843,9 +898,11 @@ def test_renderer_names_are_normalised_and_unknown_ones_are_tolerated() -> None:
     assert LogParser("renderman").parse_line("|  10% done").percent == 10.0
 
 
-def test_vray_error_is_fatal_like_deadline_decides() -> None:
-    # DL-MB: self.AddStdoutHandlerCallback("V-Ray error: .*") -> HandleFatalError.
-    assert LogParser().parse_line("V-Ray error: Cannot create output file").is_fatal
+def test_vray_error_fails_the_frame_not_the_worker() -> None:
+    # DL-MB: self.AddStdoutHandlerCallback("V-Ray error: .*") -> HandleFatalError, whose
+    # FailRender fails the task (Deadline requeues it), not the worker.
+    parsed = LogParser("vray").parse_line("V-Ray error: Error loading geometry from proxy file")
+    assert parsed.fails_frame and not parsed.is_fatal
 
 
 def test_arnold_cpu_fallback_is_a_warning_with_the_message_as_reason() -> None:
@@ -854,6 +911,318 @@ def test_arnold_cpu_fallback_is_a_warning_with_the_message_as_reason() -> None:
     )
     assert parsed.kind is K.WARNING
     assert parsed.reason == "[gpu] no compatible device found, falling back to CPU"
+
+
+# --------------------------------------------------------------------------- issue 11: plug-ins
+
+# DCM291 (Maya 2025 on Windows) and DL-MB's handler: how Maya reports a missing plug-in.
+MISSING = 'Error: line 1: Plug-in, "{}", was not found on MAYA_PLUG_IN_PATH.'
+# DCM291: Redshift's own plug-in failing to load; the OS reason follows on the next line.
+RS_LOAD = (
+    "STDERR: Error: line 1: Unable to dynamically load :"
+    " C:/ProgramData/Redshift/Plugins/Maya/2025/nt-x86-64/redshift4maya.mll"
+)
+RS_MLL = "C:/ProgramData/Redshift/Plugins/Maya/2025/nt-x86-64/redshift4maya.mll"
+
+
+def test_the_renderers_own_missing_plugin_is_fatal_in_mayas_words() -> None:
+    parsed = LogParser("arnold").parse_line(MISSING.format("mtoa"))
+    assert (parsed.kind, parsed.plugin) == (K.FATAL, "mtoa")
+    assert parsed.reason == 'Plug-in, "mtoa", was not found on MAYA_PLUG_IN_PATH'
+
+
+@pytest.mark.parametrize("renderer", ["mayaHardware2", "mayaSoftware"])
+@pytest.mark.parametrize("plugin", ["mtoa", "redshift4maya", "vrayformaya", "maxwell"])
+def test_mayas_own_renderers_need_no_plugin_so_a_missing_one_is_a_warning(
+    renderer: str, plugin: str
+) -> None:
+    # ISSUE11: a real Hardware 2.0 log with five such lines rendered its frames.
+    parsed = LogParser(renderer).parse_line(MISSING.format(plugin))
+    assert parsed.kind is K.WARNING
+    assert parsed.reason == (
+        f'Plug-in, "{plugin}", was not found on MAYA_PLUG_IN_PATH'
+        " (Maya's own renderers need no plug-in)"
+    )
+
+
+def test_another_renderers_missing_plugin_is_a_warning_naming_it() -> None:
+    # DCM291: a Redshift job printed a missing "maxwell" after its own plug-in failed.
+    parsed = LogParser("redshift").parse_line("STDERR: " + MISSING.format("maxwell"))
+    assert (parsed.kind, parsed.plugin) == (K.WARNING, "maxwell")
+    assert parsed.reason == (
+        'Plug-in, "maxwell", was not found on MAYA_PLUG_IN_PATH (Redshift does not need it)'
+    )
+
+
+def test_missing_plugin_with_no_renderer_known_is_an_error_that_says_why() -> None:
+    parsed = LogParser().parse_line(MISSING.format("mtoa"))
+    assert parsed.kind is K.ERROR
+    assert parsed.reason == (
+        'Plug-in, "mtoa", was not found on MAYA_PLUG_IN_PATH (the renderer is not known:'
+        " fatal only if the render needs this plug-in, as a render with Arnold does)"
+    )
+
+
+def test_a_plugin_named_with_its_file_extension_is_the_same_plugin() -> None:
+    # Constructed: loadPlugin "mtoa.mll" makes Maya name the file, not the plug-in.
+    parsed = LogParser("arnold").parse_line(MISSING.format("mtoa.mll"))
+    assert (parsed.kind, parsed.plugin) == (K.FATAL, "mtoa")
+
+
+@pytest.mark.parametrize(
+    ("line", "renderer", "plugin", "path"),
+    [
+        # DCM291: Windows, Maya 2025, Redshift 2025 (the adaptor's "STDERR: " label kept).
+        (RS_LOAD, "redshift", "redshift4maya", RS_MLL),
+        # DCM291: the same failure as Python's exception, after "# ".
+        (
+            f"STDERR: # RuntimeError: Unable to dynamically load : {RS_MLL}",
+            "redshift",
+            "redshift4maya",
+            RS_MLL,
+        ),
+        # GLTF (pluginWin.mel, line 316 in Maya 2022+) with Redshift's 2024 plug-in path.
+        (
+            "// Error: file: C:/Program Files/Autodesk/Maya2024/scripts/others/pluginWin.mel"
+            " line 316: Unable to dynamically load :"
+            " C:/ProgramData/Redshift/Plugins/Maya/2024/nt-x86-64/redshift4maya.mll",
+            "redshift",
+            "redshift4maya",
+            "C:/ProgramData/Redshift/Plugins/Maya/2024/nt-x86-64/redshift4maya.mll",
+        ),
+        # DRP (Linux, Maya 2024) with MtoA's Linux plug-in in its place.
+        (
+            "// Error: file: /usr/autodesk/maya2024/scripts/others/pluginWin.mel line 934:"
+            " Unable to dynamically load : /usr/autodesk/arnold/maya2024/plug-ins/mtoa.so",
+            "arnold",
+            "mtoa",
+            "/usr/autodesk/arnold/maya2024/plug-ins/mtoa.so",
+        ),
+        # macOS: MtoA's folder as DCM PR #299 shows it; Maya's plug-ins end ".bundle".
+        (
+            "// Error: line 1: Unable to dynamically load :"
+            " /Applications/Autodesk/Arnold/mtoa/2024/plug-ins/mtoa.bundle",
+            "arnold",
+            "mtoa",
+            "/Applications/Autodesk/Arnold/mtoa/2024/plug-ins/mtoa.bundle",
+        ),
+        # GLTF shape with V-Ray's plug-in (installed under Maya's "vray" folder).
+        (
+            "// Error: line 1: Unable to dynamically load :"
+            " C:/Program Files/Autodesk/Maya2024/vray/plug-ins/vrayformaya.mll",
+            "vray",
+            "vrayformaya",
+            "C:/Program Files/Autodesk/Maya2024/vray/plug-ins/vrayformaya.mll",
+        ),
+    ],
+)
+def test_the_renderers_own_plugin_failing_to_load_is_fatal_naming_it(
+    line: str, renderer: str, plugin: str, path: str
+) -> None:
+    parsed = LogParser(renderer).parse_line(line)
+    assert (parsed.kind, parsed.plugin, parsed.continues) == (K.FATAL, plugin, False)
+    label = {"redshift": "Redshift", "arnold": "Arnold", "vray": "V-Ray"}[renderer]
+    assert parsed.reason == f"{label}'s plug-in {plugin} could not be loaded from {path}"
+
+
+def test_the_os_reason_on_the_next_line_completes_the_fatal_message() -> None:
+    # DCM291 (GLTF prints the same reason without "# ").
+    head, reason = parse_lines(
+        [RS_LOAD, "STDERR: # The specified module could not be found."], "redshift"
+    )
+    assert (head.continues, reason.continues, reason.kind) == (False, True, K.FATAL)
+    assert reason.reason == (
+        f"Redshift's plug-in redshift4maya could not be loaded from {RS_MLL}:"
+        " The specified module could not be found"
+    )
+    assert reason.text == "STDERR: # The specified module could not be found."
+
+
+def test_the_linux_os_reason_is_kept_without_the_repeated_file_name() -> None:
+    # DRP: "// <file>: invalid ELF header" on the line after the failed load.
+    so = "/usr/autodesk/arnold/maya2024/plug-ins/mtoa.so"
+    lines = [
+        "// Error: file: /usr/autodesk/maya2024/scripts/others/pluginWin.mel line 934:"
+        f" Unable to dynamically load : {so}",
+        f"// {so}: invalid ELF header",
+    ]
+    reason = parse_lines(lines, "arnold")[1]
+    assert reason.continues
+    assert (
+        reason.reason == f"Arnold's plug-in mtoa could not be loaded from {so}: invalid ELF header"
+    )
+
+
+def test_blank_and_bare_hash_lines_do_not_end_the_wait_for_the_os_reason() -> None:
+    lines = [
+        RS_LOAD + "\r\r\n",
+        "STDERR: #\r\r\n",
+        "\r\r\n",
+        "The specified module could not be found.",
+    ]
+    parsed = parse_lines(lines, "redshift")
+    assert [p.continues for p in parsed] == [False, False, False, True]
+
+
+def test_a_new_maya_message_is_not_taken_for_the_os_reason() -> None:
+    # DCM291: the missing "maxwell" two lines after; here directly after the failed load.
+    parsed = parse_lines([RS_LOAD, "STDERR: " + MISSING.format("maxwell")], "redshift")
+    assert (parsed[1].kind, parsed[1].continues) == (K.WARNING, False)
+
+
+def test_an_unrelated_plugin_failing_to_load_is_a_warning() -> None:
+    # GLTF: an exporter plug-in that fails to load does not stop a Redshift render.
+    line = (
+        "// Error: line 1: Unable to dynamically load :"
+        " C:/Users/artist/Documents/maya/2020/plug-ins/maya2glTF.mll"
+    )
+    parsed = LogParser("redshift").parse_line(line)
+    assert (parsed.kind, parsed.plugin) == (K.WARNING, "maya2glTF")
+    assert (parsed.reason or "").endswith("(Redshift does not need it)")
+
+
+def test_redshift_log_where_its_plugin_fails_and_an_unrelated_one_is_missing() -> None:
+    # DCM291 as the adaptor logged it: the failed load is the fatal line, not "maxwell".
+    lines = _parse_file("redshift_plugin_load_failed.log", "redshift")
+    heads = [p for p in _of(lines, K.FATAL) if not p.continues]
+    assert [lines.index(p) + 1 for p in heads] == [2, 9]  # the MEL error and Python's
+    assert {p.plugin for p in heads} == {"redshift4maya"}
+    (maxwell,) = _of(lines, K.WARNING)
+    assert maxwell.plugin == "maxwell"
+
+
+def test_hardware2_log_with_missing_plugins_and_a_usersetup_traceback_has_no_fatal_line() -> None:
+    # ISSUE11: five missing plug-ins and a userSetup traceback (FreeformTools issue #110's
+    # shape); the frames rendered. Start-up lines from OpenCue issue #1310; CRCRLF endings.
+    lines = _parse_file("hardware2_missing_plugins.log", "mayaHardware2")
+    assert not _of(lines, K.FATAL)
+    assert [p.plugin for p in _of(lines, K.WARNING)] == [
+        "mtoa",
+        "redshift4maya",
+        "vrayformaya",
+        "pgYetiMaya",
+        "maxwell",
+    ]
+    assert [p.frame for p in _of(lines, K.FRAME_STARTED)] == [1029, 1030, 1031]
+    assert {p.renderer for p in _of(lines, K.FRAME_STARTED)} == {"mayaHardware2"}
+
+
+# --------------------------------------------------------------------------- issue 11: licence
+
+
+@pytest.mark.parametrize("renderer", [*RENDERER_NAMES, None])
+def test_arnold_watermark_is_fatal_and_says_the_frames_cannot_be_delivered(
+    renderer: str | None,
+) -> None:
+    # DCS: "rendering with watermarks because of failed authorization" (column prefix added).
+    parsed = LogParser(renderer).parse_line(
+        "00:00:01   812MB WARNING |  rendering with watermarks because of failed authorization"
+    )
+    assert (parsed.kind, parsed.renderer) == (K.FATAL, "arnold")
+    assert parsed.reason == (
+        "Arnold is rendering with a watermark (no licence): the frames can't be delivered;"
+        " check the licence server (ADSKFLEX_LICENSE_FILE) and that skip_license_check is off"
+        " (rendering with watermarks because of failed authorization)"
+    )
+
+
+# --------------------------------------------------------------------------- issue 11: frames
+
+HW2_FRAME = "Rendering frame 1029 : D:/proj/images/sh010/beauty/sh010_beauty.1029.png"  # ISSUE11
+
+
+def test_mayas_rendering_frame_line_belongs_to_hardware2_when_that_renders() -> None:
+    parsed = LogParser("mayaHardware2").parse_line(HW2_FRAME)
+    assert (parsed.kind, parsed.renderer, parsed.pattern) == (
+        K.FRAME_STARTED,
+        "mayaHardware2",
+        "frame_started_number",
+    )
+    assert (parsed.frame, parsed.path) == (
+        1029,
+        "D:/proj/images/sh010/beauty/sh010_beauty.1029.png",
+    )
+
+
+@pytest.mark.parametrize("renderer", [*RENDERER_NAMES, None])
+def test_mayas_rendering_frame_line_is_never_taken_by_redshifts_pattern(
+    renderer: str | None,
+) -> None:
+    parsed = LogParser(renderer).parse_line(HW2_FRAME)
+    assert parsed.renderer in ("mayaSoftware", "mayaHardware2")
+    assert parsed.frame == 1029
+
+
+def test_redshifts_rendering_frame_line_stays_redshifts_under_hardware2() -> None:
+    # DL-MB handler "Rendering frame \d+ \((\d+)/(\d+)\)".
+    parsed = LogParser("mayaHardware2").parse_line("Rendering frame 1029 (1/10)...")
+    assert (parsed.kind, parsed.renderer, parsed.frame) == (K.FRAME_STARTED, "redshift", 1029)
+
+
+# --------------------------------------------------------------------------- issue 11: frame failed
+
+
+def test_mtoa_failed_batch_render_fails_the_frame_and_not_the_worker() -> None:
+    # DL-MB / MTOA-CMD: Maya batch prints MGlobal::displayError as "Error: ...".
+    parsed = LogParser("arnold").parse_line("Error: [mtoa] Failed batch render.")
+    assert parsed.kind is K.FRAME_FAILED
+    assert parsed.fails_frame and not parsed.is_fatal
+    assert parsed.reason == "[mtoa] Failed batch render."
+
+
+def test_a_licence_abort_before_failed_batch_render_is_still_fatal() -> None:
+    # DCM PR #214: the licence abort; MTOA-CMD: arnoldRender then reports the failed frame.
+    lines = [
+        "00:34:55  5452MB ERROR   |  aborting render because this is a batch render and"
+        " abort_on_license_fail option is enabled",
+        "// Error: [mtoa] Failed batch render. //",
+    ]
+    assert [p.kind for p in parse_lines(lines, "arnold")] == [K.FATAL, K.FRAME_FAILED]
+
+
+def test_arnold_render_terminating_early_still_stops_the_worker() -> None:
+    # AUSD: "received abort signal" is the process being stopped, not the frame's data.
+    parsed = LogParser("arnold").parse_line(
+        "WARNING |  render terminating early:  received abort signal"
+    )
+    assert (parsed.kind, parsed.pattern) == (K.FATAL, "render_terminated")
+
+
+def test_a_cuda_error_printed_as_a_vray_error_is_still_fatal() -> None:
+    # lrc_toolbox/sim/renderer_logs.py's V-Ray CUDA fault line: FATAL meanings go first.
+    parsed = LogParser("vray").parse_line(
+        "V-Ray error: CUDA error 700: an illegal memory access was encountered"
+    )
+    assert (parsed.kind, parsed.pattern) == (K.FATAL, "cuda_error")
+
+
+def test_arnold_log_where_one_frame_fails_and_the_next_renders() -> None:
+    # Assembled from ADSK (Initializing at frame), AUSD (texture error, writing file),
+    # MREF §6 (render aborted) and DL-MB / MTOA-CMD (Failed batch render).
+    lines = _parse_file("arnold_failed_frame.log", "arnold")
+    assert not _of(lines, K.FATAL)
+    assert [lines.index(p) + 1 for p in _of(lines, K.FRAME_FAILED)] == [9, 10]
+    assert [p.frame for p in _of(lines, K.FRAME_STARTED) if p.frame] == [1, 2, 3]
+    assert len(_of(lines, K.OUTPUT)) == 2
+
+
+# --------------------------------------------------------------------------- renderer hints
+
+
+def test_frame_lines_name_the_renderers_that_print_them() -> None:
+    parser = LogParser()
+    assert renderers_of_line(parser.parse_line("|    20% done - 115 rays/pixel")) == ("arnold",)
+    assert renderers_of_line(parser.parse_line(HW2_FRAME)) == ("mayaSoftware", "mayaHardware2")
+
+
+def test_warnings_of_a_loaded_but_unused_plugin_name_no_renderer() -> None:
+    # DCM PR #299: MtoA's start-up warning in a Maya Software job.
+    line = (
+        "00:00:00   453MB WARNING |  unable to load dynamic library: dlopen(/Applications/"
+        "Autodesk/Arnold/mtoa/2024/procedurals/xgen_procedural.dylib, 0x0005)"
+    )
+    assert renderers_of_line(LogParser().parse_line(line)) == ()
+    assert renderers_of_line(LogParser().parse_line(MISSING.format("mtoa"))) == ()
 
 
 # --------------------------------------------------------------------------- line endings

@@ -487,3 +487,18 @@ def test_an_all_black_image_is_rendered_once_more_then_kept_with_a_warning(
     summary = run(qtbot, api, config(sim, layers=["BG"], frames="1", gpus=[1]))
     assert summary["done"] == 1 and summary["retries"] == 1
     assert any("all black again; kept as rendered" in w for w in warnings)
+
+
+def test_a_failed_arnold_render_fails_the_frame_not_the_worker(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'[mtoa] Failed batch render' fails that arnoldRender call: the frame is retried and
+    the worker renders the frames after it (it used to disable the slot)."""
+    monkeypatch.setenv("LRC_SIM_RENDER_ERROR_AT", "4")
+    monkeypatch.setenv("LRC_SIM_FAULT_TIMES", "1")
+    reasons: list[str] = []
+    api.frame_failed.connect(lambda _w, _l, _f, reason, _r: reasons.append(reason))
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-6", gpus=[1]))
+    assert summary["done"] == 6 and summary["retries"] == 1
+    assert summary["workers"]["gpu1"]["disabled"] is None
+    assert reasons and "Failed batch render" in reasons[0]

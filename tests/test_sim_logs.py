@@ -175,17 +175,30 @@ FAULT_SUBJECTS: list[str | None] = [None, "maya", *RENDERER_NAMES]
 def test_fatal_lines_are_fatal_for_every_renderer(kind: str, subject: str | None) -> None:
     lines = fatal_line(kind, subject)
     assert lines
+    # MtoA's "[mtoa] Failed batch render" fails that arnoldRender call, not the worker
+    # (ArnoldRenderCmd.cpp; Deadline's MayaBatch fails the task): it fails the frame.
+    expected = K.FRAME_FAILED if (kind, subject) == ("aborted", "arnold") else K.FATAL
     for parser_renderer in (subject, None, "mayaSoftware"):
         parser = LogParser(parser_renderer)
-        assert all(parser.parse_line(line).kind is K.FATAL for line in lines), lines
+        assert all(parser.parse_line(line).kind is expected for line in lines), lines
 
 
-@pytest.mark.parametrize("plugin", ["mtoa", "redshift4maya", "vrayformaya", "weird-plug_in 2"])
-def test_missing_plugin_fault_names_the_plug_in(plugin: str) -> None:
+@pytest.mark.parametrize(
+    ("plugin", "renderer"),
+    [("mtoa", "arnold"), ("redshift4maya", "redshift"), ("vrayformaya", "vray")],
+)
+def test_the_renderers_own_missing_plugin_is_fatal(plugin: str, renderer: str) -> None:
     # The simulator calls fatal_line("missing_plugin", name) (lrc_toolbox/sim/runtime.py).
-    (parsed,) = _parse("arnold", fatal_line("missing_plugin", plugin))
+    (parsed,) = _parse(renderer, fatal_line("missing_plugin", plugin))
     assert parsed.kind is K.FATAL
     assert parsed.reason == f'Plug-in, "{plugin}", was not found on MAYA_PLUG_IN_PATH'
+
+
+@pytest.mark.parametrize("plugin", ["redshift4maya", "vrayformaya", "weird-plug_in 2"])
+def test_a_missing_plugin_the_render_does_not_need_is_a_warning(plugin: str) -> None:
+    (parsed,) = _parse("arnold", fatal_line("missing_plugin", plugin))
+    assert parsed.kind is K.WARNING
+    assert plugin in (parsed.reason or "")
 
 
 def test_invalid_device_fault_is_fatal_for_redshift() -> None:

@@ -121,6 +121,10 @@ def _build_parser() -> argparse.ArgumentParser:
     status.add_argument("batch_id", nargs="?", help="batch id or unique prefix (default: latest)")
     status.add_argument("--json", action="store_true", help="print JSON")
     add_farm_parsers(sub)
+
+    from lrc_toolbox.cli.log_command import add_log_parser
+
+    add_log_parser(sub)
     return parser
 
 
@@ -483,7 +487,17 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-COMMANDS = ("info", "frames", "layers", "render", "resume", "history", "status", *FARM_COMMANDS)
+COMMANDS = (
+    "info",
+    "frames",
+    "layers",
+    "render",
+    "resume",
+    "history",
+    "status",
+    *FARM_COMMANDS,
+    "log",
+)
 
 
 def _original_form(argv: list[str]) -> list[str]:
@@ -522,6 +536,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_status(args, out, err)
     if args.command in FARM_COMMANDS:
         return run_farm_command(args, out, err)
+    if args.command == "log":
+        from lrc_toolbox.cli.log_command import run_log_command
+
+        return run_log_command(args, out, err)
     parser.print_help(err)
     return EXIT_BAD_INPUT
 

@@ -428,6 +428,11 @@ class BatchRenderAPI(QtCore.QObject):
             log_dir=Path(plan.log_dir) if plan.log_dir else None,
             overrides=RenderOverrides.from_config(config),
             include_all_lights=self.include_all_lights(planned.scene),
+            renderer_by_layer={
+                name: layer.renderer
+                for name in plan.frames_by_layer
+                if (layer := planned.scene.layer(name)) is not None
+            },
         )
         self.store.claim_batch(batch_id, pid=os.getpid(), host=socket.gethostname())
         manager = RenderProcessManager(

@@ -47,6 +47,7 @@ __all__ = ["RenderProcessManager", "WorkerLaunch"]
 
 _KIND_LEVEL = {
     LineKind.FATAL: "fatal",
+    LineKind.FRAME_FAILED: "error",
     LineKind.ERROR: "error",
     LineKind.WARNING: "warning",
 }
@@ -74,6 +75,18 @@ class WorkerLaunch:
     overrides: RenderOverrides = field(default_factory=RenderOverrides)
     #: SHA-256 of the snapshot, for each frame's provenance
     snapshot_sha256: str = ""
+    #: each layer's renderer, so its log is read with its own rules (missing plug-ins)
+    renderer_by_layer: Mapping[str, str] = field(default_factory=dict)
+
+    def renderer_for(self, layer: str | None) -> str | None:
+        """``--renderer``, else the layer's, else the one all layers share (start-up)."""
+        if self.renderer:
+            return self.renderer
+        if layer is not None and layer in self.renderer_by_layer:
+            return self.renderer_by_layer[layer]
+        shared = set(self.renderer_by_layer.values())
+        return shared.pop() if len(shared) == 1 else None
+
     #: the artist's Render Setup "include all lights" preference (None: Maya's default)
     include_all_lights: bool | None = None
 
@@ -89,6 +102,8 @@ class _Worker:
     stop_requested: bool = False
     #: Maya's version, as the worker's hello says
     maya_version: str | None = None
+    #: why the renderer failed the current frame (a FRAME_FAILED log line), if it did
+    frame_failure: str | None = None
     pid: int | None = None
     started: float = field(default_factory=time.time)
     last_output: float = field(default_factory=time.monotonic)
@@ -279,7 +294,7 @@ class RenderProcessManager(QtCore.QObject):
         process.setProcessEnvironment(environment)
         process.setProgram(command[0])
         process.setArguments(command[1:])
-        worker = _Worker(slot=slot, process=process, parser=LogParser(launch.renderer))
+        worker = _Worker(slot=slot, process=process, parser=LogParser(launch.renderer_for(None)))
         if launch.log_dir is not None:
             launch.log_dir.mkdir(parents=True, exist_ok=True)
             path = launch.log_dir / f"{slot.id}.log"
@@ -395,6 +410,10 @@ class RenderProcessManager(QtCore.QObject):
             worker.percent = parsed.percent
             worker.progress_pending = True
             self._flush_progress(worker)
+        elif parsed.kind is LineKind.FRAME_FAILED and worker.current:
+            # the renderer failed this frame, not the worker: the frame's own end event
+            # (frame_failed, or a frame_done) settles it, with this reason (see _frame_done)
+            worker.frame_failure = worker.frame_failure or parsed.reason or text.strip()
         elif parsed.kind is LineKind.FATAL:
             reason = parsed.reason or text.strip()
             state = self.slots[worker.slot.id]
@@ -473,7 +492,8 @@ class RenderProcessManager(QtCore.QObject):
         worker.layer = layer
         worker.frame_started_at = now
         worker.percent = 0.0
-        worker.parser = LogParser(self.launch.renderer)  # progress restarts per frame
+        worker.frame_failure = None
+        worker.parser = LogParser(self.launch.renderer_for(layer))  # progress restarts
         self.scheduler.frame_started(layer, frame, worker.slot.id, now, device=worker.slot.label)
         self.store.frame_started(
             self.batch_id, layer, frame, worker=worker.slot.id, device=worker.slot.label, now=now
@@ -485,7 +505,10 @@ class RenderProcessManager(QtCore.QObject):
         outputs = [str(p) for p in event.get("outputs") or []]
         self._forget(worker, layer, frame)
         now = time.time()
-        problem = self._product_problem(layer, frame, outputs, skipped=bool(event.get("skipped")))
+        problem = worker.frame_failure or self._product_problem(
+            layer, frame, outputs, skipped=bool(event.get("skipped"))
+        )
+        worker.frame_failure = None
         if problem is not None:
             self._fail(worker, layer, frame, problem, retry=True, now=now)
             return
@@ -554,7 +577,9 @@ class RenderProcessManager(QtCore.QObject):
         layer, frame = str(event["layer"]), int(event["frame"])
         self._forget(worker, layer, frame)
         fatal = bool(event.get("fatal"))
-        self._fail(worker, layer, frame, str(event["reason"]), retry=not fatal, now=time.time())
+        reason = worker.frame_failure or str(event["reason"])  # the renderer's words first
+        worker.frame_failure = None
+        self._fail(worker, layer, frame, reason, retry=not fatal, now=time.time())
 
     def _fail(
         self, worker: _Worker, layer: str, frame: int, reason: str, *, retry: bool, now: float

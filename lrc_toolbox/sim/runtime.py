@@ -376,6 +376,11 @@ class SimMaya:
                 _out(line)
             raise MayaError(f"{renderer} render failed: CUDA error")
         if take("render_error", frame=frame, layer=layer_name, device=self.device):
+            if renderer == "arnold":  # MtoA's arnoldRender reports a failed render so
+                from lrc_toolbox.sim import renderer_logs  # (ArnoldRenderCmd.cpp, displayError)
+
+                for line in renderer_logs.fatal_line("aborted", "arnold"):
+                    _out(line)
             raise MayaError(f"Error: {renderer} render of frame {frame} failed (injected)")
         written: list[str] = []
         if not take("missing_output", frame=frame, layer=layer_name, device=self.device):

@@ -13,13 +13,16 @@ How it works:
   it prints. Each entry was modelled on real log lines; the tests in
   ``tests/test_log_parser.py`` cite where each sample came from.
 * :class:`LogParser` tries every FATAL pattern first (all renderers', because a loaded
-  Arnold plug-in prints Arnold-style lines even while another renderer renders), then the
-  selected renderer's other patterns, then the other renderers' (their formats are
-  distinct, so a foreign progress line still parses), then the generic Maya ones
-  (``Error:``, ``Warning:``, ``Result:``). The first match wins.
+  Arnold plug-in prints Arnold-style lines even while another renderer renders), then every
+  FRAME_FAILED pattern, then the selected renderer's other patterns, then the other
+  renderers' (their formats are distinct, so a foreign progress line still parses), then
+  the generic Maya ones (``Error:``, ``Warning:``, ``Result:``). The first match wins.
 * Splitting output into lines (and decoding it) is the caller's job; :meth:`LogParser.parse_line`
   ignores the line's trailing ``\\r`` / ``\\n`` characters, so ``\\r\\r\\n`` endings from
   Windows logs never reach the text.
+* The one thing a parser remembers between lines: Maya prints the operating system's reason
+  for a plug-in that failed to load on the line *after* ``Unable to dynamically load``;
+  that line comes back with ``continues=True`` and the whole message as its ``reason``.
 * Speed: each pattern lists literal hints; a regex runs only when one of its hints is in
   the lower-cased line, so ordinary INFO lines cost a few substring tests (about 5 us).
   Patterns are ASCII-only case-insensitive, and only a line's first 8192 characters are
@@ -27,11 +30,31 @@ How it works:
 
 Decisions worth knowing (each has a test):
 
+* Two kinds stop a render. FATAL means the *worker* cannot render (licence, its renderer's
+  plug-in, GPU/CUDA, no renderable camera, a scene Maya cannot load): the manager disables
+  the slot. FRAME_FAILED means *this frame* failed but the worker can go on with the next
+  one (``[mtoa] Failed batch render``, Arnold's ``render aborted due to earlier errors``,
+  ``V-Ray error: ...``): the manager fails the frame and retries it.
 * ``Error:`` / ``ERROR`` lines are ERROR, never FATAL on their own: renders often finish
   after them. Only lines that match a fatal meaning (licence, plug-in, GPU, abort, no
   camera) are FATAL, even when Maya prefixes them with ``Error:`` or ``Warning:``.
-* ``V-Ray error: ...`` is FATAL, as in Thinkbox Deadline's MayaBatch/MayaCmd plug-ins:
-  V-Ray reports recoverable problems as ``V-Ray warning``; its errors precede an abort.
+* A missing plug-in (``Plug-in, "X", was not found on MAYA_PLUG_IN_PATH``) or one that
+  fails to load (``Unable to dynamically load : .../X.mll``, also ``.so`` / ``.bundle``)
+  is FATAL only when X is the plug-in the parser's renderer needs
+  (:attr:`RendererInfo.plugin <lrc_toolbox.records.renderers.RendererInfo.plugin>`; Maya's
+  own renderers need none). Another plug-in is a WARNING naming it (a real Hardware 2.0 log
+  with five missing plug-ins rendered its frames); with no renderer known it is an ERROR.
+* ``[mtoa] Failed batch render`` is MtoA's ``arnoldRender -batch`` returning a failure for
+  the frame it was rendering (``plugins/mtoa/commands/ArnoldRenderCmd.cpp``); the Maya
+  session is still usable, so it is FRAME_FAILED (Deadline's MayaBatch fails the *task*
+  on it, not the worker). Arnold's ``render aborted due to earlier errors`` is its
+  abort-on-error stopping that render: FRAME_FAILED too.
+* ``V-Ray error: ...`` is FRAME_FAILED, as Thinkbox Deadline's MayaBatch/MayaCmd plug-ins
+  fail the task (not the worker) on it: V-Ray reports recoverable problems as ``V-Ray
+  warning``; its errors stop the frame (a proxy it cannot load). Licence, CUDA and memory
+  failures printed as ``V-Ray error:`` still match their FATAL meanings first.
+* Arnold's ``rendering with watermarks because of failed authorization`` stays FATAL:
+  watermarked frames cannot be delivered; the reason says so.
 * A frame number is only taken from a frame pattern (``Rendering frame 12``), never from
   an image path (``Shot1.2.iff``) or a timestamp column (``00:00:15``).
 * Percentages are reported as printed: progress restarts for every layer and frame, so
@@ -39,6 +62,8 @@ Decisions worth knowing (each has a test):
 * ``FRAME_STARTED`` and ``FRAME_DONE`` may repeat for one frame (Maya Software prints
   ``Starting Rendering`` and ``Rendering current frame``; Arnold prints ``render done in``
   and kick also a bare ``render done``): treat them as idempotent for the current frame.
+* Maya's own ``Rendering frame 1029 : <image>`` (Hardware 2.0 and Software batch renders)
+  is Maya's FRAME_STARTED, not Redshift's ``Rendering frame 1029 (1/10)``.
 * Redshift's ``Skipping frame`` (the image exists) is FRAME_DONE; its ``Rendering time:
   ... GPU(s) used`` is PROGRESS 100; a Redshift ``Invalid device id`` is FATAL because
   Redshift then renders on every GPU in the machine (MAYA_REFERENCE.md section 5).
@@ -51,11 +76,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cache
 
-from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS, LogFormat, find_renderer
+from lrc_toolbox.records.renderers import (
+    RENDERER_NAMES,
+    RENDERERS,
+    LogFormat,
+    RendererInfo,
+    find_renderer,
+)
 
 __all__ = [
     "GENERIC",
@@ -66,6 +97,8 @@ __all__ = [
     "Pattern",
     "normalize_renderer",
     "parse_lines",
+    "renderer_of_plugin",
+    "renderers_of_line",
 ]
 
 GENERIC = "maya"
@@ -83,6 +116,9 @@ class LineKind(str, Enum):
     FRAME_DONE = "frame_done"
     OUTPUT = "output"
     FATAL = "fatal"
+    """The worker cannot render (licence, its renderer's plug-in, GPU): disable the slot."""
+    FRAME_FAILED = "frame_failed"
+    """The frame being rendered failed; the worker can render the next one: retry it."""
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
@@ -101,8 +137,13 @@ class ParsedLine:
         percent: PROGRESS: the percentage as printed (0-100, may go down between lines).
         frame: The frame number, only when a frame pattern names it.
         path: The image path for OUTPUT / FRAME_DONE / FRAME_STARTED lines that carry one.
-        reason: FATAL / ERROR / WARNING: the meaningful part of the message.
+        reason: FATAL / FRAME_FAILED / ERROR / WARNING: the meaningful part of the message,
+            or what the line means for the render where the words alone do not say it.
         pattern: The name of the table entry that matched (for logs and tests).
+        plugin: The Maya plug-in a missing-plug-in or failed-load line names.
+        continues: True for the line after ``Unable to dynamically load``: the operating
+            system's reason. It repeats the previous line's kind and its ``reason`` is the
+            whole message; update what the previous line recorded instead of adding to it.
     """
 
     kind: LineKind
@@ -113,11 +154,18 @@ class ParsedLine:
     path: str | None = None
     reason: str | None = None
     pattern: str | None = None
+    plugin: str | None = None
+    continues: bool = False
 
     @property
     def is_fatal(self) -> bool:
         """True when the worker must stop (the line is FATAL)."""
         return self.kind is LineKind.FATAL
+
+    @property
+    def fails_frame(self) -> bool:
+        """True when the frame being rendered failed but the worker goes on (FRAME_FAILED)."""
+        return self.kind is LineKind.FRAME_FAILED
 
 
 @dataclass(frozen=True)
@@ -136,6 +184,11 @@ class Pattern:
         renderer: Renderer label for matches; None means "the renderer being run".
         hints: Necessary lower-case substrings (see above).
         percent: A fixed percentage for PROGRESS patterns without a ``percent`` group.
+        meaning: For lines whose words do not say what they mean for the render: the
+            reason becomes this sentence, with the line's own words in parentheses.
+        plugin_rule: The line names a plug-in (group ``plugin``): it is ``kind`` only when
+            that is the plug-in the parser's renderer needs, a WARNING for another plug-in,
+            and an ERROR when the parser's renderer is not known.
     """
 
     name: str
@@ -144,6 +197,8 @@ class Pattern:
     renderer: str | None
     hints: tuple[str, ...]
     percent: float | None = None
+    meaning: str | None = None
+    plugin_rule: bool = False
     groups: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -168,6 +223,8 @@ def _p(
     *,
     flags: int = 0,
     percent: float | None = None,
+    meaning: str | None = None,
+    plugin_rule: bool = False,
 ) -> Pattern:
     return Pattern(
         name=name,
@@ -178,6 +235,8 @@ def _p(
         renderer=renderer,
         hints=tuple(h.lower() for h in hints),
         percent=percent,
+        meaning=meaning,
+        plugin_rule=plugin_rule,
     )
 
 
@@ -219,6 +278,13 @@ def _maya_image_patterns(renderer: str) -> list[Pattern]:
             r"\bRendering current frame\b",
             ["rendering current frame"],
         ),
+        _p(
+            "frame_started_number",
+            _K.FRAME_STARTED,
+            renderer,
+            rf"\bRendering frame (?P<frame>-?\d+)\s+:\s+(?P<path>\S.*?){_TAIL}",
+            ["rendering frame"],
+        ),
     ]
 
 
@@ -227,9 +293,9 @@ def _arnold_patterns(renderer: str) -> list[Pattern]:
     return [
         _p(
             "failed_batch_render",
-            _K.FATAL,
+            _K.FRAME_FAILED,
             renderer,
-            r"(?P<reason>\[mtoa\] Failed batch render.*?)\s*$",
+            rf"(?P<reason>\[mtoa\] Failed batch render.*?){_TAIL}",
             ["failed batch render"],
         ),
         _p(
@@ -243,9 +309,14 @@ def _arnold_patterns(renderer: str) -> list[Pattern]:
             "licence_watermark",
             _K.FATAL,
             renderer,
-            r"(?P<reason>rendering with watermarks? because of failed authori[sz]ation.*?)\s*$",
-            ["failed authori"],
+            r"(?P<reason>rendering with (?:a )?watermarks?\b.*?)\s*$",
+            ["watermark"],
             flags=re.IGNORECASE,
+            meaning=(
+                "Arnold is rendering with a watermark (no licence): the frames can't be "
+                "delivered; check the licence server (ADSKFLEX_LICENSE_FILE) and that "
+                "skip_license_check is off"
+            ),
         ),
         _p(
             "licence_clm",
@@ -265,12 +336,18 @@ def _arnold_patterns(renderer: str) -> list[Pattern]:
             flags=re.IGNORECASE,
         ),
         _p(
-            "render_aborted",
+            "render_terminated",
             _K.FATAL,
             renderer,
-            r"(?P<reason>(?:\[kick\] )?(?:render aborted\b|render terminating early\b"
-            r"|aborting render\b).*?)\s*$",
-            ["render aborted", "terminating early", "aborting render"],
+            r"(?P<reason>(?:render terminating early\b|aborting render\b).*?)\s*$",
+            ["terminating early", "aborting render"],
+        ),
+        _p(
+            "render_aborted",
+            _K.FRAME_FAILED,
+            renderer,
+            r"(?P<reason>(?:\[kick\] )?render aborted\b.*?)\s*$",
+            ["render aborted"],
         ),
         _p(
             "gpu_error",
@@ -388,7 +465,8 @@ def _redshift_patterns(renderer: str) -> list[Pattern]:
             "frame_started",
             _K.FRAME_STARTED,
             renderer,
-            r"\bRendering (?:layer '[^']*', )?frame (?P<frame>-?\d+)\b",
+            # Not Maya's own "Rendering frame 1029 : <image>" (Hardware 2.0 / Software).
+            r"\bRendering (?:layer '[^']*', )?frame (?P<frame>-?\d+)\b(?!\s*:)",
             ["rendering frame", "rendering layer"],
         ),
         _p(
@@ -420,7 +498,7 @@ def _vray_patterns(renderer: str) -> list[Pattern]:
     return [
         _p(
             "vray_error",
-            _K.FATAL,
+            _K.FRAME_FAILED,
             renderer,
             r"(?P<reason>V-Ray error:.*?)\s*$",
             ["v-ray error"],
@@ -563,8 +641,19 @@ PATTERNS: dict[str, list[Pattern]] = {
             "missing_plugin",
             _K.FATAL,
             GENERIC,
-            r"(?P<reason>Plug-in,?\s*\"[^\"]*\",?\s*was not found on MAYA_PLUG_IN_PATH)",
+            r"(?P<reason>Plug-in,?\s*\"(?P<plugin>[^\"]*)\",?\s*was not found on"
+            r" MAYA_PLUG_IN_PATH)",
             ["maya_plug_in_path"],
+            plugin_rule=True,
+        ),
+        _p(
+            "plugin_load_failed",
+            _K.FATAL,
+            GENERIC,
+            r"Unable to dynamically load\s*:\s*(?P<plugin_path>(?:.*?[/\\])?"
+            r"(?P<plugin>[^/\\]+?)\.(?:mll|so|bundle|dylib))(?=[\s:(]|//|$)",
+            ["dynamically load"],
+            plugin_rule=True,
         ),
         _p(
             "no_renderable_camera",
@@ -660,15 +749,19 @@ def normalize_renderer(renderer: str | None) -> str | None:
     return _EXTRA_SPELLINGS.get(renderer.strip().lower())
 
 
+_PRIORITY = {LineKind.FATAL: 0, LineKind.FRAME_FAILED: 1}
+"""Kinds whose patterns are tried before all others, in this order (see module docstring)."""
+
+
 @cache
 def _ordered(renderer: str | None) -> tuple[Pattern, ...]:
     """All patterns in matching order for one selected renderer (see module docstring)."""
     tables = [renderer] if renderer else []
     tables += [name for name in RENDERER_NAMES if name != renderer]
     tables.append(GENERIC)
-    fatal = [p for t in tables for p in PATTERNS[t] if p.kind is LineKind.FATAL]
-    other = [p for t in tables for p in PATTERNS[t] if p.kind is not LineKind.FATAL]
-    return tuple(fatal + other)
+    patterns = [p for t in tables for p in PATTERNS[t]]
+    # sorted() is stable: within a priority the table order above is kept.
+    return tuple(sorted(patterns, key=lambda p: _PRIORITY.get(p.kind, len(_PRIORITY))))
 
 
 def _minimal_hints() -> tuple[str, ...]:
@@ -682,6 +775,10 @@ _ANY_HINT = _minimal_hints()
 _ARNOLD_COLUMNS = re.compile(r"^\s*(?:\d+:\d\d:\d\d\s+\d+\s*[KMG]B\s+)?(?:[A-Z]+\s*)?\|\s*")
 _MATCH_WINDOW = 8192
 """Characters of a line the table is matched against: bounds the cost of garbage lines."""
+_PLUGIN_SUFFIX = re.compile(r"\.(?:mll|so|bundle|dylib|py)$", re.IGNORECASE)
+# What comes before the second line of a multi-line Maya message: a farm's stream label
+# (Deadline 10 "0: STDOUT: ", Deadline Cloud adaptors "STDERR: "), then "# " or "// ".
+_CONTINUATION_MARK = re.compile(r"^(?:.*?\bSTD(?:OUT|ERR):\s)?\s*(?:#|//)?\s*")
 
 
 def _clean_path(path: str) -> str:
@@ -703,8 +800,63 @@ def _message(text: str) -> str:
     return _clean_reason(text[columns.end() :] if columns else text)
 
 
+def _plugin_name(name: str) -> str:
+    """A plug-in as Maya names it in ``loadPlugin``: ``mtoa.mll`` and ``mtoa`` are one."""
+    return _PLUGIN_SUFFIX.sub("", name.strip())
+
+
+def _renderer_needing(plugin: str | None) -> RendererInfo | None:
+    """The supported renderer whose render needs ``plugin`` (case-insensitive), or None."""
+    wanted = _plugin_name(plugin or "").lower()
+    for info in RENDERERS.values():
+        if info.plugin is not None and info.plugin.lower() == wanted:
+            return info
+    return None
+
+
+def renderer_of_plugin(plugin: str | None) -> str | None:
+    """The renderer whose render needs the plug-in a line names (``mtoa``, ``mtoa.mll``)."""
+    info = _renderer_needing(plugin)
+    return info.name if info is not None else None
+
+
+def _plugin_verdict(
+    pattern: Pattern, plugin: str, words: str, renderer: str | None, os_message: str | None
+) -> tuple[LineKind, str]:
+    """Kind and reason of a missing / failed-to-load plug-in line (``plugin_rule``).
+
+    ``words`` is what the line says (Maya's own message for a missing plug-in, the file
+    for a failed load); ``os_message`` the operating system's reason for a failed load.
+    """
+    name = _plugin_name(plugin)
+    if pattern.name == "plugin_load_failed":
+        words = f"plug-in {name} could not be loaded from {words}"
+        if os_message:
+            words += f": {os_message}"
+    info = RENDERERS.get(renderer) if renderer else None
+    if info is None:
+        owner = _renderer_needing(name)
+        if_needed = f", as a render with {owner.label} does" if owner else ""
+        return (
+            LineKind.ERROR,
+            f"{words} (the renderer is not known: fatal only if the render needs this "
+            f"plug-in{if_needed})",
+        )
+    if info.plugin is not None and info.plugin.lower() == name.lower():
+        if pattern.name == "plugin_load_failed":
+            words = f"{info.label}'s {words}"
+        return pattern.kind, words
+    if info.plugin is None:  # Maya Software and Hardware 2.0 are built in
+        return LineKind.WARNING, f"{words} (Maya's own renderers need no plug-in)"
+    return LineKind.WARNING, f"{words} ({info.label} does not need it)"
+
+
 def _result(
-    pattern: Pattern, match: re.Match[str], text: str, default_renderer: str | None
+    pattern: Pattern,
+    match: re.Match[str],
+    text: str,
+    default_renderer: str | None,
+    os_message: str | None = None,
 ) -> ParsedLine:
     groups = pattern.groups
     percent = pattern.percent
@@ -720,12 +872,22 @@ def _result(
     if "path" in groups:
         value = match.group("path")
         path = _clean_path(value) if value else None
+    kind = pattern.kind
     reason = None
-    if pattern.kind in (LineKind.FATAL, LineKind.ERROR, LineKind.WARNING):
+    plugin = None
+    if kind in _REASONED:
         value = match.group("reason") if "reason" in groups else None
         reason = (_clean_reason(value) if value else "") or _message(text) or text.strip()
+        if pattern.meaning:
+            reason = f"{pattern.meaning} ({reason})"
+    if pattern.plugin_rule:
+        plugin = _plugin_name(match.group("plugin"))
+        words = _clean_path(match.group("plugin_path")) if "plugin_path" in groups else reason
+        kind, reason = _plugin_verdict(
+            pattern, plugin, words or plugin, default_renderer, os_message
+        )
     return ParsedLine(
-        kind=pattern.kind,
+        kind=kind,
         text=text,
         renderer=pattern.renderer if pattern.renderer is not None else default_renderer,
         percent=percent,
@@ -733,21 +895,32 @@ def _result(
         path=path,
         reason=reason,
         pattern=pattern.name,
+        plugin=plugin,
     )
 
 
+_REASONED = frozenset({LineKind.FATAL, LineKind.FRAME_FAILED, LineKind.ERROR, LineKind.WARNING})
+"""Kinds whose lines carry a ``reason``."""
+
+
 class LogParser:
-    """Classifies lines of one worker's output; holds no state but the renderer.
+    """Classifies lines of one worker's output.
 
     Args:
         renderer: The renderer the worker runs (``"arnold"``, ``"sw"``, ``"redshift"``...),
             or None. Its patterns are tried before the other renderers'; every renderer's
-            FATAL patterns always apply. Unknown names behave like None.
+            FATAL patterns always apply. A missing plug-in is FATAL only when it is this
+            renderer's (see the module docstring). Unknown names behave like None.
+
+    Besides the renderer it remembers one thing: the last ``Unable to dynamically load``
+    line, so that the operating system's reason on the next line completes its message
+    (``ParsedLine.continues``). Use one parser per stream of lines.
     """
 
     def __init__(self, renderer: str | None = None) -> None:
         self.renderer: str | None = normalize_renderer(renderer)
         self._patterns = _ordered(self.renderer)
+        self._load_failure: tuple[ParsedLine, Pattern, re.Match[str]] | None = None
 
     @property
     def patterns(self) -> tuple[Pattern, ...]:
@@ -757,9 +930,26 @@ class LogParser:
     def parse_line(self, line: str) -> ParsedLine:
         """Classify one line (its trailing ``\\r`` / ``\\n`` are ignored). Never raises."""
         text = line.rstrip("\r\n")
-        return self._classify(text, prefilter=True)
+        parsed, pattern, match = self._match(text, prefilter=True)
+        pending, self._load_failure = self._load_failure, None
+        if pattern is not None and match is not None and pattern.name == "plugin_load_failed":
+            self._load_failure = (parsed, pattern, match)
+        elif pending is not None and parsed.kind is LineKind.INFO:
+            os_message = _os_message(text, pending[2])
+            if os_message is None:  # a blank line or a bare "#": keep waiting
+                self._load_failure = pending
+            else:
+                head, head_pattern, head_match = pending
+                whole = _result(head_pattern, head_match, head.text, self.renderer, os_message)
+                return replace(whole, text=text, continues=True)
+        return parsed
 
     def _classify(self, text: str, *, prefilter: bool) -> ParsedLine:
+        return self._match(text, prefilter=prefilter)[0]
+
+    def _match(
+        self, text: str, *, prefilter: bool
+    ) -> tuple[ParsedLine, Pattern | None, re.Match[str] | None]:
         window = text if len(text) <= _MATCH_WINDOW else text[:_MATCH_WINDOW]
         # The prefilter: a regex runs only if one of its literal hints occurs. Plain
         # substring tests on one lower-cased copy are far cheaper than the regexes, and
@@ -770,7 +960,7 @@ class LogParser:
                 if hint in lowered:
                     break
             else:
-                return ParsedLine(LineKind.INFO, text)
+                return ParsedLine(LineKind.INFO, text), None, None
         for pattern in self._patterns:
             if prefilter:
                 for hint in pattern.hints:
@@ -780,11 +970,50 @@ class LogParser:
                     continue
             match = pattern.regex.search(window)
             if match is not None:
-                return _result(pattern, match, text, self.renderer)
-        return ParsedLine(LineKind.INFO, text)
+                return _result(pattern, match, text, self.renderer), pattern, match
+        return ParsedLine(LineKind.INFO, text), None, None
+
+
+def _os_message(text: str, head: re.Match[str]) -> str | None:
+    """The operating system's reason on the line after a failed load, or None if blank.
+
+    Maya prints it bare, after ``# `` (Python) or after ``// `` (Linux, with the file name
+    in front, which is dropped: the head line names the file already); a farm's
+    ``STDERR:`` label before it is dropped too.
+    """
+    message = _clean_reason(_CONTINUATION_MARK.sub("", text, count=1)).rstrip(". ")
+    path = head.group("plugin_path").strip()
+    if message.startswith(path):
+        message = message[len(path) :].lstrip(" :")
+    return message or None
 
 
 def parse_lines(lines: Sequence[str], renderer: str | None = None) -> list[ParsedLine]:
     """Classify already-split lines with a fresh :class:`LogParser`."""
     parser = LogParser(renderer)
     return [parser.parse_line(line) for line in lines]
+
+
+def renderers_of_line(parsed: ParsedLine) -> tuple[str, ...]:
+    """The renderers a line classified by ``LogParser(None)`` shows are rendering.
+
+    A frame, progress or output line from a renderer's own table names the renderers that
+    print that format (Maya Software and Hardware 2.0 share one, so both). Empty for
+    everything else: Maya's own messages, renderer-neutral GPU lines, and the errors and
+    warnings a loaded but unused plug-in prints (MtoA does at start-up, whatever renders).
+    """
+    own = RENDERERS.get(parsed.renderer or "")
+    if own is None or parsed.kind not in _RENDERING_KINDS:
+        return ()
+    return tuple(name for name, info in RENDERERS.items() if info.log_format is own.log_format)
+
+
+_RENDERING_KINDS = frozenset(
+    {
+        LineKind.PROGRESS,
+        LineKind.FRAME_STARTED,
+        LineKind.FRAME_DONE,
+        LineKind.OUTPUT,
+        LineKind.FRAME_FAILED,
+    }
+)
