@@ -502,3 +502,22 @@ def test_a_failed_arnold_render_fails_the_frame_not_the_worker(
     assert summary["done"] == 6 and summary["retries"] == 1
     assert summary["workers"]["gpu1"]["disabled"] is None
     assert reasons and "Failed batch render" in reasons[0]
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+def test_a_maya_software_batch_gets_cpu_workers_not_one_per_gpu(
+    api: BatchRenderAPI, sim: Path
+) -> None:
+    plan = api.plan_batch(config(sim, scene=str(LEGACY), frames="1-4")).plan
+    assert [w.id for w in plan.workers] == ["cpu0"]
+    assert any("Maya Software renders on the CPU only" in w for w in plan.warnings)
+
+
+def test_hardware_2_says_its_gpu_is_not_chosen_by_the_pinning(
+    api: BatchRenderAPI, sim: Path
+) -> None:
+    plan = api.plan_batch(config(sim, renderer="mayaHardware2")).plan
+    assert [w.id for w in plan.workers] == ["gpu1", "gpu2", "gpu3"]
+    assert any("CUDA_VISIBLE_DEVICES does not choose" in w for w in plan.warnings)

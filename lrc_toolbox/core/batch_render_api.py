@@ -200,8 +200,9 @@ class BatchRenderAPI(QtCore.QObject):
         self._check_renderers(config, scene, frames_by_layer)
         self._check_camera(config, scene, warnings)
         system = self.get_system_info()
+        devices = self._device_policy(config, scene, frames_by_layer, warnings)
         try:
-            slots = build_slots(system, config)
+            slots = build_slots(system, devices)
         except ValueError as exc:
             raise EnvironmentProblem(str(exc)) from exc
         project = (
@@ -300,6 +301,44 @@ class BatchRenderAPI(QtCore.QObject):
                     f"{', '.join(RENDERER_NAMES)}): choose one with --renderer, or change "
                     "the layer's renderer in Maya"
                 )
+
+    @staticmethod
+    def _device_policy(
+        config: RenderConfig,
+        scene: SceneDescription,
+        frames_by_layer: dict[str, list[int]],
+        warnings: list[str],
+    ) -> RenderConfig:
+        """The config the worker slots are built from, after what the renderers can use
+        (records.renderers): a batch whose renderers all render on the CPU only (Maya
+        Software) gets CPU workers with their threads limited, not GPU workers; Maya
+        Hardware 2.0 is not pinned by CUDA_VISIBLE_DEVICES, and the plan says so."""
+        if config.renderer:
+            names = {config.renderer}
+        else:
+            layers = [scene.layer(name) for name in frames_by_layer]
+            names = {layer.renderer if layer else scene.renderer for layer in layers}
+        infos = [RENDERERS[n] for n in sorted(names) if n in RENDERERS]
+        if not infos:
+            return config
+        if not config.cpu_mode and not any(i.renders_on("gpu") for i in infos):
+            labels = ", ".join(i.label for i in infos)
+            warnings.append(
+                f"{labels} renders on the CPU only: CPU workers are used (threads shared "
+                "between them), not one per GPU"
+            )
+            return replace(config, cpu_mode=True)
+        for info in infos:
+            if not info.cuda_pinned and not config.cpu_mode:
+                warnings.append(
+                    f"{info.label} draws with the display GPU (OpenGL/DirectX), which "
+                    "CUDA_VISIBLE_DEVICES does not choose: its workers share that GPU"
+                )
+            elif config.cpu_mode and not info.renders_on("cpu"):
+                warnings.append(
+                    f"{info.label} needs a GPU: CPU workers render it on the display GPU"
+                )
+        return config
 
     @staticmethod
     def _check_camera(config: RenderConfig, scene: SceneDescription, warnings: list[str]) -> None:
