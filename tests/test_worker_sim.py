@@ -123,6 +123,14 @@ def test_missing_plugin_is_fatal_with_mayas_wording(tmp_path: Path) -> None:
     assert 'Plug-in, "mtoa", was not found on MAYA_PLUG_IN_PATH' in failed["reason"]
 
 
+def test_after_a_failed_layer_switch_every_frame_gives_the_real_reason(tmp_path: Path) -> None:
+    env = sim_env(tmp_path, LRC_SIM_MISSING_PLUGINS="mtoa")
+    run = run_worker(tmp_path, [command("render", layer="BG", frames=[1, 2]), QUIT], env=env)
+    reasons = [event["reason"] for event in run.named("frame_failed")]
+    assert len(reasons) == 2
+    assert all('Plug-in, "mtoa", was not found' in reason for reason in reasons), reasons
+
+
 def test_bad_command_gets_an_error_and_the_worker_goes_on(tmp_path: Path) -> None:
     run = run_worker(tmp_path, ["{not json\n", command("render", layer="BG", frames=[1]), QUIT])
     assert "not JSON" in run.named("error")[0]["reason"]

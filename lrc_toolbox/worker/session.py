@@ -211,8 +211,12 @@ class WorkerSession:
     def switch_layer(self, node: str) -> None:
         if node == self.current_layer:
             return
+        # the layer counts as current only once its renderer is ready: after a failed
+        # switch, the next frame of the layer tries again (and fails with the same reason)
+        # instead of finding no handler
+        self.current_layer = None
+        self.handler = None
         self.cmds.editRenderLayerGlobals(currentRenderLayer=node)
-        self.current_layer = node
         renderer = self.renderer_override or str(
             self.cmds.getAttr("defaultRenderGlobals.currentRenderer") or MAYA_DEFAULT_RENDERER
         )
@@ -232,6 +236,7 @@ class WorkerSession:
             raise FrameFailure(str(exc), fatal=True) from exc
         handler.configure(self.cmds, self.mel, self.settings)
         self.handler = handler
+        self.current_layer = node
 
     def renderable_cameras(self) -> list[str]:
         cameras = []
