@@ -13,6 +13,7 @@ MayaBatch plug-in; the extension and prefix attributes follow OpenPype/AYON
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "HANDLERS",
     "RenderSettings",
     "RendererHandler",
+    "RendererSettingError",
     "UnsupportedRendererError",
     "handler_for",
 ]
@@ -84,7 +86,9 @@ def _get(cmds: Any, plug: str, default: Any = None) -> Any:
 
 
 def _set(cmds: Any, plug: str, value: Any, **kwargs: Any) -> bool:
-    """setAttr that skips absent nodes (a renderer's options node may not exist yet)."""
+    """Best-effort setAttr, for OPTIONAL niceties only (log verbosity): answers False when
+    the plug is absent or refuses the value. Settings the batch depends on use
+    :func:`_require`."""
     try:
         if not cmds.objExists(plug):
             return False
@@ -92,6 +96,42 @@ def _set(cmds: Any, plug: str, value: Any, **kwargs: Any) -> bool:
         return True
     except Exception:
         return False
+
+
+class RendererSettingError(RuntimeError):
+    """A setting the batch depends on could not be applied. The message names the plug,
+    the value and why it is needed; the session reports it as the frame's reason."""
+
+
+def _require(cmds: Any, plug: str, value: Any, why: str, **kwargs: Any) -> None:
+    """setAttr for a REQUIRED setting: raises :class:`RendererSettingError` when the plug
+    does not exist or Maya refuses the value (locked, connected, wrong type)."""
+    if not cmds.objExists(plug):
+        raise RendererSettingError(
+            f"cannot set {plug} = {value!r} ({why}): no such attribute or node in the scene"
+        )
+    try:
+        cmds.setAttr(plug, value, **kwargs)
+    except Exception as exc:
+        text = str(exc).strip() or type(exc).__name__
+        raise RendererSettingError(
+            f"cannot set {plug} = {value!r} ({why}): Maya refused it: {text}"
+        ) from exc
+
+
+def _ensure_node(node: str, cmds: Any, create: Any, how: str) -> None:
+    """Create a renderer's options node when the scene has none, with the renderer's own
+    creation procedure (``how`` names it for the error). Raises RendererSettingError when
+    the node still does not exist afterwards."""
+    if cmds.objExists(node):
+        return
+    try:
+        create()
+    except Exception as exc:
+        text = str(exc).strip() or type(exc).__name__
+        raise RendererSettingError(f"cannot create {node} with {how}: {text}") from exc
+    if not cmds.objExists(node):
+        raise RendererSettingError(f"{how} did not create {node}")
 
 
 class RendererHandler:
@@ -138,9 +178,20 @@ class RendererHandler:
             return None
 
     def configure(self, cmds: Any, mel: Any, settings: RenderSettings) -> None:
-        """Once per layer switch: devices, threads, verbosity."""
+        """Once per layer switch: devices, threads, verbosity.
+
+        Raises:
+            RendererSettingError: a required setting could not be applied.
+        """
         if settings.threads:
-            _set(cmds, "defaultRenderGlobals.numCpusToUse", settings.threads)
+            # DL GetThreadsCommand sets numCpusToUse for Maya Software; the slot's thread
+            # limit is what keeps CPU workers from oversubscribing the machine: required.
+            _require(
+                cmds,
+                "defaultRenderGlobals.numCpusToUse",
+                settings.threads,
+                "the worker's CPU thread limit",
+            )
 
     def prepare_frame(self, cmds: Any, frame: int) -> None:
         """Per frame, after the common globals are set."""
@@ -181,20 +232,68 @@ class MayaHardware2Handler(RendererHandler):
 
 
 class ArnoldHandler(RendererHandler):
+    """MtoA. Sources (MTOA = MtoA's sources in the history of ``sebastienblor/arnold-usd``,
+    last commit holding them ``f0920e993c42``; see docs/maya-integration.md):
+
+    - MtoA creates ``defaultArnoldRenderOptions`` itself only at render time, with its
+      defaults (``ArnoldSession.cpp`` ``GetDefaultArnoldRenderOptions`` runs
+      ``mtoa.core.createOptions()`` when the node is missing; ``ArnoldOptionsNode.cpp``:
+      ``renderDevice`` defaults to 0 = CPU). Settings made before that would be lost, so
+      the handler creates the node first with the same call (``scripts/mtoa/core.py``
+      ``createOptions``: options, filter, driver and display driver, all shared nodes).
+    - ``abortOnLicenseFail`` / ``skipLicenseCheck``: Arnold's ``abort_on_license_fail`` /
+      ``skip_license_check`` made Maya attributes by ``ArnoldOptionsNode.cpp`` (names as
+      in ``arnoldRenderer.xml`` ``-ai:alf`` / ``-ai:slc``). A skipped licence check
+      renders watermarked frames; DCM ``arnold_handler.py`` sets abortOnLicenseFail too.
+    - ``defaultRenderGlobals.skipExistingFrames``: ``ArnoldRenderCmd.cpp`` skips a batch
+      frame whose first image exists when it is on (``arnoldRenderer.xml`` declares it on
+      the render globals).
+    - Devices: ``OptionsTranslator.cpp`` renders on the GPU when ``renderDevice`` is 1;
+      with ``manual_gpu_devices`` on it selects GPUs by index from ``render_devices``,
+      otherwise it auto-selects. A worker pinned to one GPU (``CUDA_VISIBLE_DEVICES``)
+      sees only index 0, so a saved manual selection is cleared.
+    """
+
     name = "arnold"
     beauty_pass = "beauty"
+    options = "defaultArnoldRenderOptions"
+
+    def create_options(self) -> None:
+        """MtoA's own creation call (inside Maya ``mtoa`` is MtoA's scripts package)."""
+        importlib.import_module("mtoa.core").createOptions()
 
     def configure(self, cmds: Any, mel: Any, settings: RenderSettings) -> None:
-        opts = "defaultArnoldRenderOptions"
-        _set(cmds, f"{opts}.renderType", 0)  # images, not .ass export
-        if (_get(cmds, f"{opts}.log_verbosity", 0) or 0) < 2:
-            _set(cmds, f"{opts}.log_verbosity", 2)  # Info: needed for "% done" lines
-        _set(cmds, f"{opts}.log_to_console", 1)
-        _set(cmds, f"{opts}.abortOnLicenseFail", 1)  # no silent watermarked frames
-        _set(cmds, f"{opts}.renderDevice", 1 if settings.device == "gpu" else 0)
+        opts = self.options
+        _ensure_node(opts, cmds, self.create_options, "mtoa.core.createOptions()")
+        # required: each decides what is rendered, where, on which device, or whether a
+        # failure is seen
+        _require(cmds, f"{opts}.renderType", 0, "render images, not an .ass export")
+        _require(cmds, f"{opts}.log_to_console", 1, "the manager reads Arnold's log")
+        _require(cmds, f"{opts}.abortOnLicenseFail", 1, "no watermarked frames")
+        _require(cmds, f"{opts}.skipLicenseCheck", 0, "no watermarked frames")
+        _require(
+            cmds,
+            "defaultRenderGlobals.skipExistingFrames",
+            0,
+            "an existing image must not stand in for this attempt's frame",
+        )
+        gpu = settings.device == "gpu"
+        _require(
+            cmds, f"{opts}.renderDevice", 1 if gpu else 0, f"the slot's device ({settings.device})"
+        )
+        if gpu:
+            _require(
+                cmds,
+                f"{opts}.manual_gpu_devices",
+                0,
+                "the worker sees only its pinned GPU; Arnold must auto-select it",
+            )
         if settings.threads:
-            _set(cmds, f"{opts}.threads_autodetect", 0)
-            _set(cmds, f"{opts}.threads", settings.threads)
+            _require(cmds, f"{opts}.threads_autodetect", 0, "the worker's CPU thread limit")
+            _require(cmds, f"{opts}.threads", settings.threads, "the worker's CPU thread limit")
+        # optional: Info level only adds the "% done" progress lines
+        if (_get(cmds, f"{opts}.log_verbosity", 0) or 0) < 2:
+            _set(cmds, f"{opts}.log_verbosity", 2)
 
     def render(self, cmds: Any, mel: Any, camera: str, layer_node: str, frame: int) -> None:
         cmds.arnoldRender(batch=True, seq=str(frame), camera=camera)
@@ -205,9 +304,35 @@ class ArnoldHandler(RendererHandler):
 
 
 class RedshiftHandler(RendererHandler):
+    """Redshift. ``redshiftOptions`` is created with Redshift's MEL
+    ``redshiftGetRedshiftOptionsNode(true)`` (DL ``MayaBatch.py`` initialisation, which
+    calls it with the argument since Redshift 1.2.95). ``abortOnLicenseFail`` and
+    ``skipExistingFrames`` on ``redshiftOptions``: a public copy of Royal Render's
+    ``kso_maya.py`` (repository not named by the code search) sets both; DL's MayaBatch
+    sets ``logLevel``.
+
+    TODO(issue 11): which ``redshiftOptions.logLevel`` prints the "Block n/m" progress
+    lines has no primary source found; the scene's level is left as it is.
+    """
+
     name = "redshift"
+    options = "redshiftOptions"
 
     def configure(self, cmds: Any, mel: Any, settings: RenderSettings) -> None:
+        opts = self.options
+        _ensure_node(
+            opts,
+            cmds,
+            lambda: mel.eval("redshiftGetRedshiftOptionsNode(true);"),
+            "redshiftGetRedshiftOptionsNode(true)",
+        )
+        _require(cmds, f"{opts}.abortOnLicenseFail", 1, "no watermarked frames")
+        _require(
+            cmds,
+            f"{opts}.skipExistingFrames",
+            0,
+            "an existing image must not stand in for this attempt's frame",
+        )
         if settings.device == "gpu":
             # The manager pins one GPU with CUDA_VISIBLE_DEVICES, so the worker sees it as
             # device 0 (REDSHIFT_GPUDEVICES is set to match).
@@ -236,24 +361,44 @@ class RedshiftHandler(RendererHandler):
 
 
 class VRayHandler(RendererHandler):
+    """V-Ray. ``vraySettings`` is created with V-Ray's MEL ``vrayCreateVRaySettingsNode``
+    when missing (DCM ``vray_handler.py`` ``vraySettingsNodeExists``; DL ``MayaBatch.py``
+    initialisation). The settings below follow DCM ``vray_handler.py`` ``start_render``.
+
+    Device: the RTX engine (3) becomes CUDA (2), as DCM does (unchanged). Which
+    ``productionEngine`` value is V-Ray's CPU engine has no primary source found, so a CPU
+    slot leaves the scene's engine as it is.
+    """
+
     name = "vray"
     prefix_plug = "vraySettings.fileNamePrefix"
+    options = "vraySettings"
 
     def configure(self, cmds: Any, mel: Any, settings: RenderSettings) -> None:
-        if (_get(cmds, "vraySettings.sys_message_level", 0) or 0) < 3:
-            _set(cmds, "vraySettings.sys_message_level", 3)
-        if _get(cmds, "vraySettings.productionEngine") == 3:
-            _set(cmds, "vraySettings.productionEngine", 2)  # RTX -> CUDA, as DCM does
-        _set(cmds, "vraySettings.sys_distributed_rendering_on", 0)
-        _set(cmds, "vraySettings.vrscene_render_on", 1)
-        _set(cmds, "vraySettings.vrscene_on", 0)
-        _set(cmds, "vraySettings.dontSaveImage", 0)
+        opts = self.options
+        _ensure_node(
+            opts,
+            cmds,
+            lambda: mel.eval("vrayCreateVRaySettingsNode();"),
+            "vrayCreateVRaySettingsNode",
+        )
+        if _get(cmds, f"{opts}.productionEngine") == 3:
+            _require(cmds, f"{opts}.productionEngine", 2, "RTX -> CUDA, as DCM does")
+        _require(cmds, f"{opts}.sys_distributed_rendering_on", 0, "render on this machine only")
+        _require(cmds, f"{opts}.vrscene_render_on", 1, "render images, not a .vrscene export")
+        _require(cmds, f"{opts}.vrscene_on", 0, "render images, not a .vrscene export")
+        _require(cmds, f"{opts}.dontSaveImage", 0, "the frame's image must be written")
         if settings.threads:
-            _set(cmds, "vraySettings.sys_max_threads", settings.threads)
+            _require(
+                cmds, f"{opts}.sys_max_threads", settings.threads, "the worker's CPU thread limit"
+            )
+        # optional: message level 3 only adds progress lines
+        if (_get(cmds, f"{opts}.sys_message_level", 0) or 0) < 3:
+            _set(cmds, f"{opts}.sys_message_level", 3)
 
     def prepare_frame(self, cmds: Any, frame: int) -> None:
-        _set(cmds, "vraySettings.animType", 2)  # specific frames
-        _set(cmds, "vraySettings.animFrames", str(frame), type="string")
+        _require(cmds, f"{self.options}.animType", 2, "render specific frames")
+        _require(cmds, f"{self.options}.animFrames", str(frame), "this frame", type="string")
 
     def render(self, cmds: Any, mel: Any, camera: str, layer_node: str, frame: int) -> None:
         cmds.vrend(camera=camera)
