@@ -1354,7 +1354,8 @@ class _Resolver:
         return scene
 
     def _node_attributes(self) -> dict[str, dict[str, Any]]:
-        """Output settings as stored in the file (no per-layer overrides applied)."""
+        """Output settings as stored in the file (no per-layer overrides applied); every
+        renderer options node the file creates is listed, possibly with no values."""
         found: dict[str, dict[str, Any]] = {}
         for name in (_RG, *sorted(_OPTION_NODES)):
             node = self.nodes.get(name)
@@ -1370,7 +1371,10 @@ class _Resolver:
                     long_name = _OPTION_NAMES.get(attr, attr)
                 if long_name is not None and len(tokens) == 1:
                     values[long_name] = _plain(tokens[0])
-            if values:
+            # a renderer's options node is reported whenever the file creates it, even
+            # with no setAttr: whether it exists decides what the renderer does (the
+            # simulator creates it only when the scene or a creation call does)
+            if values or name in _OPTION_NODES:
                 found[name] = values
         return found
 

@@ -20,10 +20,12 @@ USAGE = "usage: python -m lrc_toolbox.sim.mayapy (-m MODULE | -c CODE | SCRIPT) 
 
 
 def install_stub() -> None:
-    """Make ``import maya`` find the stand-in (first on sys.path, no cached real one)."""
+    """Make ``import maya`` (and MtoA's ``import mtoa``) find the stand-ins (first on
+    sys.path, no cached real ones)."""
     if STUB_DIR not in sys.path:
         sys.path.insert(0, STUB_DIR)
-    for name in [n for n in sys.modules if n == "maya" or n.startswith("maya.")]:
+    stubs = ("maya", "mtoa")
+    for name in [n for n in sys.modules if n.split(".")[0] in stubs]:
         del sys.modules[name]
 
 

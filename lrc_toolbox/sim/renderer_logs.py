@@ -42,6 +42,8 @@ FATAL_KINDS: tuple[str, ...] = (
 """Faults :func:`fatal_line` can print (``"license"`` is accepted for ``"licence"``)."""
 
 DEFAULT_GPU_NAME = "NVIDIA RTX A4500"
+#: Arnold's processor line (ADSK: "|  1 x Intel(R) Xeon(R) ..."), printed for CPU renders
+_ARNOLD_CPU = " 1 x Intel(R) Xeon(R) W-2245 CPU @ 3.90GHz (8 cores, 16 logical) with 65218MB"
 _ARNOLD_VERSION = (
     # deadline-cloud-samples PR #121 (a Maya 2026 + MtoA Deadline Cloud job log).
     "Arnold 7.4.0.0 [516ade3d] linux x86_64 clang-15.0.7 oiio-2.6.3 osl-1.13.3 vdb-11.0.0 "
@@ -219,6 +221,9 @@ def _arnold_start(log: FrameLog) -> list[str]:
                 f" GPU 0: {log.gpu_name} @ 1650MHz (compute 8.6) with 20470MB (19886MB available)",
             )
         )
+    else:
+        # on the CPU Arnold names the processors instead (ADSK: "|  1 x Intel(R) Xeon(R) ...")
+        lines.append(_arnold(t, mem, _ARNOLD_CPU))
     return [
         *lines,
         # ADSK: "| [mtoa.session]     Initializing at frame 1.000000".
@@ -335,11 +340,7 @@ def startup_lines(renderer: str, maya_version: str, gpus: list[str]) -> list[str
             _arnold(0, 833, _ARNOLD_VERSION),
             _arnold(0, 833, f"host application: MtoA 5.4.0 Maya {maya_version}"),
             _arnold(0, 833, "running on render-node, pid=4242"),
-            _arnold(
-                0,
-                833,
-                " 1 x Intel(R) Xeon(R) W-2245 CPU @ 3.90GHz (8 cores, 16 logical) with 65218MB",
-            ),
+            _arnold(0, 833, _ARNOLD_CPU),
         ]
         lines += [
             _arnold(

@@ -26,8 +26,8 @@ _PLUGIN_OF = {name: info.plugin for name, info in RENDERERS.items() if info.plug
 PLUGIN_VERSIONS = {"mtoa": "5.4.0", "redshift4maya": "3.5.19", "vrayformaya": "6.20.01"}
 KNOWN_PLUGINS = (*_PLUGIN_OF.values(), "mayaHIK", "renderSetup")
 
-# Maya's defaults for what a scene does not write (MAYA_REFERENCE §3), plus the renderer
-# option nodes the handlers read.
+# Maya's defaults for what a scene does not write (MAYA_REFERENCE §3). Only Maya's own
+# nodes: they exist in every scene.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "defaultRenderGlobals": {
         "currentRenderer": MAYA_DEFAULT_RENDERER,
@@ -44,19 +44,54 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "renderVersion": "",
         "preMel": "",
         "numCpusToUse": 0,
+        # a Maya render globals attribute that MtoA reads (MTOA arnoldRenderer.xml declares
+        # it on defaultRenderGlobals; ArnoldRenderCmd.cpp skips an existing image when on)
+        "skipExistingFrames": False,
     },
     "defaultResolution": {"width": 640, "height": 480},
+}
+
+# The renderer plug-ins' option nodes, with the values a newly created node has. A node
+# exists only when the scene file creates it or after the renderer's creation call
+# (``mtoa.core.createOptions()``, ``vrayCreateVRaySettingsNode``,
+# ``redshiftGetRedshiftOptionsNode(true)``); reading or setting it before raises like Maya.
+# MTOA = MtoA's sources in the history of sebastienblor/arnold-usd @ f0920e993c42.
+OPTION_NODE_DEFAULTS: dict[str, dict[str, Any]] = {
+    # MTOA plugins/mtoa/nodes/options/ArnoldOptionsNode.cpp: renderType 0, threads 1,
+    # threads_autodetect 1, log_verbosity 1, log_to_console 1, renderDevice 0 (CPU),
+    # render_device_fallback 0 (Error), manual_gpu_devices 0, render_devices (array, empty).
+    # abortOnLicenseFail / skipLicenseCheck are Arnold's abort_on_license_fail /
+    # skip_license_check (MakeInput): their default is Arnold's, not stated in MTOA; off is
+    # assumed here.
     "defaultArnoldRenderOptions": {
         "renderType": 0,
         "log_verbosity": 1,
         "log_to_console": True,
         "abortOnLicenseFail": False,
+        "skipLicenseCheck": False,
         "renderDevice": 0,
+        "render_device_fallback": 0,
+        "manual_gpu_devices": False,
+        "render_devices": [],
         "threads_autodetect": True,
-        "threads": 0,
+        "threads": 1,
+        "version": "",
     },
+    # MTOA scripts/mtoa/core.py createOptions also creates these shared nodes; the default
+    # translators (exr, gaussian) are the values the sample scene stores. The display
+    # driver is set to "maya" / outputMode 0 by createOptions itself.
     "defaultArnoldDriver": {"aiTranslator": "exr"},
-    "redshiftOptions": {"imageFormat": 1},
+    "defaultArnoldFilter": {"aiTranslator": "gaussian"},
+    "defaultArnoldDisplayDriver": {"aiTranslator": "maya", "outputMode": 0},
+    # Redshift's defaults: not sourced (assumption); the attribute names are the ones DL
+    # MayaBatch.py and Royal Render's kso_maya.py set.
+    "redshiftOptions": {
+        "imageFormat": 1,
+        "abortOnLicenseFail": False,
+        "skipExistingFrames": False,
+        "logLevel": 1,
+    },
+    # V-Ray's defaults: attribute names from DCM vray_handler.py; values assumed.
     "vraySettings": {
         "fileNamePrefix": "",
         "imageFormatStr": "png",
@@ -72,6 +107,20 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "dontSaveImage": 0,
     },
 }
+#: the nodes each renderer's creation call makes (MTOA core.py createOptions makes four)
+OPTION_NODES_OF = {
+    "arnold": (
+        "defaultArnoldRenderOptions",
+        "defaultArnoldFilter",
+        "defaultArnoldDriver",
+        "defaultArnoldDisplayDriver",
+    ),
+    "redshift": ("redshiftOptions",),
+    "vray": ("vraySettings",),
+}
+# nodes that go with defaultArnoldRenderOptions in a scene file that has it (MtoA saves the
+# four together); the .ma reader reports only the options node and the driver
+_ARNOLD_COMPANIONS = ("defaultArnoldFilter", "defaultArnoldDisplayDriver")
 _LAYER_ATTRS = {
     "renderer": "currentRenderer",
     "animation": "animation",
@@ -167,6 +216,14 @@ class SimMaya:
         for key, attr in _LAYER_ATTRS.items():
             glob[attr] = getattr(scene, key)
         raw = getattr(scene, "node_attributes", None) or {}
+        # a renderer's options node exists only when the file creates it (the .ma reader
+        # lists every options node the file has, even one without setAttr statements)
+        for node in raw:
+            if node in OPTION_NODE_DEFAULTS:
+                self.attrs[node] = dict(OPTION_NODE_DEFAULTS[node])
+        if "defaultArnoldRenderOptions" in raw:
+            for node in _ARNOLD_COMPANIONS:
+                self.attrs.setdefault(node, dict(OPTION_NODE_DEFAULTS[node]))
         for node, values in raw.items():
             self.attrs.setdefault(node, {}).update(values)
         self.attrs["defaultResolution"]["width"] = scene.resolution[0]
@@ -264,6 +321,24 @@ class SimMaya:
         self._renderable = set(layer.cameras)
         self.current_layer = node
 
+    def create_options(self, renderer: str) -> list[str]:
+        """The renderer's creation call: make its options nodes that do not exist yet, with
+        the values a new node has (OPTION_NODE_DEFAULTS); existing ones are kept (MtoA
+        creates them as shared nodes: "only created if it does not exist"). Returns the
+        nodes created."""
+        self._require_init()
+        if not self.renderer_loaded(renderer):
+            # the node types belong to the plug-in; without it createNode does not know
+            # them (wording as Maya's createNode error; not checked against Maya)
+            kind = {"arnold": "aiOptions", "redshift": "RedshiftOptions"}.get(renderer, renderer)
+            raise MayaError(f"Unknown object type: {kind}")
+        created = []
+        for node in OPTION_NODES_OF[renderer]:
+            if node not in self.attrs:
+                self.attrs[node] = dict(OPTION_NODE_DEFAULTS[node])
+                created.append(node)
+        return created
+
     def layer_nodes(self) -> list[str]:
         return [layer.node for layer in self.scene.layers] if self.scene else []
 
@@ -339,7 +414,16 @@ class SimMaya:
         cfg = self.config
         layer = self._layer(self.current_layer)
         layer_name = self.display_name(self.current_layer)
+        device = self.device
+        if renderer == "arnold":
+            device = self._arnold_device()
         outputs = self.expected_outputs(renderer, camera, frame)
+        # MTOA ArnoldRenderCmd.cpp: with skipExistingFrames on, a batch render skips the
+        # frame when its first image exists, says so, and writes nothing
+        skip = renderer == "arnold" and self.get_attr("defaultRenderGlobals.skipExistingFrames")
+        if skip and outputs and Path(outputs[0]).exists():
+            _out(f"[mtoa] Skipping existing image: {outputs[0]}")
+            return []
         seconds = cfg.frame_seconds(layer_name, frame)
         log = renderer_logs.frame_log(
             renderer,
@@ -347,7 +431,7 @@ class SimMaya:
             layer=layer_name,
             camera=camera,
             outputs=outputs,
-            device=self.device,
+            device=device,
             seconds=seconds,
         )
         for line in log.start:
@@ -396,6 +480,17 @@ class SimMaya:
             _out(line)
         del layer
         return written
+
+    def _arnold_device(self) -> str:
+        """The device MtoA renders on: MTOA ArnoldSession.cpp creates the options node with
+        its defaults when the render starts without one (renderDevice 0 = CPU), and
+        OptionsTranslator.cpp renders on the GPU only when renderDevice is 1. The frame's
+        log then shows the CPU line instead of the GPU line (renderer_logs)."""
+        if "defaultArnoldRenderOptions" not in self.attrs:
+            self.create_options("arnold")
+        if int(self.get_attr("defaultArnoldRenderOptions.renderDevice") or 0) != 1:
+            return "CPU"
+        return self.device
 
     def expected_outputs(self, renderer: str, camera: str, frame: int) -> list[str]:
         from lrc_toolbox.worker.renderers import handler_for

@@ -13,6 +13,12 @@ from lrc_toolbox.sim.runtime import MayaError, session
 
 _DISPLAY = re.compile(r'^\s*renderLayerDisplayName\s+"?([^";\s]+)"?\s*;?\s*$')
 _RS_DEVICES = re.compile(r"^\s*redshiftSelectCudaDevices\s*\(\s*\{([\d,\s]*)\}\s*\)\s*;?\s*$")
+# V-Ray's and Redshift's procedures that create their options node (DCM vray_handler.py
+# calls "vrayCreateVRaySettingsNode"; DL MayaBatch.py "redshiftGetRedshiftOptionsNode(true)")
+_VRAY_CREATE = re.compile(r"^\s*vrayCreateVRaySettingsNode\s*(\(\s*\))?\s*;?\s*$")
+_RS_OPTIONS = re.compile(
+    r"^\s*redshiftGetRedshiftOptionsNode\s*\(\s*(true|false|1|0)?\s*\)\s*;?\s*$"
+)
 _RS_EXT = re.compile(r"^\s*redshiftGetImageExtension\s*\(\s*(\d+)\s*\)\s*;?\s*$")
 # Redshift imageFormat codes -> extension (simulator assumption; real Redshift answers itself)
 _RS_EXTENSIONS = {0: "iff", 1: "exr", 2: "png", 3: "tga", 4: "jpg", 5: "tif"}
@@ -32,6 +38,20 @@ def eval(text: str) -> Any:
                 # what real Redshift prints; it then falls back to every GPU (MAYA_REFERENCE §5)
                 print(f"Invalid device id {device}", flush=True)
         return None
+    if _VRAY_CREATE.match(text):
+        if not session().renderer_loaded("vray"):
+            raise MayaError('Cannot find procedure "vrayCreateVRaySettingsNode".')
+        session().create_options("vray")
+        return None
+    match = _RS_OPTIONS.match(text)
+    if match:
+        if not session().renderer_loaded("redshift"):
+            raise MayaError('Cannot find procedure "redshiftGetRedshiftOptionsNode".')
+        # with true the node is created when missing; the name is returned either way
+        # (an empty string when it does not exist and was not asked to be created)
+        if match.group(1) in ("true", "1"):
+            session().create_options("redshift")
+        return "redshiftOptions" if session().exists("redshiftOptions") else ""
     match = _RS_EXT.match(text)
     if match:
         if not session().renderer_loaded("redshift"):
