@@ -172,3 +172,10 @@ def test_validate_names_the_supported_renderers_for_an_unknown_one() -> None:
 def test_validate_refuses_an_empty_camera_name() -> None:
     with pytest.raises(ValidationError, match="camera"):
         RenderConfig(scene="a.ma", camera=" ").validate()
+
+
+def test_from_stored_ignores_keys_a_newer_version_added_but_still_checks_types() -> None:
+    data = {"scene": "a.ma", "chunk_size": 2, "added_later": True}
+    assert RenderConfig.from_stored(data) == RenderConfig(scene="a.ma", chunk_size=2)
+    with pytest.raises(ValidationError, match="chunk_size"):
+        RenderConfig.from_stored({"scene": "a.ma", "chunk_size": "two"})

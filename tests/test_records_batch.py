@@ -102,7 +102,6 @@ def test_frame_outcome_complete_means_resume_leaves_it(state: FrameState, comple
 def test_layer_counts_of_counts_every_state() -> None:
     counts = LayerCounts.of({FrameState.DONE: 3, FrameState.FAILED: 1, FrameState.PENDING: 2})
     assert counts == LayerCounts(total=6, pending=2, done=3, failed=1)
-    assert counts.settled == 4
     assert counts.count(FrameState.DONE) == 3
 
 

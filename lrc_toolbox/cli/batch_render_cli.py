@@ -11,6 +11,7 @@ unreadable job store), 130 interrupted (Ctrl-C). See docs/cli.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -295,7 +296,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return _fail(args, out, err, f"bad job: {exc}", EXIT_BAD_INPUT)
         if args.dry_run:
             return _dry_run(api, configs, args, out, err)
-        starts = [lambda c=c: api.start_batch_render(c) for c in configs]  # type: ignore[misc]
+        starts = [functools.partial(api.start_batch_render, c) for c in configs]
     try:
         return run_batch(
             api, starts, out=out, err=err, as_json=args.json, verbose=args.verbose, quiet=args.quiet

@@ -29,7 +29,7 @@ def _layer_list(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def add_render_options(parser: argparse.ArgumentParser) -> None:
+def add_render_options(parser: argparse._ActionsContainer) -> None:
     """The options of one batch (``RenderConfig``'s fields, and ``--config``), shared by
     ``render``, ``export`` and ``submit``. Each defaults to 'not given', so that the user's
     preferences and a job file's values survive unless the flag is on the command line

@@ -131,8 +131,7 @@ class BatchHandle:
         api.batch_finished.connect(self._finished)  # before the event stream's own slot
         connect_events(api, self._record)
 
-    def _finished(self, summary: object) -> None:
-        assert isinstance(summary, BatchSummary)
+    def _finished(self, summary: BatchSummary) -> None:
         with self._lock:
             self.result = summary
 

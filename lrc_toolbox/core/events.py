@@ -42,12 +42,10 @@ def connect_events(api: BatchRenderAPI, callback: EventCallback, *, all_logs: bo
     ``log`` events carry warnings and worse unless ``all_logs`` is set.
     """
 
-    def started(batch_id: str, plan: object) -> None:
-        assert isinstance(plan, BatchPlan)
+    def started(batch_id: str, plan: BatchPlan) -> None:
         callback("batch_started", {"batch_id": batch_id, "plan": plan.to_dict()})
 
-    def finished(summary: object) -> None:
-        assert isinstance(summary, BatchSummary)
+    def finished(summary: BatchSummary) -> None:
         callback("batch_finished", {"summary": summary.to_dict()})
 
     api.batch_started.connect(started)

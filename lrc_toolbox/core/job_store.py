@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -265,9 +265,7 @@ def _check_plan(plan: Mapping[str, Sequence[int]]) -> list[tuple[str, int]]:
 
 def _config_from_json(text: str) -> RenderConfig:
     """Rebuild the config, ignoring keys a newer lrc_toolbox may have added."""
-    data = json.loads(text)
-    known = {f.name for f in fields(RenderConfig)}
-    return RenderConfig.from_dict({k: v for k, v in data.items() if k in known})
+    return RenderConfig.from_stored(json.loads(text))
 
 
 def _placeholders(n: int) -> str:
@@ -992,10 +990,8 @@ def _provenance(text: str | None) -> FrameProvenance | None:
     if not text:
         return None
     try:
-        data = json.loads(text)
-        known = set(FrameProvenance.__dataclass_fields__)
-        return FrameProvenance.from_dict({k: v for k, v in data.items() if k in known})
-    except (ValueError, AttributeError):
+        return FrameProvenance.from_stored(json.loads(text))
+    except ValueError:  # not JSON, or not a provenance (ValidationError)
         return None
 
 

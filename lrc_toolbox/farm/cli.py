@@ -37,7 +37,7 @@ EXIT_ENVIRONMENT = ExitCode.ENVIRONMENT
 
 def _add_farm_options(parser: argparse.ArgumentParser) -> None:
     what = parser.add_argument_group("what to render (as for 'render', with the same defaults)")
-    add_render_options(what)  # type: ignore[arg-type]  # an argument group adds the same way
+    add_render_options(what)
     what.add_argument(
         "--simulate",
         action="store_true",

@@ -303,7 +303,7 @@ def read_origin(root: Path, scene: str) -> SessionOrigin | None:
     try:
         if os.path.realpath(path.parent.parent) != os.path.realpath(exports):
             return None
-        return SessionOrigin.from_dict(json.loads((path.parent / ORIGIN_FILE).read_text("utf-8")))
+        return SessionOrigin.from_stored(json.loads((path.parent / ORIGIN_FILE).read_text("utf-8")))
     except (OSError, ValueError):  # no file, not JSON, or not an origin (ValidationError)
         return None
 

@@ -287,11 +287,6 @@ class LayerCounts(JsonModel):
             cancelled=counts.get(FrameState.CANCELLED, 0),
         )
 
-    @property
-    def settled(self) -> int:
-        """Frames that will not change again in this run (done, skipped, failed, cancelled)."""
-        return self.done + self.skipped + self.failed + self.cancelled
-
 
 @dataclass
 class FailedFrame(JsonModel):
@@ -342,9 +337,3 @@ class BatchSummary(LayerCounts):
         if self.state in (BatchState.CANCELLED, BatchState.INTERRUPTED):
             return ExitCode.INTERRUPTED
         return ExitCode.FAILED_FRAMES
-
-    @classmethod
-    def from_stored(cls, data: Mapping[str, Any]) -> BatchSummary:
-        """A summary read back from storage, ignoring keys a newer version may have added."""
-        known = set(cls.__dataclass_fields__)
-        return cls.from_dict({k: v for k, v in data.items() if k in known})

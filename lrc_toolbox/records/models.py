@@ -190,10 +190,14 @@ def _convert(value: Any, hint: Any, path: str) -> Any:
     raise TypeError(f"unsupported annotation {hint!r} at {path}")  # pragma: no cover
 
 
-def _from_mapping(cls: type[_T], data: Mapping[str, Any], path: str = "") -> _T:
+def _from_mapping(
+    cls: type[_T], data: Mapping[str, Any], path: str = "", *, ignore_unknown: bool = False
+) -> _T:
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     prefix = f"{path}." if path else ""
+    if ignore_unknown:
+        data = {k: v for k, v in data.items() if k in known}
     for key in data:
         if key not in known:
             import difflib
@@ -241,6 +245,14 @@ class JsonModel:
         if not isinstance(data, Mapping):
             raise ValidationError("", f"expected object, got {_describe(data)}")
         return _from_mapping(cls, data)
+
+    @classmethod
+    def from_stored(cls: type[_T], data: Mapping[str, Any]) -> _T:
+        """Like ``from_dict`` for data this program stored earlier: top-level keys a newer
+        lrc_toolbox may have added are ignored instead of refused."""
+        if not isinstance(data, Mapping):
+            raise ValidationError("", f"expected object, got {_describe(data)}")
+        return _from_mapping(cls, data, ignore_unknown=True)
 
 
 # --------------------------------------------------------------------------- render config
