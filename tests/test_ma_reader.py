@@ -680,3 +680,263 @@ def test_a_renderable_layer_without_a_renderable_camera_is_reported(tmp_path: Pa
     description = read_ma(write(tmp_path, minimal_scene(body)))
     assert layer(description, "nocam").cameras == []
     assert "layer nocam: no camera is renderable" in description.warnings
+
+
+# --------------------------------------------------------------------------- Arnold AOVs
+
+NEW_SIM_SCENES = ["arnold_aovs.ma", "two_cameras.ma", "locked_override.ma", "vray_simple.ma"]
+
+
+def aov_scene(body: str) -> str:
+    """An inline scene with the Arnold options node and ``body`` (aiAOV nodes, links)."""
+    return minimal_scene(
+        'createNode aiOptions -s -n "defaultArnoldRenderOptions";\n'
+        'createNode aiAOVDriver -s -n "defaultArnoldDriver";\n'
+        '\tsetAttr ".ai_translator" -type "string" "exr";\n' + body
+    )
+
+
+def test_arnold_aovs_are_listed_in_connection_order_with_their_enabled_flag() -> None:
+    description = read_ma(SIM_SCENES / "arnold_aovs.ma")
+    assert [(a.node, a.name, a.enabled) for a in description.arnold_aovs] == [
+        ("aiAOV_diffuse", "diffuse", True),
+        ("aiAOV_specular", "specular", True),
+        ("aiAOV_Z", "Z", False),
+    ]
+
+
+def test_arnold_aov_settings_are_reported_under_their_long_names() -> None:
+    attributes = read_ma(SIM_SCENES / "arnold_aovs.ma").node_attributes
+    assert attributes["defaultArnoldRenderOptions"]["aovMode"] == 1
+    assert attributes["defaultArnoldDriver"] == {"aiTranslator": "exr", "mergeAOVs": False}
+    assert "aovm" not in attributes["defaultArnoldRenderOptions"]
+
+
+def test_arnold_variance_aovs_and_merge_short_names_become_long_names(tmp_path: Path) -> None:
+    body = (
+        "select -ne :defaultArnoldRenderOptions;\n"
+        '\tsetAttr ".aovm" 2;\n'
+        '\tsetAttr ".varaovs" yes;\n'
+        "select -ne :defaultArnoldDriver;\n"
+        '\tsetAttr ".merge_AOVs" yes;\n'
+    )
+    attributes = read_ma(write(tmp_path, aov_scene(body))).node_attributes
+    assert attributes["defaultArnoldRenderOptions"] == {
+        "aovMode": 2,
+        "outputVarianceAOVs": True,
+    }
+    assert attributes["defaultArnoldDriver"] == {"aiTranslator": "exr", "mergeAOVs": True}
+
+
+def test_an_aov_node_not_connected_to_the_options_node_is_not_listed(tmp_path: Path) -> None:
+    body = (
+        'createNode aiAOV -n "aiAOV_diffuse";\n'
+        '\tsetAttr ".aovn" -type "string" "diffuse";\n'
+        'createNode aiAOV -n "aiAOV_orphan";\n'
+        '\tsetAttr ".aovn" -type "string" "orphan";\n'
+        'connectAttr ":defaultArnoldDriver.msg" "aiAOV_orphan.out[0].drvr";\n'
+        'connectAttr "aiAOV_diffuse.msg" ":defaultArnoldRenderOptions.aovs" -na;\n'
+    )
+    description = read_ma(write(tmp_path, aov_scene(body)))
+    assert [a.name for a in description.arnold_aovs] == ["diffuse"]
+    assert description.warnings == []
+
+
+def test_only_aiaov_nodes_connected_to_the_aov_list_are_aovs(tmp_path: Path) -> None:
+    body = (
+        'createNode aiAOVFilter -n "aiAOVFilter1";\n'
+        'createNode aiAOV -n "aiAOV_N";\n'
+        '\tsetAttr ".aovn" -type "string" "N";\n'
+        'connectAttr "aiAOVFilter1.msg" ":defaultArnoldRenderOptions.aovs" -na;\n'
+        'connectAttr "aiAOV_N.msg" ":defaultArnoldRenderOptions.aovs" -na;\n'
+    )
+    description = read_ma(write(tmp_path, aov_scene(body)))
+    assert [(a.node, a.name) for a in description.arnold_aovs] == [("aiAOV_N", "N")]
+
+
+def test_aov_long_names_and_explicit_indices_are_read(tmp_path: Path) -> None:
+    body = (
+        'createNode aiAOV -n "aiAOV_a";\n'
+        '\tsetAttr ".name" -type "string" "albedo";\n'
+        '\tsetAttr ".enabled" no;\n'
+        'createNode aiAOV -n "aiAOV_b";\n'
+        '\tsetAttr ".aovn" -type "string" "beauty_extra";\n'
+        'createNode aiAOV -n "aiAOV_c";\n'
+        '\tsetAttr ".aovn" -type "string" "coat";\n'
+        'connectAttr "aiAOV_b.msg" ":defaultArnoldRenderOptions.aovList[2]";\n'
+        'connectAttr "aiAOV_a.message" ":defaultArnoldRenderOptions.aovs[0]";\n'
+        'connectAttr "aiAOV_c.msg" ":defaultArnoldRenderOptions.aovList" -na;\n'
+    )
+    description = read_ma(write(tmp_path, aov_scene(body)))
+    assert [(a.name, a.enabled) for a in description.arnold_aovs] == [
+        ("albedo", False),
+        ("beauty_extra", True),
+        ("coat", True),
+    ]
+
+
+def test_a_scene_without_aovs_lists_none() -> None:
+    assert read_ma(SIM_SCENES / "two_cameras.ma").arnold_aovs == []
+    assert read_ma(SIM_SCENES / "shot010_lighting.ma").arnold_aovs == []
+
+
+# --------------------------------------------------------------------------- locked overrides
+
+
+def locked_scene_text() -> str:
+    return (SIM_SCENES / "locked_override.ma").read_text(encoding="cp1252")
+
+
+def test_a_locked_override_value_is_reported_for_its_layer() -> None:
+    description = read_ma(SIM_SCENES / "locked_override.ma")
+    key = layer(description, "KEY")
+    assert (key.start_frame, key.end_frame) == (3.0, 8.0)
+    assert key.locked_overrides == ["defaultRenderGlobals.endFrame"]
+
+
+def test_an_unlocked_override_is_not_reported_as_locked() -> None:
+    description = read_ma(SIM_SCENES / "locked_override.ma")
+    key = layer(description, "KEY")
+    assert key.overrides["defaultRenderGlobals.startFrame"] == 3.0
+    assert "defaultRenderGlobals.startFrame" not in key.locked_overrides
+    assert layer(description, "masterLayer").locked_overrides == []
+    assert all(not x.locked_overrides for x in read_ma(SIM_SCENES / "shot010_lighting.ma").layers)
+
+
+@pytest.mark.parametrize(
+    ("flags", "locked"),
+    [("-l on", True), ("-lock on", True), ("-l 1", True), ("-l yes", True), ("-l off", False)],
+)
+def test_lock_flag_spellings(tmp_path: Path, flags: str, locked: bool) -> None:
+    text = locked_scene_text().replace('setAttr -l on ".atv" 8;', f'setAttr {flags} ".atv" 8;')
+    key = layer(read_ma(write(tmp_path, text)), "KEY")
+    assert key.end_frame == 8.0
+    assert key.locked_overrides == (["defaultRenderGlobals.endFrame"] if locked else [])
+
+
+def test_a_lock_without_a_value_still_locks(tmp_path: Path) -> None:
+    text = locked_scene_text().replace(
+        'setAttr -l on ".atv" 8;', 'setAttr ".atv" 8;\n\tsetAttr -l on ".attrValue";'
+    )
+    key = layer(read_ma(write(tmp_path, text)), "KEY")
+    assert key.locked_overrides == ["defaultRenderGlobals.endFrame"]
+
+
+def test_a_disabled_locked_override_is_not_reported(tmp_path: Path) -> None:
+    text = locked_scene_text().replace(
+        'setAttr -l on ".atv" 8;', 'setAttr -l on ".atv" 8;\n\tsetAttr ".sen" no;'
+    )
+    key = layer(read_ma(write(tmp_path, text)), "KEY")
+    assert key.end_frame == 10.0
+    assert key.locked_overrides == []
+
+
+def test_only_the_winning_override_of_a_plug_decides_if_it_is_locked(tmp_path: Path) -> None:
+    # the first override (startFrame node) now also targets endFrame and is the locked one;
+    # the later, unlocked endFrame override wins and takes the setAttr
+    text = (
+        locked_scene_text()
+        .replace('"startFrame";\n\tsetAttr ".tgName"', '"endFrame";\n\tsetAttr ".tgName"')
+        .replace('setAttr ".atv" 3;', 'setAttr -l on ".atv" 3;')
+        .replace('setAttr -l on ".atv" 8;', 'setAttr ".atv" 8;')
+    )
+    key = layer(read_ma(write(tmp_path, text)), "KEY")
+    assert (key.start_frame, key.end_frame) == (1.0, 8.0)
+    assert key.locked_overrides == []
+
+
+@pytest.mark.parametrize(("plug", "locked"), [(".ofs", True), (".mul", False)])
+def test_a_relative_override_is_locked_by_its_offset(
+    tmp_path: Path, plug: str, locked: bool
+) -> None:
+    # Render Setup sets a relative override by changing its offset, so only that lock counts
+    text = (SCENES / "rs_saved_visible.ma").read_text(encoding="cp1252")
+    text = text.replace(f'setAttr "{plug}" ', f'setAttr -l on "{plug}" ', 1)
+    char = layer(read_ma(write(tmp_path, text)), "CHAR")
+    assert "defaultRenderGlobals.startFrame" in char.overrides
+    assert ("defaultRenderGlobals.startFrame" in char.locked_overrides) is locked
+
+
+# --------------------------------------------------------------------------- new sample scenes
+
+
+@pytest.mark.parametrize("name", NEW_SIM_SCENES)
+def test_new_sample_scenes_parse_without_warnings(name: str) -> None:
+    assert read_ma(SIM_SCENES / name).warnings == []
+
+
+def test_arnold_aovs_sample_scene() -> None:
+    description = read_ma(SIM_SCENES / "arnold_aovs.ma")
+    assert (description.renderer, description.image_prefix) == ("arnold", "")
+    assert description.renderable_cameras == ["shotCamShape"]
+    assert [(x.name, x.node, x.renderable, x.to_dict()["frames"]) for x in description.layers] == [
+        ("masterLayer", "defaultRenderLayer", False, "1-6"),
+        ("BG", "rs_BG", True, "1-6"),
+        ("CHAR", "rs_CHAR", True, "1-6"),
+    ]
+
+
+def test_two_cameras_sample_scene() -> None:
+    description = read_ma(SIM_SCENES / "two_cameras.ma")
+    assert names(description) == ["masterLayer"]
+    assert (description.renderer, description.image_prefix) == ("arnold", "")
+    assert description.renderable_cameras == ["camAShape", "camBShape"]
+    assert "perspShape" in description.cameras
+    assert description.node_attributes["defaultArnoldDriver"] == {"aiTranslator": "exr"}
+
+
+def test_locked_override_sample_scene() -> None:
+    description = read_ma(SIM_SCENES / "locked_override.ma")
+    assert [(x.name, x.renderable) for x in description.layers] == [
+        ("masterLayer", False),
+        ("KEY", True),
+    ]
+    assert description.to_dict()["frames"] == "1-10"
+    assert description.image_prefix == "<Scene>/<RenderLayer>/<RenderLayer>"
+    assert description.renderable_cameras == ["shotCamShape"]
+
+
+def test_vray_sample_scene() -> None:
+    description = read_ma(SIM_SCENES / "vray_simple.ma")
+    assert names(description) == ["masterLayer"]
+    assert (description.renderer, description.to_dict()["frames"]) == ("vray", "1-5")
+    assert description.requires == ["vrayformaya"]
+    assert description.resolution == (320, 180)
+    assert description.renderable_cameras == ["renderCamShape"]
+    assert description.node_attributes["vraySettings"] == {
+        "fileNamePrefix": "<Scene>",
+        "imageFormatStr": "exr",
+    }
+
+
+# --------------------------------------------------------------------------- round trip
+
+
+@pytest.mark.parametrize("name", ["arnold_aovs.ma", "locked_override.ma"])
+def test_round_trip_keeps_aovs_and_locked_overrides(name: str) -> None:
+    description = read_ma(SIM_SCENES / name)
+    data = json.loads(json.dumps(description.to_dict()))
+    again = SceneDescription.from_dict(data)
+    assert again == description
+    assert again.arnold_aovs == description.arnold_aovs
+    assert [x.locked_overrides for x in again.layers] == [
+        x.locked_overrides for x in description.layers
+    ]
+
+
+def test_stored_dicts_without_the_new_keys_load_with_empty_lists() -> None:
+    data = read_ma(SIM_SCENES / "arnold_aovs.ma").to_dict()
+    data.pop("arnold_aovs")
+    for entry in data["layers"]:
+        entry.pop("locked_overrides")
+    description = SceneDescription.from_dict(data)
+    assert description.arnold_aovs == []
+    assert all(x.locked_overrides == [] for x in description.layers)
+
+
+def test_a_bad_aov_entry_names_its_field() -> None:
+    data = read_ma(SIM_SCENES / "arnold_aovs.ma").to_dict()
+    data["arnold_aovs"][1]["enabled"] = "yes"
+    with pytest.raises(ValidationError) as caught:
+        SceneDescription.from_dict(data)
+    assert caught.value.field == "arnold_aovs[1].enabled"

@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_RESOLUTION",
     "MASTER_LAYER",
     "MASTER_NODE",
+    "ArnoldAov",
     "LayerDescription",
     "SceneDescription",
     "render_frames",
@@ -174,6 +175,33 @@ def _node_attributes(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @dataclass
+class ArnoldAov:
+    """One Arnold AOV (an ``aiAOV`` node) connected to ``defaultArnoldRenderOptions.aovList``.
+
+    ``name`` is the AOV's output name (``aiAOV.name``, e.g. ``"diffuse"``); ``enabled`` is
+    ``aiAOV.enabled`` (on unless the file turns it off).
+    """
+
+    node: str
+    name: str
+    enabled: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return JSON-safe data."""
+        return {"node": self.node, "name": self.name, "enabled": self.enabled}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: str = "") -> ArnoldAov:
+        """Build from :meth:`to_dict` output; raise ValidationError naming a bad field."""
+        _check(data, Mapping, path.rstrip(".") or "aov")
+        return cls(
+            node=_require(data, "node", str, path),
+            name=_require(data, "name", str, path),
+            enabled=_optional(data, "enabled", bool, path, True),
+        )
+
+
+@dataclass
 class LayerDescription:
     """One render layer and the settings a batch render of it uses.
 
@@ -182,6 +210,9 @@ class LayerDescription:
     (``rs_<name>`` for Render Setup, ``defaultRenderLayer`` for the master layer).
     ``overrides`` lists the per-layer values that differ from the master layer's
     settings, keyed ``node.longAttribute``, so a user can see why a layer differs.
+    ``locked_overrides`` lists those of them (same keys) whose Render Setup override has
+    a locked value plug: Maya refuses a ``setAttr`` on such a plug while the layer is
+    current, so a tool cannot change that setting for the layer.
     """
 
     name: str
@@ -200,6 +231,8 @@ class LayerDescription:
     #: Renderable cameras in this layer (per-layer camera overrides applied).
     cameras: list[str] = field(default_factory=list)
     resolution: tuple[int, int] = DEFAULT_RESOLUTION
+    #: Plugs (``node.longAttribute``) driven by an override whose value plug is locked.
+    locked_overrides: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-safe data; frames as compact text, as users write them."""
@@ -217,6 +250,7 @@ class LayerDescription:
             "cameras": list(self.cameras),
             "resolution": [self.resolution[0], self.resolution[1]],
             "overrides": dict(self.overrides),
+            "locked_overrides": list(self.locked_overrides),
         }
 
     @classmethod
@@ -242,6 +276,7 @@ class LayerDescription:
             legacy=_optional(data, "legacy", bool, path, False),
             cameras=_string_list(data, "cameras", path),
             resolution=_resolution(data, path),
+            locked_overrides=_string_list(data, "locked_overrides", path),
         )
 
 
@@ -279,6 +314,8 @@ class SceneDescription:
     render_setup: bool = False
     #: Display name of the layer that was visible when the scene was saved.
     current_layer: str = MASTER_LAYER
+    #: Arnold AOVs in the order they are connected to the options node's ``aovList``.
+    arnold_aovs: list[ArnoldAov] = field(default_factory=list)
 
     def layer(self, name_or_node: str) -> LayerDescription | None:
         """Return the layer with this display name or node name, or None."""
@@ -322,6 +359,7 @@ class SceneDescription:
             "render_setup": self.render_setup,
             "current_layer": self.current_layer,
             "layers": [layer.to_dict() for layer in self.layers],
+            "arnold_aovs": [aov.to_dict() for aov in self.arnold_aovs],
             "warnings": list(self.warnings),
         }
 
@@ -332,6 +370,7 @@ class SceneDescription:
         frame_range = _require(data, "frame_range", Mapping, "")
         layers = _require(data, "layers", list, "")
         version = _optional(data, "maya_version", str, "", None)
+        aovs = _optional(data, "arnold_aovs", list, "", [])
         return cls(
             path=_optional(data, "path", str, "", ""),
             maya_version=version,
@@ -356,4 +395,7 @@ class SceneDescription:
             warnings=_string_list(data, "warnings", ""),
             render_setup=_optional(data, "render_setup", bool, "", False),
             current_layer=_optional(data, "current_layer", str, "", MASTER_LAYER),
+            arnold_aovs=[
+                ArnoldAov.from_dict(item, f"arnold_aovs[{i}].") for i, item in enumerate(aovs)
+            ],
         )

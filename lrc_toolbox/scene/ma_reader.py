@@ -10,8 +10,9 @@ else is skipped without building strings.
 What it resolves (see ``docs/scene-reading.md``): render layers (master, Render Setup,
 legacy) in render order with their renderable flag, and per layer the renderer,
 animation flag, frame range, step, image prefix, resolution and renderable cameras,
-with Render Setup overrides and legacy adjustments applied. Unknown or malformed content
-never raises: it is skipped and reported in ``SceneDescription.warnings``.
+with Render Setup overrides and legacy adjustments applied; which of those overrides
+have a locked value plug; and the Arnold AOVs connected to the options node. Unknown or
+malformed content never raises: it is skipped and reported in ``SceneDescription.warnings``.
 
 Facts about the format, and where they come from (``DCM`` = public repository
 ``aws-deadline/deadline-cloud-for-maya``; ``AYON`` = ``ynput/ayon-maya``):
@@ -32,6 +33,17 @@ Facts about the format, and where they come from (``DCM`` = public repository
   ("saved to file if the Maya scene is saved when a given render layer is current") and
   AYON ``client/ayon_maya/api/lib_rendersetup.py`` (``applyOverride``, ``.original``,
   ``unitToTimeConversion`` in between, override order, enabled/disabled handling).
+* Locked override values: Render Setup's ``maya/app/renderSetup/model/applyOverride.py``
+  (a public copy in the code index): a set on an overridden plug is handled by the
+  highest-priority enabled apply node, and only if ``isOverrideValueSettable``, that is
+  ``plug.isSettable`` of the override's ``attrValue`` (absolute) or ``offset``
+  (relative). A locked plug is written with setAttr's ``-l``/``-lock`` flag, e.g.
+  ``setAttr -l on ".atv" 8;`` or, lock only, ``setAttr -l on ".atv";``.
+* Arnold AOVs and their option names: MtoA (``MTOA`` = Autodesk's MtoA sources, in the
+  public repository ``sebastienblor/arnold-usd``) ``plugins/mtoa/nodes/ArnoldAOVNode.cpp``,
+  ``plugins/mtoa/nodes/options/ArnoldOptionsNode.cpp`` and
+  ``plugins/mtoa/nodes/ArnoldDriverNode.cpp`` @ f0920e993c42; ``scripts/mtoa/aovs.py``
+  ``AOVInterface`` connects ``aiAOV.message`` to ``defaultArnoldRenderOptions.aovs``.
 """
 
 from __future__ import annotations
@@ -50,6 +62,7 @@ from lrc_toolbox.scene.description import (
     DEFAULT_RESOLUTION,
     MASTER_LAYER,
     MASTER_NODE,
+    ArnoldAov,
     LayerDescription,
     SceneDescription,
     render_frames,
@@ -132,11 +145,32 @@ _RG_OUTPUT_ATTRS = {
     },
 }
 # Renderer option nodes whose single-value settings are reported under their written
-# names (renderer plug-in attributes; `ai_translator` is written for `aiTranslator`).
+# names (renderer plug-in attributes), except these short names, reported long:
+# `ai_translator` for `aiTranslator` and `merge_AOVs` for `mergeAOVs` on the driver
+# (MTOA plugins/mtoa/nodes/ArnoldDriverNode.cpp @ f0920e993c42); `aovm` for `aovMode`
+# (enum 0 disabled, 1 enabled, 2 batch_only; default 1) and `varaovs` for
+# `outputVarianceAOVs` on the options node (MTOA
+# plugins/mtoa/nodes/options/ArnoldOptionsNode.cpp @ f0920e993c42).
 _OPTION_NODES = frozenset(
     {"defaultArnoldRenderOptions", "defaultArnoldDriver", "redshiftOptions", "vraySettings"}
 )
-_OPTION_NAMES = {"ai_translator": "aiTranslator"}
+_OPTION_NAMES = {
+    "ai_translator": "aiTranslator",
+    "merge_AOVs": "mergeAOVs",
+    "aovm": "aovMode",
+    "varaovs": "outputVarianceAOVs",
+}
+
+# Arnold AOVs: `aiAOV` nodes whose `.message` is connected to the options node's
+# `aovList` (short `aovs`, an array whose index does not matter, so files write
+# `connectAttr "aiAOV_diffuse.msg" ":defaultArnoldRenderOptions.aovs" -na;`); on the
+# aiAOV node, `name`/`aovn` (string, default "") and `enabled`/`aoven` (bool, default
+# on). MTOA plugins/mtoa/nodes/ArnoldAOVNode.cpp @ f0920e993c42 (and
+# ArnoldOptionsNode.cpp for `aovList`).
+_ARNOLD_OPTIONS = "defaultArnoldRenderOptions"
+_AOV_TYPE = "aiAOV"
+_AOV_LIST_ATTRS = frozenset({"aovs", "aovList"})
+_AOV_LONG_TO_SHORT = {"name": "aovn", "enabled": "aoven", "type": "aovt", "message": "msg"}
 
 # (node, short attr) -> (long name, value kind, default)
 _GLOBAL_PLUGS: dict[tuple[str, str], tuple[str, str, Any]] = {
@@ -246,6 +280,7 @@ def _is_interesting(node_type: str, name: str) -> bool:
         or name in _OPTION_NODES
         or node_type
         in (
+            _AOV_TYPE,
             "renderLayer",
             "renderLayerManager",
             "renderSetup",
@@ -273,6 +308,8 @@ def _canon_attr(node_type: str, attr: str) -> str:
         name, bracket, index = part.partition("[")
         if name == "renderable":
             name = "rndr" if node_type == "renderLayer" else "rnd"
+        elif node_type == _AOV_TYPE:  # `enabled` is `aoven` here, not Render Setup's `en`
+            name = _AOV_LONG_TO_SHORT.get(name, name)
         else:
             name = _LONG_TO_SHORT.get(name, name)
         parts.append(f"{name}{bracket}{index}")
@@ -380,6 +417,15 @@ _SETATTR_ARITY = {
 }
 
 
+def _lock_state(tokens: list[_Tok]) -> bool | None:
+    """``setAttr -l on`` (``-lock``, ``1``, ``yes``...): True; ``-l off``: False; else None."""
+    state: bool | None = None
+    for i, (kind, text) in enumerate(tokens[:-1]):
+        if kind == "f" and text in ("l", "lock"):
+            state = _as_bool(tokens[i + 1])
+    return state
+
+
 def _plain(tok: _Tok) -> Any:
     """A JSON-safe Python value for one token: bool, int, float or str."""
     kind, text = tok
@@ -456,6 +502,8 @@ class _Node:
     attrs: dict[str, list[_Tok]] = field(default_factory=dict)
     #: addAttr: short/long name -> (default value tokens or None, attribute type)
     dynamic: dict[str, tuple[list[_Tok] | None, str]] = field(default_factory=dict)
+    #: Attributes (stored names, as in ``attrs``) written locked: ``setAttr -l on``.
+    locked: set[str] = field(default_factory=set)
 
 
 _WS_RE = re.compile(r"[ \t\r\n\f\v]*")
@@ -523,6 +571,9 @@ class _Scan:
         self.references: list[str] = []
         self.nodes: dict[str, _Node] = {}
         self.connections: list[tuple[str, str, str, str]] = []
+        #: Sources connected to ``defaultArnoldRenderOptions.aovList`` in file order, with
+        #: the index written (``.aovs[3]``) or None for ``-na`` (next available).
+        self.aov_links: list[tuple[str, int | None]] = []
         self.warnings: list[str] = []
         self.saw_trailer = False
         self.dropped_warnings = 0
@@ -784,9 +835,17 @@ class _Scan:
             if node is None and name in _GLOBAL_TYPES:
                 node = _Node(name, _GLOBAL_TYPES[name], len(self.nodes), line)
                 self.nodes[name] = node
-        if node is None or not values:
-            return  # flags only (`setAttr -k on ".fs";`) or a node we do not read
+        if node is None:
+            return  # a node we do not read
         canon = attr.lstrip(".") if node.name in _OPTION_NODES else _canon_attr(node.type, attr)
+        locked = _lock_state(tokens)
+        if locked is not None:  # `setAttr -l on ".atv" 8;` or lock only: `setAttr -l on ".atv";`
+            if locked:
+                node.locked.add(canon)
+            else:
+                node.locked.discard(canon)
+        if not values:
+            return  # flags only (`setAttr -k on ".fs";`)
         ranged = _RANGE_RE.match(canon)
         if ranged:  # setAttr -s 6 ".rlmi[1:5]" 1 2 3 4 5;
             base, first, last = ranged.group(1), int(ranged.group(2)), int(ranged.group(3))
@@ -832,6 +891,10 @@ class _Scan:
         src_node, _, src_attr = source.partition(".")
         dst_node, _, dst_attr = target.partition(".")
         src, dst = _node_name(src_node), _node_name(dst_node)
+        if dst == _ARNOLD_OPTIONS and dst_attr.partition("[")[0] in _AOV_LIST_ATTRS:
+            index = _INDEX_RE.search(dst_attr)
+            self.aov_links.append((src, int(index.group(1)) if index else None))
+            return
         # Keep only the links the resolver follows; membership links such as
         # `layer.ri -> object.rlio[i]` (one per object per layer) are dropped here.
         wanted = dst in _GLOBAL_TYPES or dst_attr.startswith(("adjs[", "adjustments["))
@@ -1200,14 +1263,30 @@ class _Resolver:
             return {"str": "", "bool": False, "int": 0}.get(kind, 0.0)
         return None
 
+    # A set on an overridden plug goes to the highest-priority (last applied) enabled
+    # override, and succeeds only if that override's value plug is settable: `attrValue`
+    # for absolute overrides, `offset` for relative ones (Render Setup applyOverride.py
+    # ApplyAbsOverride/ApplyRelOverride.isOverrideValueSettable; `multiply` is not
+    # checked there). A locked plug is not settable.
+    @staticmethod
+    def _value_plug_locked(node: _Node) -> bool:
+        return ("atv" if node.type.startswith("abs") else "ofs") in node.locked
+
     def _apply_overrides(
-        self, rs_layer: str, values: dict[_Plug, Any], applied: dict[str, Any]
+        self,
+        rs_layer: str,
+        values: dict[_Plug, Any],
+        applied: dict[str, Any],
+        locked: dict[str, bool],
     ) -> None:
+        """Apply ``rs_layer``'s enabled value overrides to ``values``; record each
+        overridden plug in ``applied`` and whether its winning override is locked."""
         for override, selection in self._walk(rs_layer, True, [], set()):
             node = self.nodes[override]
             attribute = _typed(node.attrs.get("atr"), "str")
             if not attribute:
                 continue
+            value_locked = self._value_plug_locked(node)
             for plug in self._targets(override, attribute, selection):
                 kind, _ = self._kind(plug)
                 if node.type.startswith("abs"):
@@ -1231,6 +1310,7 @@ class _Resolver:
                     continue
                 values[plug] = value
                 applied[self._long_name(plug)] = value
+                locked[self._long_name(plug)] = value_locked
 
     # -- the whole scene ---------------------------------------------------------------
 
@@ -1303,12 +1383,14 @@ class _Resolver:
         current_name = MASTER_LAYER
         for rs_name, legacy in rs_pairs:
             values, applied = self._layer_values(legacy, current, written, master_values)
-            self._apply_overrides(rs_name, values, applied)
+            locked: dict[str, bool] = {}
+            self._apply_overrides(rs_name, values, applied, locked)
             if legacy == current:
                 current_name = rs_name
                 self._check_visible(rs_name, applied, master_values, written)
             layer = self._layer(rs_name, legacy, values, applied, master=False, legacy=False)
             layer.renderable = self._renderable(legacy)
+            layer.locked_overrides = [plug for plug, is_locked in locked.items() if is_locked]
             layers.append(layer)
         for legacy in legacy_layers:
             values, applied = self._layer_values(legacy, current, written, master_values)
@@ -1348,6 +1430,7 @@ class _Resolver:
             layers=layers,
             render_setup=render_setup,
             current_layer=current_name,
+            arnold_aovs=self._arnold_aovs(),
         )
         self._frames(scene)
         scene.warnings = _capped(self.warnings, self.scan.dropped_warnings)
@@ -1377,6 +1460,37 @@ class _Resolver:
             if values or name in _OPTION_NODES:
                 found[name] = values
         return found
+
+    # `aovList` is an array whose index does not matter (setIndexMatters(false)): files
+    # connect with `-na` and MtoA's AOVInterface.addAOV with an explicit
+    # `aovs[<element count>]` (MTOA scripts/mtoa/aovs.py @ f0920e993c42); both append, so
+    # index order is the order the AOVs were added. `-na` is taken here as one past the
+    # highest index in use (assumed, not checked against Maya); a later connection to a
+    # used index replaces the earlier one. MtoA's own AOV list UI sorts by name instead.
+    def _arnold_aovs(self) -> list[ArnoldAov]:
+        """The ``aiAOV`` nodes connected to the Arnold options node, by index."""
+        slots: dict[int, str] = {}
+        for source, index in self.scan.aov_links:
+            slots[max(slots, default=-1) + 1 if index is None else index] = source
+        aovs: list[ArnoldAov] = []
+        listed: set[str] = set()
+        for index in sorted(slots):
+            name = slots[index]
+            if name in listed or self._type(name) != _AOV_TYPE:
+                continue  # only aiAOV nodes of this file count (not referenced ones)
+            listed.add(name)
+            aov_name = self._value((name, "aovn"), "str")
+            if not aov_name:
+                self.warnings.append(f"Arnold AOV node '{name}' has no AOV name (.aovn)")
+            enabled = self._value((name, "aoven"), "bool")
+            aovs.append(
+                ArnoldAov(
+                    node=name,
+                    name=str(aov_name or ""),
+                    enabled=True if enabled is None else bool(enabled),
+                )
+            )
+        return aovs
 
     def _check_driven_globals(self) -> None:
         """Warn about render settings driven by a connection (an expression, a key)."""
