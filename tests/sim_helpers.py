@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,3 +114,33 @@ def alive_pids(pids: Iterable[int]) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     return alive
+
+
+def _stub_modules() -> list[str]:
+    return [n for n in sys.modules if n.split(".")[0] in ("maya", "mtoa")]
+
+
+def stub_maya(monkeypatch: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The stand-in ``maya`` and ``mtoa`` in THIS process, on a fresh session seeing one
+    GPU, initialised; restores ``sys.modules`` and ``sys.path`` afterwards. For fixtures:
+    ``yield from stub_maya(monkeypatch, tmp_path)``."""
+    from lrc_toolbox.sim import mayapy, runtime
+    from lrc_toolbox.sim.config import SimConfig
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-5f0e1b2a")
+    saved = {n: sys.modules[n] for n in _stub_modules()}
+    mayapy.install_stub()
+    runtime.reset_session(SimConfig(time_scale=0.0, startup=0.0))
+    import maya.cmds as cmds
+    import maya.mel as mel
+    import maya.standalone as standalone
+
+    standalone.initialize(name="python")
+    try:
+        yield {"cmds": cmds, "mel": mel}
+    finally:
+        for name in _stub_modules():
+            del sys.modules[name]
+        sys.modules.update(saved)
+        sys.path.remove(mayapy.STUB_DIR)

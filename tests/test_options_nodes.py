@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import ast
 import io
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_helpers import SCENES, SHOT, command, run_worker, sim_env
+from sim_helpers import SCENES, SHOT, command, run_worker, sim_env, stub_maya
 
 from lrc_toolbox.records import protocol
 from lrc_toolbox.records.batch import RenderOverrides
 from lrc_toolbox.scene.ma_reader import read_ma
-from lrc_toolbox.sim import mayapy, runtime
-from lrc_toolbox.sim.config import SimConfig
+from lrc_toolbox.sim import runtime
 from lrc_toolbox.worker.renderers import (
     ArnoldHandler,
     RedshiftHandler,
@@ -46,28 +44,10 @@ select -ne :defaultRenderGlobals;
 """
 
 
-def _stub_modules() -> list[str]:
-    return [n for n in sys.modules if n.split(".")[0] in ("maya", "mtoa")]
-
-
 @pytest.fixture
 def maya(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The stand-in ``maya`` and ``mtoa`` in this process, on a fresh session seeing one GPU."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-5f0e1b2a")
-    saved = {n: sys.modules[n] for n in _stub_modules()}
-    mayapy.install_stub()
-    runtime.reset_session(SimConfig(time_scale=0.0, startup=0.0))
-    import maya.cmds as cmds
-    import maya.mel as mel
-    import maya.standalone as standalone
-
-    standalone.initialize(name="python")
-    yield {"cmds": cmds, "mel": mel}
-    for name in _stub_modules():
-        del sys.modules[name]
-    sys.modules.update(saved)
-    sys.path.remove(mayapy.STUB_DIR)
+    yield from stub_maya(monkeypatch, tmp_path)
 
 
 def _open(maya: dict[str, Any], scene: Path) -> Any:
@@ -173,38 +153,45 @@ def test_creation_procs_need_their_plugin(maya: dict[str, Any], tmp_path: Path) 
         maya["mel"].eval("vrayCreateVRaySettingsNode();")
 
 
-def _worker_imports(path: Path) -> list[str]:
+#: what the simulator must never import: the worker, and the worker's own prediction of
+#: where images land (a simulator that used it would agree with the worker by construction)
+_FORBIDDEN = (("lrc_toolbox", "worker"), ("lrc_toolbox", "utils", "output_paths"))
+
+
+def _forbidden_imports(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
             continue
-        found += [n for n in names if n.split(".")[:2] == ["lrc_toolbox", "worker"]]
+        for name in names:
+            parts = tuple(name.split("."))
+            if any(parts[: len(bad)] == bad for bad in _FORBIDDEN):
+                found.append(name)
     return found
 
 
-@pytest.mark.parametrize(
-    "rel",
-    [
-        "maya_stub/mtoa/__init__.py",
-        "maya_stub/mtoa/core.py",
-        "maya_stub/maya/mel.py",
-        "maya_stub/maya/cmds.py",
-        "mayapy.py",
-        "renderer_logs.py",
-    ],
-)
-def test_the_simulator_models_maya_without_the_worker(rel: str) -> None:
-    assert _worker_imports(SIM_DIR / rel) == []
+SIM_FILES = sorted(str(p.relative_to(SIM_DIR)) for p in SIM_DIR.rglob("*.py"))
 
 
-def test_runtime_imports_the_worker_only_where_it_already_did() -> None:
-    # SimMaya.expected_outputs predates issue 11 (docs/maya-integration.md, fact (a));
-    # nothing new may be added
-    assert _worker_imports(SIM_DIR / "runtime.py") == ["lrc_toolbox.worker.renderers"]
+@pytest.mark.parametrize("rel", SIM_FILES)
+def test_the_simulator_models_maya_without_the_worker_or_its_prediction(rel: str) -> None:
+    assert _forbidden_imports(SIM_DIR / rel) == []
+
+
+def test_the_import_check_sees_the_prediction(tmp_path: Path) -> None:
+    # the checker itself: both spellings of the forbidden import are caught
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from lrc_toolbox.utils import output_paths\nimport lrc_toolbox.worker.session\n"
+    )
+    assert _forbidden_imports(probe) == [
+        "lrc_toolbox.utils.output_paths",
+        "lrc_toolbox.worker.session",
+    ]
 
 
 # --------------------------------------------------------------------------- worker
@@ -315,3 +302,22 @@ def test_scene_without_options_renders_on_the_slots_gpu(tmp_path: Path) -> None:
     assert [e["frame"] for e in run.named("frame_done")] == [1], run.stderr
     assert any(" GPU 0:" in line for line in run.log)
     assert not any(" CPU @ " in line for line in run.log)
+
+
+def test_redshift_log_level_is_raised_to_the_one_deadline_reads_progress_at(
+    maya: dict[str, Any], tmp_path: Path
+) -> None:
+    cmds = _open(maya, _scene(tmp_path, "redshift", "redshift4maya"))
+    RedshiftHandler().configure(cmds, maya["mel"], GPU)
+    assert cmds.getAttr("redshiftOptions.logLevel") == 2
+
+
+def test_vray_keeps_the_colour_and_alpha_channels(maya: dict[str, Any], tmp_path: Path) -> None:
+    cmds = _open(maya, _scene(tmp_path, "vray", "vrayformaya"))
+    maya["mel"].eval("vrayCreateVRaySettingsNode();")
+    cmds.setAttr("vraySettings.dontSaveRgbChannel", 1)
+    VRayHandler().configure(cmds, maya["mel"], GPU)
+    assert (
+        cmds.getAttr("vraySettings.dontSaveRgbChannel"),
+        cmds.getAttr("vraySettings.noAlpha"),
+    ) == (0, 0)

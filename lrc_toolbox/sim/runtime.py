@@ -5,7 +5,8 @@ here. The scene comes from the real .ma reader; attributes the reader does not r
 Maya's defaults. Layer switches apply each layer's resolved overrides the way Render Setup
 does. The render commands sleep by the cost model, print the renderer's real log format
 (:mod:`lrc_toolbox.sim.renderer_logs`), inject the configured faults and write real image
-files where Maya would (:mod:`lrc_toolbox.utils.output_paths`).
+files where Maya would (:mod:`lrc_toolbox.sim.naming`, the simulator's own model of Maya's
+and MtoA's naming, which imports nothing from the worker or its prediction).
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from typing import Any
 
 from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER, RENDERERS
 from lrc_toolbox.sim.config import SimConfig, load_sim_config
-from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
+from lrc_toolbox.sim.naming import (
+    MASTER,
+    ArnoldAovState,
+    FrameNaming,
+    arnold_outputs,
+    maya_file_name,
+)
 
 SIM_MAYA_VERSION = "2024"
 _PLUGIN_OF = {name: info.plugin for name, info in RENDERERS.items() if info.plugin}
@@ -105,6 +112,9 @@ OPTION_NODE_DEFAULTS: dict[str, dict[str, Any]] = {
         "vrscene_render_on": 1,
         "vrscene_on": 0,
         "dontSaveImage": 0,
+        "dontSaveRgbChannel": 0,
+        "noAlpha": 0,
+        "sys_progress_increment": 10,
     },
 }
 #: the nodes each renderer's creation call makes (MTOA core.py createOptions makes four)
@@ -171,6 +181,10 @@ class SimMaya:
         self.loaded_plugins: set[str] = set()
         self.device = os.environ.get("CUDA_VISIBLE_DEVICES", "") or "CPU"
         self._renderable: set[str] = set()
+        self._aov_nodes: list[str] = []
+        self.layer_renderable: dict[str, bool] = {}
+        # overrides / adjustments disabled or removed in this session, by layer node
+        self.disabled: dict[str, set[str]] = {}
 
     # ------------------------------------------------------------------ session
 
@@ -226,6 +240,14 @@ class SimMaya:
                 self.attrs.setdefault(node, dict(OPTION_NODE_DEFAULTS[node]))
         for node, values in raw.items():
             self.attrs.setdefault(node, {}).update(values)
+        # aiAOV nodes connected to the options node's aovList (MTOA ArnoldAOVNode.cpp:
+        # "name", "enabled" default on)
+        self._aov_nodes = []
+        for aov in getattr(scene, "arnold_aovs", None) or []:
+            self.attrs[aov.node] = {"name": aov.name, "enabled": bool(aov.enabled)}
+            self._aov_nodes.append(aov.node)
+        self.layer_renderable = {layer.node: bool(layer.renderable) for layer in scene.layers}
+        self.disabled = {}
         self.attrs["defaultResolution"]["width"] = scene.resolution[0]
         self.attrs["defaultResolution"]["height"] = scene.resolution[1]
         self.base = dict(glob)
@@ -274,7 +296,7 @@ class SimMaya:
         node, attr = self._split(plug)
         layer = self._layer(node)
         if layer is not None and attr == "renderable":
-            return bool(layer.renderable)
+            return self.layer_renderable.get(node, bool(layer.renderable))
         if node in self.camera_shapes() and attr == "renderable":
             return node in self.renderable_shapes
         if node in self.attrs and attr in self.attrs[node]:
@@ -284,6 +306,9 @@ class SimMaya:
     def set_attr(self, plug: str, value: Any) -> None:
         self._require_init()
         node, attr = self._split(plug)
+        if self._layer(node) is not None and attr == "renderable":
+            self.layer_renderable[node] = bool(value)
+            return
         if node in self.camera_shapes() and attr == "renderable":
             if value:
                 self.renderable_shapes.add(node)
@@ -292,6 +317,15 @@ class SimMaya:
             return
         if node not in self.attrs or attr not in self.attrs[node]:
             raise MayaError(f"No object matches name: {plug}")
+        long_plug = f"{node}.{attr}"
+        if long_plug in self.locked_plugs(self.current_layer):
+            # RS-MODEL applyOverride.py isOverrideValueSettable: a set on a plug driven by
+            # an override whose value plug is locked is refused (wording not checked
+            # against Maya)
+            raise MayaError(
+                f"setAttr: The attribute '{long_plug}' is locked or connected and cannot be "
+                "modified."
+            )
         self.attrs[node][attr] = value
         if node == "defaultRenderGlobals":
             layer = self._layer(self.current_layer)
@@ -302,10 +336,55 @@ class SimMaya:
     def _layer_values(self, layer: Any) -> dict[str, Any]:
         values = {}
         for key, attr in _LAYER_ATTRS.items():
-            value = getattr(layer, key)
+            value = self._layer_value(layer, key, attr)
             if value != self.base.get(attr):
                 values[attr] = value
         return values
+
+    def _layer_value(self, layer: Any, key: str, attr: str) -> Any:
+        """The layer's value of a global: its override's (adjustment's) value, or the
+        master value when it has none or it was disabled or removed."""
+        plug = f"defaultRenderGlobals.{attr}"
+        overridden = plug in (layer.overrides or {})
+        if not overridden or plug in self.disabled.get(layer.node, set()):
+            return self.base.get(attr, getattr(layer, key))
+        return getattr(layer, key)
+
+    def locked_plugs(self, node: str) -> set[str]:
+        """Plugs a locked, still enabled override of the layer drives."""
+        layer = self._layer(node)
+        if layer is None:
+            return set()
+        locked = set(getattr(layer, "locked_overrides", None) or [])
+        return locked - self.disabled.get(node, set())
+
+    def overridden_plugs(self, node: str) -> list[str]:
+        """The render-settings plugs the layer's overrides (adjustments) drive."""
+        layer = self._layer(node)
+        if layer is None:
+            return []
+        return [p for p in (layer.overrides or {}) if p not in self.disabled.get(node, set())]
+
+    def disable_override(self, node: str, plug: str) -> None:
+        """Render Setup ``override.setSelfEnabled(False)``: the layer no longer drives the
+        plug, which takes its master value (DL DeadlineMayaBatchFunctions.py
+        ``unlockRenderSetupOverrides`` does this for the plugs it sets)."""
+        self.disabled.setdefault(node, set()).add(plug)
+        if node == self.current_layer:
+            node_name, attr = self._split(plug)
+            if node_name == "defaultRenderGlobals" and attr in self.base:
+                self.attrs["defaultRenderGlobals"][attr] = self.base[attr]
+
+    def remove_adjustment(self, plug: str) -> None:
+        """MEL ``removeRenderLayerAdjustmentAndUnlock``: a LEGACY layer's adjustment of the
+        plug on the current layer is removed (the plug takes the master value) and the plug
+        unlocked. Render Setup overrides are not adjustments: untouched."""
+        self._require_init()
+        node, attr = self._split(plug)
+        long_plug = f"{node}.{attr}"
+        layer = self._layer(self.current_layer)
+        if layer is not None and layer.legacy and long_plug in (layer.overrides or {}):
+            self.disable_override(self.current_layer, long_plug)
 
     def switch_layer(self, node: str) -> None:
         layer = self._layer(node)
@@ -314,7 +393,7 @@ class SimMaya:
         glob = self.attrs["defaultRenderGlobals"]
         glob.update(self.base)
         for key, attr in _LAYER_ATTRS.items():
-            glob[attr] = getattr(layer, key)
+            glob[attr] = self._layer_value(layer, key, attr)
         # per-layer resolution and camera overrides, as Render Setup applies them
         self.attrs["defaultResolution"]["width"] = layer.resolution[0]
         self.attrs["defaultResolution"]["height"] = layer.resolution[1]
@@ -346,7 +425,7 @@ class SimMaya:
         layer = self._layer(node)
         if layer is None:
             raise MayaError(f"renderLayerDisplayName: {node!r} is not a render layer")
-        return MASTER_LAYER if layer.master else str(layer.name)
+        return MASTER if layer.master else str(layer.name)
 
     # ------------------------------------------------------------------ cameras
 
@@ -403,8 +482,10 @@ class SimMaya:
 
     # ------------------------------------------------------------------ rendering
 
-    def render(self, renderer: str, camera: str, frame: int) -> list[str]:
-        """Simulate one render call; returns the files written."""
+    def render(self, renderer: str, camera: str, frame: int, *, temp: bool = False) -> list[str]:
+        """Simulate one render of one frame and camera of the current layer; returns the
+        files written. ``temp``: an interactive render, written under ``<images>/tmp/``
+        (MTOA getFileName's 'temp' path type; ADSK renderSettings ``-fullPathTemp``)."""
         self._require_init()
         if not self.renderer_loaded(renderer):
             plugin = _PLUGIN_OF[renderer]
@@ -417,7 +498,7 @@ class SimMaya:
         device = self.device
         if renderer == "arnold":
             device = self._arnold_device()
-        outputs = self.expected_outputs(renderer, camera, frame)
+        outputs = self.products(renderer, camera, frame, temp=temp)
         # MTOA ArnoldRenderCmd.cpp: with skipExistingFrames on, a batch render skips the
         # frame when its first image exists, says so, and writes nothing
         skip = renderer == "arnold" and self.get_attr("defaultRenderGlobals.skipExistingFrames")
@@ -492,48 +573,138 @@ class SimMaya:
             return "CPU"
         return self.device
 
-    def expected_outputs(self, renderer: str, camera: str, frame: int) -> list[str]:
-        from lrc_toolbox.worker.renderers import handler_for
+    def layer_globals(self, node: str) -> dict[str, Any]:
+        """defaultRenderGlobals as they are when ``node`` is the current layer."""
+        if node == self.current_layer:
+            return dict(self.attrs["defaultRenderGlobals"])
+        values = dict(self.attrs["defaultRenderGlobals"])
+        values.update(self.base)
+        layer = self._layer(node)
+        if layer is not None:
+            for key, attr in _LAYER_ATTRS.items():
+                values[attr] = self._layer_value(layer, key, attr)
+        return values
 
-        handler = handler_for(renderer)
-        cmds = _PlugAccess(self)
-        layers = [n for n in self.layer_nodes() if self._layer(n).renderable]
-        prefix = handler.prefix(cmds)
-        spec = OutputSpec(
+    def batch_render(self, renderer: str, camera: str | None = None) -> list[str]:
+        """A batch render as Maya's ``mayaBatchRenderProcedure`` and Redshift's ``rsRender
+        -batch`` make it: every RENDERABLE layer (DCM PR #470: ``rsRender -batch`` renders
+        every renderable layer, so the handler turns the others off), every frame from
+        ``startFrame`` to ``endFrame`` by ``byFrameStep``, each renderable camera (or the
+        one given). The current layer is restored afterwards."""
+        self._require_init()
+        start_layer = self.current_layer
+        written: list[str] = []
+        try:
+            for node in self.layer_nodes():
+                if not self.layer_renderable.get(node, False):
+                    continue
+                if node != self.current_layer:
+                    self.switch_layer(node)
+                glob = self.attrs["defaultRenderGlobals"]
+                first = float(glob["startFrame"])
+                last = float(glob["endFrame"])
+                step = float(glob.get("byFrameStep") or 1.0) or 1.0
+                if not glob.get("animation"):
+                    last = first = self.current_time
+                cameras = (
+                    [camera]
+                    if camera
+                    else [self.transform_of(c) for c in sorted(self.renderable_shapes)]
+                )
+                frame = first
+                while frame <= last + 1e-6:
+                    for cam in cameras:
+                        written += self.render(renderer, cam, round(frame))
+                    frame += step
+        finally:
+            if self.current_layer != start_layer:
+                self.switch_layer(start_layer)
+        return written
+
+    # ------------------------------------------------------------------ naming
+
+    def naming(self, renderer: str, layer_node: str | None = None) -> FrameNaming:
+        """What Maya's naming reads for the current (or the given) layer."""
+        node = layer_node or self.current_layer
+        glob = self.attrs["defaultRenderGlobals"]
+        values = self.layer_globals(node)
+        prefix = str(values.get("imageFilePrefix") or "")
+        padding = int(glob.get("extensionPadding") or 1)
+        if renderer == "vray" and "vraySettings" in self.attrs:
+            # V-Ray's own prefix and padding (DCM vray_handler.py; AYON IMAGE_PREFIXES)
+            prefix = str(self.attrs["vraySettings"].get("fileNamePrefix") or "")
+            padding = int(self.attrs["vraySettings"].get("fileNamePadding") or 1)
+        return FrameNaming(
             images_dir=self.expand(self.file_rules.get("images", "images")),
+            scene=Path(self.scene_path).stem if self.scene_path else "untitled",
             prefix=prefix,
-            scene=Path(self.scene_path).stem,
-            layer=self.display_name(self.current_layer),
-            layer_node=self.current_layer,
-            camera=camera,
-            ext=handler.extension(cmds, _MelAccess()),
-            padding=handler.padding(cmds),
-            multiple_layers=len(layers) > 1,
-            multiple_cameras=len(self.renderable_shapes) > 1,
-            version=str(self.get_attr("defaultRenderGlobals.renderVersion") or ""),
-            passes=[handler.beauty_pass],
+            layer_node=node,
+            layer_display=self.display_name(node),
+            # MTOA hooks.fileTokenRenderLayer: every layer connected to the manager
+            connected_layers=len(self.layer_nodes()),
+            # MTOA hooks.fileTokenCamera: camera shapes with renderable on, whole scene
+            renderable_cameras=len(self.renderable_shapes),
+            padding=padding,
+            frame_before_ext=bool(glob.get("putFrameBeforeExt", True)),
+            period_in_ext=int(glob.get("periodInExt", 1)),
+            version=str(glob.get("renderVersion") or ""),
         )
-        return expected_outputs(spec, frame)
+
+    def aov_state(self) -> ArnoldAovState:
+        """MtoA's AOV settings as its options translator reads them (``ProcessAOVs``)."""
+        opts = self.attrs.get("defaultArnoldRenderOptions", {})
+        driver = self.attrs.get("defaultArnoldDriver", {})
+        aovs = tuple(
+            (str(self.attrs[node].get("name", "")), bool(self.attrs[node].get("enabled", True)))
+            for node in self.aov_nodes()
+        )
+        return ArnoldAovState(
+            mode=int(opts.get("aovMode", 1)),
+            variance=bool(opts.get("outputVarianceAOVs", False)),
+            merge=bool(driver.get("mergeAOVs", False)),
+            aovs=aovs,
+        )
+
+    def aov_nodes(self) -> list[str]:
+        """aiAOV nodes connected to ``defaultArnoldRenderOptions.aovList``, in order."""
+        if "defaultArnoldRenderOptions" not in self.attrs:
+            return []
+        return [n for n in self._aov_nodes if n in self.attrs]
+
+    def extension(self, renderer: str) -> str:
+        """The file extension each renderer writes, from its own settings."""
+        if renderer == "arnold":
+            # MTOA utils.translatorToExtension / OptionsTranslator.cpp: deepexr -> exr,
+            # jpeg -> jpg, anything else as it is
+            translator = str(self.attrs.get("defaultArnoldDriver", {}).get("aiTranslator") or "exr")
+            return {"deepexr": "exr", "jpeg": "jpg"}.get(translator, translator)
+        if renderer == "redshift":
+            code = int(self.attrs.get("redshiftOptions", {}).get("imageFormat", 1) or 0)
+            return REDSHIFT_EXTENSIONS.get(code, "exr")
+        if renderer == "vray":
+            fmt = str(self.attrs.get("vraySettings", {}).get("imageFormatStr") or "png")
+            return "exr" if fmt.startswith("exr") else fmt
+        glob = self.attrs["defaultRenderGlobals"]
+        key = str(glob.get("imfPluginKey") or "")
+        return key or MAYA_IMAGE_FORMATS.get(int(glob.get("imageFormat", 7)), "iff")
+
+    def products(self, renderer: str, camera: str, frame: int, *, temp: bool = False) -> list[str]:
+        """Every file the renderer writes for one frame and camera of the current layer."""
+        naming = self.naming(renderer)
+        ext = self.extension(renderer)
+        if renderer == "arnold":
+            return arnold_outputs(
+                naming, self.aov_state(), camera=camera, ext=ext, frame=frame, batch=not temp
+            )
+        return [maya_file_name(naming, camera=camera, ext=ext, frame=frame, temp=temp)]
 
 
-class _PlugAccess:
-    """Just enough of ``cmds`` for the handlers' getters, answered by the session."""
-
-    def __init__(self, sim: SimMaya) -> None:
-        self.sim = sim
-
-    def objExists(self, plug: str) -> bool:
-        return self.sim.exists(plug)
-
-    def getAttr(self, plug: str) -> Any:
-        return self.sim.get_attr(plug)
-
-
-class _MelAccess:
-    def eval(self, text: str) -> Any:
-        from lrc_toolbox.sim.maya_stub.maya import mel
-
-        return mel.eval(text)
+# Maya's defaultRenderGlobals.imageFormat codes (the "imfKey" table) for the formats the
+# simulator writes; a code not listed is written as Maya's own IFF.
+MAYA_IMAGE_FORMATS = {3: "tif", 4: "tif", 7: "iff", 8: "jpg", 19: "tga", 32: "png", 40: "exr"}
+# Redshift imageFormat codes -> extension (simulator assumption, not sourced; real Redshift
+# answers redshiftGetImageExtension itself)
+REDSHIFT_EXTENSIONS = {0: "iff", 1: "exr", 2: "png", 3: "tga", 4: "jpg", 5: "tif"}
 
 
 _SESSION: SimMaya | None = None

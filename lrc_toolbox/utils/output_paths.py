@@ -1,7 +1,13 @@
-"""Where Maya writes a frame: image-prefix tokens, default subfolders, padding, extension.
+"""A PREDICTION of where Maya writes a frame: image-prefix tokens, default subfolders,
+padding, extension.
 
-Pure functions used by the worker (inside mayapy, fed with the scene's real attribute values),
-by the simulator's stand-in renderers, and by the manager (``skip_existing``, output checks).
+Real renders do not rely on it where Maya can be asked: the worker asks Maya's
+``renderSettings`` (Maya Software, Hardware 2.0) and MtoA's ``getFileName`` (Arnold) for
+every product (:meth:`lrc_toolbox.worker.renderers.RendererHandler.products`). This module
+is used only where nothing can be asked: Redshift and V-Ray (no naming query was found for
+either; the worker falls back to this prediction), and the Deadline 10 export's output
+folder, which is written without Maya. The simulator never uses it (a test checks): it
+has its own model of Maya's naming (:mod:`lrc_toolbox.sim.naming`).
 
 Sources:
 - Tokens ``<Scene>``, ``<RenderLayer>``/``<Layer>``, ``<Camera>``, ``<RenderPass>``,

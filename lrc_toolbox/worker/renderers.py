@@ -22,6 +22,7 @@ from lrc_toolbox.records.renderers import UnknownRendererError, renderer_info
 
 __all__ = [
     "HANDLERS",
+    "ProductQuery",
     "RenderSettings",
     "RendererHandler",
     "RendererSettingError",
@@ -61,6 +62,16 @@ _IMAGE_FORMAT_EXT = {
 _REDSHIFT_EXT = {0: "iff", 1: "exr", 2: "png", 3: "tga", 4: "jpg", 5: "tif"}
 
 _ARNOLD_EXT = {"jpeg": "jpg", "exr": "exr", "deepexr": "exr", "png": "png", "tiff": "tif"}
+
+
+@dataclass(frozen=True)
+class ProductQuery:
+    """What a handler needs to ask Maya for one frame's files of one camera."""
+
+    layer_node: str
+    camera: str
+    frame: int
+    scene: str
 
 
 class UnsupportedRendererError(RuntimeError):
@@ -196,10 +207,31 @@ class RendererHandler:
     def prepare_frame(self, cmds: Any, frame: int) -> None:
         """Per frame, after the common globals are set."""
 
+    #: one render call renders every renderable camera (Maya's batch procedure does);
+    #: otherwise the session calls :meth:`render` once per camera
+    renders_every_camera = True
+
     def render(self, cmds: Any, mel: Any, camera: str, layer_node: str, frame: int) -> None:
-        # No ``layer=`` flag: the layer is already current, and Autodesk's render command
-        # reference says -layer "will be appended to the output image file name".
-        cmds.render(camera)
+        """Maya's own batch render, as Deadline's MayaBatch makes it (DL
+        ``GetRenderCommand``): ``setMayaSoftwareLayers`` with this layer only, then
+        ``mayaBatchRenderProcedure(0, "", "", "<renderer>", "")``, which renders the
+        globals' range (start = end = this frame) for every renderable camera to the
+        batch path. ``render camera`` without ``-batch`` would be an interactive render of
+        the current time, written as a preview under ``images/tmp/`` (ADSK render and
+        renderSettings ``-fullPathTemp``)."""
+        mel.eval(f'setMayaSoftwareLayers("{layer_node}", "");')
+        mel.eval(f'mayaBatchRenderProcedure(0, "", "", "{self.name}", "");')
+
+    def products(self, cmds: Any, mel: Any, query: ProductQuery) -> list[str] | None:
+        """Every file one frame writes for one camera, as MAYA names them: ``renderSettings
+        -firstImageName -fullPath -layer L -camera C`` (ADSK renderSettings reference; the
+        first image is this frame's, since start = end = the frame). None: Maya has no
+        such query for this renderer and the session falls back to the prediction
+        (:mod:`lrc_toolbox.utils.output_paths`)."""
+        names = cmds.renderSettings(
+            firstImageName=True, fullPath=True, layer=query.layer_node, camera=query.camera
+        )
+        return [os.path.normpath(str(n)) for n in names or [] if str(n).strip()]
 
     def set_prefix(self, cmds: Any, prefix: str) -> None:
         cmds.setAttr(self.prefix_plug, prefix, type="string")
@@ -219,16 +251,14 @@ class RendererHandler:
 
 
 class MayaHardware2Handler(RendererHandler):
-    """Maya Hardware 2.0 (viewport renderer) through ``ogsRender``."""
+    """Maya Hardware 2.0 (viewport renderer), rendered through Maya's batch procedure as
+    DL does (``mayaBatchRenderProcedure(0, "", "", "mayaHardware2", $ogsRenderOptions)``);
+    where ``ogsRender`` writes has no source."""
 
     name = "mayaHardware2"
 
     def configure(self, cmds: Any, mel: Any, settings: RenderSettings) -> None:
         pass
-
-    def render(self, cmds: Any, mel: Any, camera: str, layer_node: str, frame: int) -> None:
-        cmds.currentTime(frame)
-        cmds.ogsRender(camera=camera, currentFrame=True)
 
 
 class ArnoldHandler(RendererHandler):
@@ -295,6 +325,8 @@ class ArnoldHandler(RendererHandler):
         if (_get(cmds, f"{opts}.log_verbosity", 0) or 0) < 2:
             _set(cmds, f"{opts}.log_verbosity", 2)
 
+    renders_every_camera = False
+
     def render(self, cmds: Any, mel: Any, camera: str, layer_node: str, frame: int) -> None:
         cmds.arnoldRender(batch=True, seq=str(frame), camera=camera)
 
@@ -302,17 +334,75 @@ class ArnoldHandler(RendererHandler):
         translator = _get(cmds, "defaultArnoldDriver.aiTranslator", "exr") or "exr"
         return _ARNOLD_EXT.get(str(translator), str(translator))
 
+    def aov_names(self, cmds: Any) -> tuple[list[str], bool]:
+        """The AOVs MtoA writes and its ``strictAOVs`` flag, read as MtoA's options
+        translator reads them (MTOA ``OptionsTranslator.cpp`` ``ProcessAOVs``): the beauty
+        always; an aiAOV connected to ``aovList`` other than the beauty makes AOVs "in use"
+        even when disabled (so does ``outputVarianceAOVs``); it is written when
+        ``aovMode`` is enabled (1, or 2 = batch only: this is a batch) and the AOV is.
+        ``strictAOVs`` is off, adding a ``<RenderPass>/`` folder, only when AOVs are
+        enabled, in use and ``defaultArnoldDriver.mergeAOVs`` is off."""
+        opts = self.options
+        mode = int(_get(cmds, f"{opts}.aovMode", 1) or 0)
+        enabled = mode in (1, 2)
+        in_use = bool(_get(cmds, f"{opts}.outputVarianceAOVs", False))
+        names = ["beauty"]
+        for node in cmds.listConnections(f"{opts}.aovList", source=True, destination=False) or []:
+            name = str(_get(cmds, f"{node}.name", "") or "")
+            if not name or name == "beauty":
+                continue
+            in_use = True
+            if enabled and _get(cmds, f"{node}.enabled", True) and name not in names:
+                names.append(name)
+        merge = bool(_get(cmds, "defaultArnoldDriver.mergeAOVs", False))
+        return names, not (enabled and in_use and not merge)
+
+    def products(self, cmds: Any, mel: Any, query: ProductQuery) -> list[str] | None:
+        """Each AOV's file from MtoA's own path function, called as MtoA's options
+        translator calls it (MTOA ``plugins/mtoa/utils/MayaUtils.cpp`` ``getFileName``:
+        tokens ``RenderPass``, ``RenderLayer`` = the layer NODE, ``Camera``, ``Extension``,
+        ``Scene``; ``path`` = the image prefix, MtoA's default ``<Scene>`` when empty).
+        ``getFileName`` then adds the ``<RenderPass>/``, ``<Camera>/`` and
+        ``<RenderLayer>/`` folders and names the layer by its display name. Per-AOV
+        drivers with their own prefix, light groups and stereo eyes are not listed."""
+        utils = importlib.import_module("mtoa.utils")
+        names, strict = self.aov_names(cmds)
+        prefix = self.prefix(cmds) or "<Scene>"
+        ext = self.extension(cmds, mel)
+        paths: list[str] = []
+        for name in names:
+            path = utils.getFileName(
+                "full",
+                {
+                    "RenderPass": name,
+                    "RenderLayer": query.layer_node,
+                    "Camera": query.camera,
+                    "Extension": ext,
+                    "Scene": query.scene,
+                },
+                path=prefix,
+                frame=query.frame,
+                fileType="images",
+                strictAOVs=strict,
+                createDirectory=False,
+            )
+            path = os.path.normpath(str(path))
+            if path not in paths:  # merged AOVs share one file
+                paths.append(path)
+        return paths
+
 
 class RedshiftHandler(RendererHandler):
     """Redshift. ``redshiftOptions`` is created with Redshift's MEL
     ``redshiftGetRedshiftOptionsNode(true)`` (DL ``MayaBatch.py`` initialisation, which
     calls it with the argument since Redshift 1.2.95). ``abortOnLicenseFail`` and
     ``skipExistingFrames`` on ``redshiftOptions``: a public copy of Royal Render's
-    ``kso_maya.py`` (repository not named by the code search) sets both; DL's MayaBatch
-    sets ``logLevel``.
+    ``kso_maya.py`` (repository not named by the code search) sets both.
 
-    TODO(issue 11): which ``redshiftOptions.logLevel`` prints the "Block n/m" progress
-    lines has no primary source found; the scene's level is left as it is.
+    Log level: DL ``GetVerboseCommand`` sets ``redshiftOptions.logLevel`` to its
+    ``RedshiftVerbose`` (default 2, capped at 2) and reads progress from Redshift's
+    ``Block n/m ... rendered`` lines (``HandleRedshiftBlockRendered``); a scene saved
+    below 2 is raised to 2 (best effort: only the progress lines depend on it).
     """
 
     name = "redshift"
@@ -342,12 +432,26 @@ class RedshiftHandler(RendererHandler):
                 mel.eval(f"redshiftSelectCudaDevices({{{ids}}});")
             except Exception:
                 pass  # older Redshift: the environment variable alone selects the device
+        if (_get(cmds, f"{opts}.logLevel", 0) or 0) < 2:
+            _set(cmds, f"{opts}.logLevel", 2)
 
-    def prepare_frame(self, cmds: Any, frame: int) -> None:
-        cmds.currentTime(frame)
+    renders_every_camera = False
 
     def render(self, cmds: Any, mel: Any, camera: str, layer_node: str, frame: int) -> None:
-        cmds.render(camera)
+        """``rsRender -render -batch -animation -camera`` over the globals' range (start =
+        end = this frame), as DCM ``redshift_handler.py`` (PR #277) does. ``rsRender
+        -batch`` renders EVERY renderable layer (DCM PR #470), so only this layer is left
+        renderable first."""
+        for node in cmds.ls(type="renderLayer") or []:
+            if ":" in str(node):
+                continue
+            want = 1 if node == layer_node else 0
+            if bool(_get(cmds, f"{node}.renderable", want)) != bool(want):
+                cmds.setAttr(f"{node}.renderable", want)
+        cmds.rsRender(render=True, batch=True, animation=True, camera=camera)
+
+    def products(self, cmds: Any, mel: Any, query: ProductQuery) -> list[str] | None:
+        return None  # no naming query found for Redshift: the prediction is used
 
     def extension(self, cmds: Any, mel: Any) -> str:
         code = int(_get(cmds, "redshiftOptions.imageFormat", 1) or 0)
@@ -388,20 +492,31 @@ class VRayHandler(RendererHandler):
         _require(cmds, f"{opts}.vrscene_render_on", 1, "render images, not a .vrscene export")
         _require(cmds, f"{opts}.vrscene_on", 0, "render images, not a .vrscene export")
         _require(cmds, f"{opts}.dontSaveImage", 0, "the frame's image must be written")
+        # DCM vray_handler.py start_render sets both: without them V-Ray can leave the
+        # colour (RGB) or alpha channel out of the saved image
+        _require(cmds, f"{opts}.dontSaveRgbChannel", 0, "the image must hold its colour")
+        _require(cmds, f"{opts}.noAlpha", 0, "the image must hold its alpha")
         if settings.threads:
             _require(
                 cmds, f"{opts}.sys_max_threads", settings.threads, "the worker's CPU thread limit"
             )
-        # optional: message level 3 only adds progress lines
+        # optional: message level 3 (DCM) and a 1 % progress increment (DL
+        # GetVerboseCommand) only add progress lines
         if (_get(cmds, f"{opts}.sys_message_level", 0) or 0) < 3:
             _set(cmds, f"{opts}.sys_message_level", 3)
+        _set(cmds, f"{opts}.sys_progress_increment", 1)
 
     def prepare_frame(self, cmds: Any, frame: int) -> None:
         _require(cmds, f"{self.options}.animType", 2, "render specific frames")
         _require(cmds, f"{self.options}.animFrames", str(frame), "this frame", type="string")
 
+    renders_every_camera = False
+
     def render(self, cmds: Any, mel: Any, camera: str, layer_node: str, frame: int) -> None:
         cmds.vrend(camera=camera)
+
+    def products(self, cmds: Any, mel: Any, query: ProductQuery) -> list[str] | None:
+        return None  # no naming query found for V-Ray: the prediction is used
 
     def extension(self, cmds: Any, mel: Any) -> str:
         fmt = str(_get(cmds, "vraySettings.imageFormatStr", "") or "png")

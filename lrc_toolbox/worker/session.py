@@ -18,6 +18,7 @@ start, the scene would not open); 4 the manager died (``LRC_PARENT_PID``).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
@@ -32,7 +33,9 @@ from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER
 from lrc_toolbox.utils.image_check import check_image
 from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
 from lrc_toolbox.worker.renderers import (
+    ProductQuery,
     RendererHandler,
+    RendererSettingError,
     RenderSettings,
     UnsupportedRendererError,
     handler_for,
@@ -134,6 +137,8 @@ class WorkerSession:
         self.current_layer: str | None = None
         self.handler: RendererHandler | None = None
         self.output_dir: str | None = None
+        #: renderLayer node -> display name, refreshed at each layer switch
+        self.layer_names: dict[str, str] = {}
 
     # ------------------------------------------------------------------ scene
 
@@ -216,6 +221,7 @@ class WorkerSession:
         # instead of finding no handler
         self.current_layer = None
         self.handler = None
+        self.layer_names = {n: name for name, n in self.layer_nodes().items()}
         self.cmds.editRenderLayerGlobals(currentRenderLayer=node)
         renderer = self.renderer_override or str(
             self.cmds.getAttr("defaultRenderGlobals.currentRenderer") or MAYA_DEFAULT_RENDERER
@@ -246,29 +252,92 @@ class WorkerSession:
                 cameras.append(str(parents[0]))
         return cameras
 
-    def renderable_layer_count(self) -> int:
-        count = 0
-        for node in self.layer_nodes().values():
-            try:
-                count += bool(self.cmds.getAttr(f"{node}.renderable"))
-            except Exception:
-                pass
-        return count
-
     # ------------------------------------------------------------------ frames
+
+    def set_global(self, plug: str, value: Any, **kwargs: Any) -> None:
+        """setAttr on a render setting the batch must control, through the layer system.
+
+        - Legacy layers: DL runs ``removeRenderLayerAdjustmentAndUnlock`` before every
+          such set (``GetStartFrameCommand`` and the others), so a layer's adjustment or a
+          plug lock cannot keep the value. Best effort: the procedure may not exist.
+        - Render Setup: a set on a plug an override drives is written into the override
+          (RS-MODEL ``overriddenAttributeManager``), but refused when that override's value
+          plug is locked or connected (``applyOverride.isOverrideValueSettable``). Then the
+          override is disabled in this snapshot only, as DL's
+          ``unlockRenderSetupOverrides`` does (``setSelfEnabled(False)``), and the set is
+          tried again; the artist's scene is never touched.
+
+        Raises:
+            RendererSettingError: Maya still refuses the value.
+        """
+        cmds = self.cmds
+        try:
+            self.mel.eval(f'removeRenderLayerAdjustmentAndUnlock "{plug}";')
+        except Exception:
+            pass
+        try:
+            cmds.setAttr(plug, value, **kwargs)
+            return
+        except Exception as exc:
+            first = str(exc).strip() or type(exc).__name__
+        disabled = self.disable_render_setup_override(plug)
+        if disabled:
+            print(
+                f"// Warning: {plug} is driven by a locked Render Setup override in layer "
+                f"{disabled}; the override is disabled in this batch's snapshot",
+                flush=True,
+            )
+            try:
+                cmds.setAttr(plug, value, **kwargs)
+                return
+            except Exception as exc:
+                first = str(exc).strip() or type(exc).__name__
+        raise RendererSettingError(
+            f"cannot set {plug} = {value!r}: Maya refused it: {first}. If a Render Setup "
+            "override or a connection drives it, unlock or disable it in the scene"
+        )
+
+    def disable_render_setup_override(self, plug: str) -> str | None:
+        """Disable the current layer's render-settings overrides of ``plug`` (DL
+        ``DeadlineMayaBatchFunctions.unlockRenderSetupOverrides``: Render Setup layers,
+        their ``RenderSettingsCollection``, ``targetNodeName``/``attributeName``,
+        ``setSelfEnabled(False)``). Returns the layer's name, or None when nothing was
+        disabled (no Render Setup, no such override)."""
+        try:
+            render_setup = importlib.import_module("maya.app.renderSetup.model.renderSetup")
+            collection = importlib.import_module("maya.app.renderSetup.model.collection")
+        except ImportError:
+            return None
+        node, _, attr = plug.partition(".")
+        current = self.layer_names.get(self.current_layer or "", "")
+        found = None
+        for layer in render_setup.instance().getRenderLayers():
+            if layer.name() != current:
+                continue
+            for coll in layer.getCollections():
+                if not isinstance(coll, collection.RenderSettingsCollection):
+                    continue
+                for override in coll.getOverrides():
+                    if override.targetNodeName() == node and override.attributeName() == attr:
+                        override.setSelfEnabled(False)
+                        found = layer.name()
+        return found
 
     def apply_overrides(self, frame: int, overrides: RenderOverrides) -> list[str]:
         """Set the globals for one frame; returns the cameras to render."""
         cmds = self.cmds
-        cmds.setAttr("defaultRenderGlobals.animation", 1)
-        cmds.setAttr("defaultRenderGlobals.startFrame", frame)
-        cmds.setAttr("defaultRenderGlobals.endFrame", frame)
-        cmds.setAttr("defaultRenderGlobals.byFrameStep", 1)
-        cmds.setAttr("defaultRenderGlobals.putFrameBeforeExt", 1)
-        cmds.setAttr("defaultRenderGlobals.periodInExt", 1)
+        for attr, value in (
+            ("animation", 1),
+            ("startFrame", frame),
+            ("endFrame", frame),
+            ("byFrameStep", 1),
+            ("putFrameBeforeExt", 1),
+            ("periodInExt", 1),
+        ):
+            self.set_global(f"defaultRenderGlobals.{attr}", value)
         assert self.handler is not None
         if overrides.image_prefix:
-            self.handler.set_prefix(cmds, overrides.image_prefix)
+            self.set_global(self.handler.prefix_plug, overrides.image_prefix, type="string")
         camera = overrides.camera
         if camera:
             shapes = cmds.listRelatives(camera, shapes=True, type="camera") or []
@@ -276,6 +345,12 @@ class WorkerSession:
                 shapes = [camera]
             if not shapes:
                 raise FrameFailure(f"camera {camera!r} not found in the scene", fatal=True)
+            # the chosen camera is the only renderable one: the renderers' own folder
+            # rules count renderable cameras (MTOA hooks.fileTokenCamera), and Maya's
+            # batch procedure renders each of them
+            for other in cmds.ls(type="camera") or []:
+                if other != shapes[0] and cmds.getAttr(f"{other}.renderable"):
+                    cmds.setAttr(f"{other}.renderable", 0)
             cmds.setAttr(f"{shapes[0]}.renderable", 1)
             return [str(camera)]
         cameras = self.renderable_cameras()
@@ -283,7 +358,26 @@ class WorkerSession:
             raise FrameFailure("This scene does not have any renderable cameras", fatal=True)
         return cameras
 
+    def products(self, camera: str, cameras: int, layer_name: str, frame: int) -> list[str]:
+        """Every file this frame writes for ``camera``, as Maya and the renderer name
+        them (:meth:`RendererHandler.products`); the prediction only for renderers with
+        no naming query."""
+        assert self.handler is not None and self.current_layer is not None
+        scene_path = self.cmds.file(query=True, sceneName=True) or "untitled"
+        query = ProductQuery(
+            layer_node=self.current_layer,
+            camera=camera,
+            frame=frame,
+            scene=os.path.splitext(os.path.basename(scene_path))[0],
+        )
+        asked = self.handler.products(self.cmds, self.mel, query)
+        if asked is not None:
+            return asked
+        return self.expected(camera, cameras, layer_name, frame)
+
     def expected(self, camera: str, cameras: int, layer_name: str, frame: int) -> list[str]:
+        """The prediction (:mod:`lrc_toolbox.utils.output_paths`), for Redshift and V-Ray,
+        whose own naming has no query found."""
         assert self.handler is not None and self.current_layer is not None
         cmds = self.cmds
         scene_path = cmds.file(query=True, sceneName=True) or "untitled"
@@ -296,7 +390,9 @@ class WorkerSession:
             camera=camera,
             ext=self.handler.extension(cmds, self.mel),
             padding=self.handler.padding(cmds),
-            multiple_layers=self.renderable_layer_count() > 1,
+            # Maya's folder rule counts the scene's render layers, renderable or not
+            # (ADSK-SUB "more than one render layer"; MTOA counts the same way)
+            multiple_layers=len(self.layer_nodes()) > 1,
             multiple_cameras=cameras > 1,
             version=str(cmds.getAttr("defaultRenderGlobals.renderVersion") or ""),
             passes=[self.handler.beauty_pass],
@@ -316,7 +412,7 @@ class WorkerSession:
             outputs = [
                 path
                 for camera in cameras
-                for path in self.expected(camera, len(cameras), layer_name, frame)
+                for path in self.products(camera, len(cameras), layer_name, frame)
             ]
             if overrides.skip_existing and outputs and all(_complete(p) for p in outputs):
                 self.emit(
@@ -328,7 +424,7 @@ class WorkerSession:
                     skipped=True,
                 )
                 return
-            for camera in cameras:
+            for camera in cameras[:1] if self.handler.renders_every_camera else cameras:
                 self.handler.render(self.cmds, self.mel, camera, node, frame)
         except FrameFailure as exc:
             _flush_all()

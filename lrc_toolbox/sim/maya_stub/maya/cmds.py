@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lrc_toolbox.sim.naming import maya_file_name
 from lrc_toolbox.sim.runtime import SIM_MAYA_VERSION, MayaError, session
 
 
@@ -176,15 +177,22 @@ def _renderer() -> str:
 
 
 def render(*args: Any, **kwargs: Any) -> str:
-    """Maya's ``render``: renders with the current renderer (Maya Software, Redshift)."""
+    """Maya's ``render`` (ADSK render command reference): without ``-batch`` an
+    INTERACTIVE render of the current time with the current renderer, written as a
+    preview under ``<images>/tmp/`` (ADSK renderSettings ``-fullPathTemp`` "the preview
+    render"; MTOA getFileName's 'temp' path type); ``-layer`` renders that layer; with
+    ``-batch`` the flags are ignored and every renderable layer and camera is rendered
+    over the animation range, like Render from the command line."""
     sim = session()
+    renderer = _renderer()
+    if _flag(kwargs, "batch", "b"):
+        sim.batch_render(renderer)
+        return ""
     camera = str(args[0]) if args else "persp"
     layer = _flag(kwargs, "layer", "l")
     if layer and str(layer) != sim.current_layer:
         sim.switch_layer(str(layer))
-    renderer = _renderer()
-    frame = round(sim.current_time) if renderer == "redshift" else _frame_from_globals()
-    written = sim.render(renderer, camera, frame)
+    written = sim.render(renderer, camera, round(sim.current_time), temp=True)
     return written[0] if written else ""
 
 
@@ -217,17 +225,76 @@ def ogsRender(**kwargs: Any) -> str:
 
 
 def rsRender(**kwargs: Any) -> None:
+    """Redshift's ``rsRender``: with ``-render -batch`` a batch render of every renderable
+    layer over the animation range for ``-camera`` (DCM redshift_handler.py and PR #470);
+    without ``-batch`` the current frame as a preview (modelled like ``render``)."""
     sim = session()
     if not sim.renderer_loaded("redshift"):
         raise MayaError('Cannot find procedure "rsRender".')
-    camera = str(_flag(kwargs, "camera", "cam", default="persp"))
-    sim.render("redshift", camera, _frame_from_globals())
+    camera = _flag(kwargs, "camera", "cam")
+    if not _flag(kwargs, "render", "r"):
+        raise MayaError("rsRender: nothing to do without -render in the simulator")
+    if _flag(kwargs, "batch", "b"):
+        if not _flag(kwargs, "animation", "a"):
+            glob = sim.attrs["defaultRenderGlobals"]
+            glob_anim = glob.get("animation")
+            glob["animation"] = False  # one frame: the current time
+            try:
+                sim.batch_render("redshift", str(camera) if camera else None)
+            finally:
+                glob["animation"] = glob_anim
+            return
+        sim.batch_render("redshift", str(camera) if camera else None)
+        return
+    sim.render("redshift", str(camera or "persp"), round(sim.current_time), temp=True)
 
 
 def renderSettings(**kwargs: Any) -> list[str]:
-    """``renderSettings -firstImageName -fullPath``: the first image of the current layer."""
+    """``renderSettings -firstImageName|-lastImageName|-genericFrameImageName S
+    [-fullPath|-fullPathTemp] [-layer L] [-camera C]`` (ADSK renderSettings reference):
+    the image name of the first (last) frame of the layer, by Maya's own naming
+    (:func:`lrc_toolbox.sim.naming.maya_file_name`); relative to the images folder unless
+    ``-fullPath`` (``-fullPathTemp``: under the preview folder ``tmp/``)."""
     sim = session()
-    if not (_flag(kwargs, "firstImageName", "fin") or _flag(kwargs, "fullPathTemp", "fpt")):
+    first = _flag(kwargs, "firstImageName", "fin")
+    last = _flag(kwargs, "lastImageName", "lin")
+    generic = _flag(kwargs, "genericFrameImageName", "gin")
+    if not (first or last or generic is not None):
         raise MayaError("renderSettings: unsupported flags in the simulator")
-    cameras = [sim.transform_of(s) for s in sorted(sim.renderable_shapes)] or ["persp"]
-    return sim.expected_outputs(_renderer(), cameras[0], _frame_from_globals())
+    layer = str(_flag(kwargs, "layer", "lyr", default="") or sim.current_layer)
+    if sim._layer(layer) is None:
+        raise MayaError(f"renderSettings: render layer {layer!r} does not exist")
+    renderer = _renderer()
+    naming = sim.naming(renderer, layer)
+    values = sim.layer_globals(layer)
+    frame = round(float(values["endFrame"] if last else values["startFrame"]))
+    camera = _flag(kwargs, "camera", "cam")
+    if camera is None:
+        shapes = sorted(sim.renderable_shapes)
+        camera = sim.transform_of(shapes[0]) if shapes else "persp"
+    temp = bool(_flag(kwargs, "fullPathTemp", "fpt"))
+    path = maya_file_name(
+        naming, camera=str(camera), ext=sim.extension("mayaSoftware"), frame=frame, temp=temp
+    )
+    if generic is not None:
+        digits = naming.frame_text(frame)
+        head, _, tail = path.rpartition(digits)
+        path = head + str(generic) + tail
+    if not (_flag(kwargs, "fullPath", "fp") or temp):
+        root = naming.images_dir
+        path = path[len(root) :].lstrip("/\\") if path.startswith(root) else path
+    return [path]
+
+
+def listConnections(plug: str, **kwargs: Any) -> list[str] | None:
+    """Only what MtoA's AOV list needs: the aiAOV nodes connected to
+    ``defaultArnoldRenderOptions.aovList`` (short ``aovs``), in index order."""
+    sim = session()
+    node, _, attr = str(plug).partition(".")
+    if node == "defaultArnoldRenderOptions" and attr in ("aovList", "aovs"):
+        if not sim.exists(node):
+            raise MayaError(f"No object matches name: {plug}")
+        return list(sim.aov_nodes()) or None
+    if node == "renderLayerManager" and attr in ("renderLayerId", "rlmi"):
+        return list(sim.layer_nodes()) or None
+    raise MayaError("listConnections: unsupported plug in the simulator")

@@ -1,8 +1,10 @@
 """The subset of Maya's Render Setup model API that pipeline code commonly calls.
 
 ``renderSetup.instance().getRenderLayers()`` lists the Render Setup layers (not the master
-layer), each with ``name()``, ``isRenderable()`` and ``setRenderable()``; ``switchToLayer``
-makes one current (Autodesk: "not officially supported and subject to change").
+layer), each with ``name()``, ``isRenderable()``, ``setRenderable()`` and
+``getCollections()`` (its render-settings collection, what DL's
+``unlockRenderSetupOverrides`` walks); ``switchToLayer`` makes one current (Autodesk: "not
+officially supported and subject to change").
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from lrc_toolbox.sim.runtime import session
+
+from .collection import RenderSettingsCollection
 
 
 class RenderLayer:
@@ -20,10 +24,14 @@ class RenderLayer:
         return str(self._layer.name)
 
     def isRenderable(self) -> bool:
-        return bool(self._layer.renderable)
+        node = str(self._layer.node)
+        return session().layer_renderable.get(node, bool(self._layer.renderable))
 
     def setRenderable(self, value: bool) -> None:
-        self._layer.renderable = bool(value)
+        session().layer_renderable[str(self._layer.node)] = bool(value)
+
+    def getCollections(self) -> list[Any]:
+        return [RenderSettingsCollection(str(self._layer.node))]
 
     def legacyRenderLayer(self) -> str:
         return str(self._layer.node)
