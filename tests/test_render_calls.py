@@ -220,3 +220,13 @@ def test_the_shot_scene_products_use_display_names(maya: dict[str, Any], tmp_pat
     assert [Path(p).relative_to(tmp_path / "img").as_posix() for p in done.get("outputs")] == [
         "shot010_lighting/BG/BG.0001.exr"
     ]
+
+
+def test_describe_lists_the_arnold_aovs_like_the_file_reader(maya: dict[str, Any]) -> None:
+    from lrc_toolbox.scene.ma_reader import read_ma
+    from lrc_toolbox.worker.describe import describe_open_scene
+
+    scene = SCENES / "arnold_aovs.ma"
+    cmds = _open(maya, scene)
+    described = describe_open_scene(cmds, maya["mel"], path=str(scene))
+    assert described.arnold_aovs == read_ma(scene).arnold_aovs

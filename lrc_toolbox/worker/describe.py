@@ -20,6 +20,7 @@ from lrc_toolbox.scene.description import (
     SceneDescription,
     render_frames,
 )
+from lrc_toolbox.worker.renderers import arnold_aovs
 
 _GLOBALS = "defaultRenderGlobals"
 
@@ -149,5 +150,6 @@ def describe_open_scene(cmds: Any, mel: Any, path: str | None = None) -> SceneDe
         setattr(description, key, master[key])
     description.resolution = master["resolution"]
     description.render_setup = any(n.startswith("rs_") for n in nodes)
+    description.arnold_aovs = arnold_aovs(cmds)
     description.warnings = warnings
     return description

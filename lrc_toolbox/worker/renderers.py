@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lrc_toolbox.records.renderers import UnknownRendererError, renderer_info
+from lrc_toolbox.scene.description import ArnoldAov
 
 __all__ = [
     "HANDLERS",
@@ -27,6 +28,7 @@ __all__ = [
     "RendererHandler",
     "RendererSettingError",
     "UnsupportedRendererError",
+    "arnold_aovs",
     "handler_for",
 ]
 
@@ -143,6 +145,23 @@ def _ensure_node(node: str, cmds: Any, create: Any, how: str) -> None:
         raise RendererSettingError(f"cannot create {node} with {how}: {text}") from exc
     if not cmds.objExists(node):
         raise RendererSettingError(f"{how} did not create {node}")
+
+
+def arnold_aovs(cmds: Any) -> list[ArnoldAov]:
+    """The aiAOV nodes connected to ``defaultArnoldRenderOptions.aovList``, in order, with
+    their ``name`` and ``enabled`` (MTOA ``ArnoldAOVNode.cpp``); empty without the node."""
+    plug = f"{ArnoldHandler.options}.aovList"
+    if not cmds.objExists(ArnoldHandler.options):
+        return []
+    nodes = cmds.listConnections(plug, source=True, destination=False) or []
+    return [
+        ArnoldAov(
+            node=str(node),
+            name=str(_get(cmds, f"{node}.name", "") or ""),
+            enabled=bool(_get(cmds, f"{node}.enabled", True)),
+        )
+        for node in nodes
+    ]
 
 
 class RendererHandler:
@@ -347,13 +366,12 @@ class ArnoldHandler(RendererHandler):
         enabled = mode in (1, 2)
         in_use = bool(_get(cmds, f"{opts}.outputVarianceAOVs", False))
         names = ["beauty"]
-        for node in cmds.listConnections(f"{opts}.aovList", source=True, destination=False) or []:
-            name = str(_get(cmds, f"{node}.name", "") or "")
-            if not name or name == "beauty":
+        for aov in arnold_aovs(cmds):
+            if not aov.name or aov.name == "beauty":
                 continue
             in_use = True
-            if enabled and _get(cmds, f"{node}.enabled", True) and name not in names:
-                names.append(name)
+            if enabled and aov.enabled and aov.name not in names:
+                names.append(aov.name)
         merge = bool(_get(cmds, "defaultArnoldDriver.mergeAOVs", False))
         return names, not (enabled and in_use and not merge)
 
