@@ -206,15 +206,32 @@ def test_a_frame_that_always_fails_is_failed_after_max_attempts(
     assert (failed["layer"], failed["frame"], failed["attempts"]) == ("BG", 5, 2)
 
 
-def test_a_fatal_renderer_error_disables_only_that_slot(
+def test_a_gpu_that_fails_fatally_on_two_frames_is_disabled(
     qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # a broken GPU, the only one: every frame it starts prints a CUDA error. Frame 1
+    # goes back (preferring another slot), frame 2 fails on it too and disables it; no
+    # frame is blamed, and every frame stays pending for `resume`
     fault = {"kind": "cuda_error", "device": sim_uuid(2)}
     monkeypatch.setenv("LRC_SIM_CONFIG", json.dumps({"faults": [fault]}))
-    summary = run(qtbot, api, config(sim, frames="1-24"))
-    assert summary["done"] == 48
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-10", gpus=[2]))
     disabled = {k: v["disabled"] for k, v in summary["workers"].items() if v["disabled"]}
     assert list(disabled) == ["gpu2"] and "CUDA" in disabled["gpu2"]
+    assert "on 2 frames" in disabled["gpu2"]
+    assert (summary["done"], summary["failed"], summary["pending"]) == (0, 0, 10)
+
+
+def test_one_bad_frame_fails_alone_and_keeps_every_gpu(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 12: a frame whose render prints a fatal line on any GPU is the frame's fault
+    fault = {"kind": "cuda_error", "layer": "BG", "frame": 4}
+    monkeypatch.setenv("LRC_SIM_CONFIG", json.dumps({"faults": [fault]}))
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-30"))
+    assert (summary["done"], summary["failed"], summary["pending"]) == (29, 1, 0)
+    (failed,) = summary["failed_frames"]
+    assert failed["frame"] == 4 and "the frame itself fails" in failed["reason"]
+    assert not [k for k, v in summary["workers"].items() if v["disabled"]]
 
 
 def test_a_startup_crash_loop_disables_the_slot(
@@ -235,7 +252,9 @@ def test_when_every_slot_fails_the_batch_fails_with_the_reason(
     assert summary["state"] == "failed"
     assert "every worker slot failed" in summary["error"]
     assert "licen" in summary["error"].lower()
-    assert summary["failed"] == 16
+    # the frames never rendered stay pending for `resume`, and the exit says environment
+    assert (summary["failed"], summary["pending"]) == (0, 16)
+    assert summary["environment"] is True
     qtbot.waitUntil(lambda: not worker_processes_alive(api, summary["batch_id"]), timeout=10_000)
 
 

@@ -108,10 +108,14 @@ def run_batch(
     api.batch_finished.connect(on_finished)
 
     def on_sigint(signum: int, frame: Any) -> None:
+        # SIGTERM (a farm, systemd, `kill`) is the first Ctrl-C: a graceful stop that ends
+        # the batch with its state and ready.json true, not a bare exit 143 (issue 12)
         interrupted["count"] += 1
         if interrupted["count"] == 1:
+            what = "terminated" if signum == signal.SIGTERM else "interrupted"
+            again = "Ctrl-C" if signum != signal.SIGTERM else "the signal"
             printer.text(
-                "interrupted: stopping the workers (Ctrl-C again to kill them)", important=True
+                f"{what}: stopping the workers ({again} again to kill them)", important=True
             )
             api.stop_all_renders()
         else:
@@ -120,6 +124,7 @@ def run_batch(
 
     live = _LiveDisplay(api, out) if out.isatty() and not (as_json or verbose or quiet) else None
     previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_term = signal.signal(signal.SIGTERM, on_sigint)
     # Python runs signal handlers only between bytecodes: wake up regularly in the Qt loop.
     waker = QtCore.QTimer()
     waker.timeout.connect(live.redraw if live else (lambda: None))
@@ -143,6 +148,7 @@ def run_batch(
     finally:
         waker.stop()
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
         api.shutdown()
     if interrupted["count"] or ExitCode.INTERRUPTED in codes:
         return int(ExitCode.INTERRUPTED)

@@ -21,7 +21,7 @@ from Qt import QtCore
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.events import WORKER_SIGNALS
 from lrc_toolbox.core.job_store import JobStore
-from lrc_toolbox.core.ready_manifest import ReadyManifest
+from lrc_toolbox.core.ready_manifest import READY_FILE_NAME, ReadyManifest, read_ready
 from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
 from lrc_toolbox.core.scheduler import Scheduler
 from lrc_toolbox.core.system_detector import SystemDetector
@@ -29,6 +29,7 @@ from lrc_toolbox.records.batch import (
     BatchPlan,
     BatchSummary,
     ExitCode,
+    FrameProvenance,
     PlannedWorker,
     RenderOverrides,
     batch_log_dir,
@@ -44,6 +45,7 @@ from lrc_toolbox.records.models import (
 from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import SceneSourceError, scene_source_for
+from lrc_toolbox.utils.image_check import check_image
 from lrc_toolbox.utils.render_subprocess import (
     MayapyNotFound,
     Slot,
@@ -432,7 +434,13 @@ class BatchRenderAPI(QtCore.QObject):
             )
         planned = self.plan_batch(config)
         plan = planned.plan
+        recovered = self._recover_rendered(batch_id, plan.output_dir, todo)
         plan.frames_by_layer = {layer: frames for layer, frames in todo.items() if frames}
+        if recovered:
+            plan.warnings.append(
+                f"{recovered} frame(s) rendered before the batch stopped were found in "
+                f"{READY_FILE_NAME} with complete images and recorded as done"
+            )
         if reaped:
             plan.warnings.append(f"stopped {len(reaped)} orphan worker(s): pids {reaped}")
         scheduler = Scheduler(
@@ -507,6 +515,39 @@ class BatchRenderAPI(QtCore.QObject):
             self.log_message.emit(time.time(), "warning", "", warning)
         manager.start()
 
+    def _recover_rendered(self, batch_id: str, output_dir: str, todo: dict[str, list[int]]) -> int:
+        """Frames the job store could not record (its disk filled up, it was damaged) but
+        that finished: ``ready.json`` of THIS batch lists them with their files and
+        provenance, and every file is still a complete image. They are recorded as done
+        and taken out of ``todo``; returns how many (issue 12)."""
+        data = read_ready(output_dir)
+        if not data or data.get("batch_id") != batch_id:
+            return 0
+        count = 0
+        for layer, entry in (data.get("layers") or {}).items():
+            frames = todo.get(layer)
+            if not frames or not isinstance(entry, dict):
+                continue
+            files = entry.get("files") or {}
+            origins = entry.get("provenance") or {}
+            for frame in list(frames):
+                outputs = files.get(str(frame))
+                if not outputs or not all(check_image(str(p)).ok for p in outputs):
+                    continue
+                origin = origins.get(str(frame))
+                provenance = FrameProvenance.from_stored(origin) if origin else None
+                self.store.frame_done(
+                    batch_id,
+                    layer,
+                    frame,
+                    outputs=[str(p) for p in outputs],
+                    provenance=provenance,
+                    now=time.time(),
+                )
+                frames.remove(frame)
+                count += 1
+        return count
+
     def include_all_lights(self, scene: SceneDescription) -> bool | None:
         """The artist's Render Setup "include all lights" preference for the scene's Maya
         (the Maya host reads the live one)."""
@@ -515,11 +556,39 @@ class BatchRenderAPI(QtCore.QObject):
     def _frame_ready(self, _worker: str, layer: str, frame: int, outputs: object) -> None:
         if self.ready is not None and self.manager is not None:
             task = self.manager.scheduler.task(layer, frame)
-            self.ready.add(layer, frame, task.outputs, task.provenance)
+            try:
+                self.ready.add(layer, frame, task.outputs, task.provenance)
+            except OSError as exc:
+                # ready.json is the promise to whoever picks frames up: when it cannot be
+                # kept, the batch stops (exit 3) rather than render on unlisted (issue 12)
+                self.manager.abort(
+                    f"{READY_FILE_NAME} could not be written in {self.ready.path.parent} "
+                    f"({exc.strerror or exc}): free space or fix the folder, then resume "
+                    f"the batch ({self.manager.batch_id})"
+                )
 
     def _on_finished(self, summary: BatchSummary) -> None:
         if self.ready is not None:
-            self.ready.finish(summary.state.value)
+            if self.manager is not None:
+                # a frame the job store failed to record is still done: the scheduler
+                # knows, and ready.json keeps it for `resume` to find (issue 12)
+                for task in self.manager.scheduler.tasks:
+                    if task.state is FrameState.DONE:
+                        listed = self.ready.files.get(task.layer, {})
+                        if task.frame not in listed:
+                            self.ready.add(
+                                task.layer, task.frame, task.outputs, task.provenance, write=False
+                            )
+            try:
+                self.ready.finish(summary.state.value)
+            except OSError as exc:
+                self.log_message.emit(
+                    time.time(),
+                    "error",
+                    "",
+                    f"{READY_FILE_NAME} could not be written at the end ({exc}); the job "
+                    "store has the finished frames (lrc-batch-render status)",
+                )
         protected = [Path(p) for p in self._resumable_snapshots()]
         self.temp.cleanup(protected=protected)
         self.batch_finished.emit(summary)

@@ -11,10 +11,13 @@ a signal tells listeners, so a killed manager can resume from the store.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import socket
+import tempfile
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import IO, Any
 
 from Qt import QtCore
 
-from lrc_toolbox.core.job_store import FrameChange, JobStore
+from lrc_toolbox.core.job_store import FrameChange, JobStore, JobStoreError
 from lrc_toolbox.core.scheduler import Assignment, Scheduler
 from lrc_toolbox.records import protocol
 from lrc_toolbox.records.batch import (
@@ -54,7 +57,35 @@ _KIND_LEVEL = {
 _HOST = socket.gethostname()
 #: a worker that dies before saying hello this many times in a row is disabled
 STARTUP_FAILURES_BEFORE_DISABLE = 3
+#: seconds a STARTING worker may stay silent before it counts as hung (Maya's start-up
+#: with many plug-ins and a heavy scene takes minutes; the frame timeout is for frames)
+STARTUP_TIMEOUT = 600.0
 _MAX_BUFFER = 1 << 20  # bytes of an unterminated line kept before it is flushed as log
+#: free space under which the output folder counts as full when a frame fails (bytes)
+OUTPUT_FULL_BYTES = 1 << 20
+#: distinct worker slots a frame may kill with a fatal renderer line before the FRAME is
+#: blamed (failed for good, slots kept); distinct frames a slot may fail fatally on before
+#: the SLOT is disabled (issue 12: one bad frame must not take every GPU)
+FATAL_SLOTS_PER_FRAME = 2
+FATAL_FRAMES_PER_SLOT = 2
+
+_F = Any
+
+
+def _guarded(method: _F) -> _F:
+    """Every entry point Qt calls (process signals, timers) runs through this: an exception
+    there must never leave the batch without an end (issue 12). It stops the batch with
+    the frames left pending and says why (:meth:`RenderProcessManager.abort`)."""
+
+    @functools.wraps(method)
+    def run(self: RenderProcessManager, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # the whole point: nothing escapes a slot
+            self._internal_error(exc)
+            return None
+
+    return run
 
 
 @dataclass
@@ -171,6 +202,11 @@ class RenderProcessManager(QtCore.QObject):
         self.state = BatchState.PENDING
         self.stopping = False
         self.failure: str | None = None
+        #: the batch stopped for its environment (disk, job store, no slot left): exit 3
+        self.environment_failure = False
+        #: fatal renderer lines: the slots each frame killed, the frames each slot failed
+        self._fatal_slots: dict[tuple[str, int], set[str]] = {}
+        self._fatal_frames: dict[str, set[tuple[str, int]]] = {}
         self._finished_emitted = False
         self._timers: list[Any] = []
         self._watchdog = QtCore.QTimer(self)
@@ -302,6 +338,7 @@ class RenderProcessManager(QtCore.QObject):
             worker.log_path = str(path)
             worker.log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n")
         state.worker = worker
+        # every handler below is @_guarded: an exception ends the batch cleanly
         process.readyReadStandardOutput.connect(lambda w=worker: self._read(w, stderr=False))
         process.readyReadStandardError.connect(lambda w=worker: self._read(w, stderr=True))
         process.finished.connect(lambda *args, w=worker: self._finished(w, int(args[0])))
@@ -344,7 +381,7 @@ class RenderProcessManager(QtCore.QObject):
         """A one-shot timer owned by the manager, so stopping the batch stops it too."""
         timer = QtCore.QTimer(self)
         timer.setSingleShot(True)
-        timer.timeout.connect(callback)
+        timer.timeout.connect(functools.partial(self._call_guarded, callback))
         timer.timeout.connect(lambda t=timer: self._timers.remove(t) if t in self._timers else None)
         self._timers.append(timer)
         timer.start(int(seconds * 1000))
@@ -362,6 +399,7 @@ class RenderProcessManager(QtCore.QObject):
 
     # ------------------------------------------------------------------ reading
 
+    @_guarded
     def _read(self, worker: _Worker, *, stderr: bool) -> None:
         process = worker.process
         data = (
@@ -415,11 +453,53 @@ class RenderProcessManager(QtCore.QObject):
             # (frame_failed, or a frame_done) settles it, with this reason (see _frame_done)
             worker.frame_failure = worker.frame_failure or parsed.reason or text.strip()
         elif parsed.kind is LineKind.FATAL:
-            reason = parsed.reason or text.strip()
-            state = self.slots[worker.slot.id]
-            if state.disabled_reason is None:
-                state.disabled_reason = f"fatal renderer error: {reason}"
-                self._stop_worker(worker, state.disabled_reason)
+            self._fatal(worker, parsed.reason or text.strip())
+
+    def _fatal(self, worker: _Worker, reason: str) -> None:
+        """A fatal renderer line: the worker cannot go on. Whom to blame (issue 12):
+
+        - outside a frame (start-up: a licence, a missing plug-in): the slot, disabled;
+        - a frame that already killed another slot: the FRAME — failed for good, both
+          slots kept (one bad frame must not take every GPU);
+        - a slot that already failed fatally on another frame: the SLOT, disabled;
+        - otherwise neither yet: the frame goes back (preferring another slot) and the
+          worker is restarted.
+
+        Frames the worker held but never started go back uncharged."""
+        state = self.slots[worker.slot.id]
+        if worker.stop_requested or state.disabled_reason:
+            return  # already being stopped: one verdict per worker
+        message = f"fatal renderer error: {reason}"
+        if worker.current is None:
+            state.disabled_reason = message
+            self._stop_worker(worker, message)
+            return
+        layer, frame = worker.current
+        key = (layer, frame)
+        slots = self._fatal_slots.setdefault(key, set())
+        slots.add(worker.slot.id)
+        self._forget(worker, layer, frame)
+        if len(slots) >= FATAL_SLOTS_PER_FRAME:
+            for frames in self._fatal_frames.values():  # the frame, not these slots
+                frames.discard(key)
+            self._fail(
+                worker,
+                layer,
+                frame,
+                f"{message} on {len(slots)} workers ({', '.join(sorted(slots))}): "
+                "the frame itself fails, not the GPU; check the scene at this frame",
+                retry=False,
+                now=time.time(),
+            )
+        else:
+            frames = self._fatal_frames.setdefault(worker.slot.id, set())
+            frames.add(key)
+            self._fail(worker, layer, frame, message, retry=True, now=time.time())
+            if len(frames) >= FATAL_FRAMES_PER_SLOT:
+                listed = ", ".join(f"{lay} {fr}" for lay, fr in sorted(frames))
+                state.disabled_reason = f"{message} (on {len(frames)} frames: {listed})"
+        self._requeue_unstarted(worker)
+        self._stop_worker(worker, state.disabled_reason or message)
 
     def _flush_progress(self, worker: _Worker, force: bool = False) -> None:
         now = time.monotonic()
@@ -504,6 +584,8 @@ class RenderProcessManager(QtCore.QObject):
         layer, frame = str(event["layer"]), int(event["frame"])
         outputs = [str(p) for p in event.get("outputs") or []]
         self._forget(worker, layer, frame)
+        if not self.scheduler.holds(worker.slot.id, layer, frame):
+            return  # settled already (a fatal line, a halt): the report is stale
         now = time.time()
         problem = worker.frame_failure or self._product_problem(
             layer, frame, outputs, skipped=bool(event.get("skipped"))
@@ -576,6 +658,8 @@ class RenderProcessManager(QtCore.QObject):
     def _frame_failed_event(self, worker: _Worker, event: protocol.Event) -> None:
         layer, frame = str(event["layer"]), int(event["frame"])
         self._forget(worker, layer, frame)
+        if not self.scheduler.holds(worker.slot.id, layer, frame):
+            return  # settled already: the report is stale
         fatal = bool(event.get("fatal"))
         reason = worker.frame_failure or str(event["reason"])  # the renderer's words first
         worker.frame_failure = None
@@ -584,6 +668,11 @@ class RenderProcessManager(QtCore.QObject):
     def _fail(
         self, worker: _Worker, layer: str, frame: int, reason: str, *, retry: bool, now: float
     ) -> None:
+        problem = self._output_problem()
+        if problem is not None:
+            # not the frame's fault: every frame would fail the same way in seconds
+            self.abort(problem)
+            return
         new_state = self.scheduler.frame_failed(layer, frame, reason, now, retry=retry)
         if new_state in (FrameState.PENDING, FrameState.FAILED):
             self.store.frame_failed(
@@ -602,6 +691,97 @@ class RenderProcessManager(QtCore.QObject):
         )
         self.frame_failed.emit(worker.slot.id, layer, frame, reason, will_retry)
 
+    def _output_problem(self) -> str | None:
+        """Why the output folder cannot take more images (full, read-only, gone), or None:
+        probed with a real write, plus the free space."""
+        folder = self.launch.output_dir
+        fix = f"free space or fix the folder, then resume the batch ({self.batch_id})"
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".lrc-probe-", dir=folder)
+            try:
+                os.write(handle, b"x" * 4096)
+                os.fsync(handle)
+            finally:
+                os.close(handle)
+                os.unlink(probe)
+            free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+        except OSError as exc:
+            what = {
+                errno.ENOSPC: "is full",
+                errno.EDQUOT: "is over its quota",
+                errno.EROFS: "is read-only",
+                errno.EACCES: "cannot be written (permission denied)",
+                errno.EPERM: "cannot be written (permission denied)",
+                errno.ENOENT: "no longer exists",
+            }.get(exc.errno or 0, f"cannot be written ({exc.strerror or exc})")
+            return f"the output folder {folder} {what}: {fix}"
+        except AttributeError:  # no statvfs (Windows): the write probe decided
+            return None
+        if free < OUTPUT_FULL_BYTES:
+            return f"the output folder {folder} is full ({free} bytes free): {fix}"
+        return None
+
+    def abort(self, reason: str) -> None:
+        """Stop the batch because of its environment (disk, job store, an internal error):
+        every worker is stopped now, the frames it did not finish stay PENDING for
+        ``resume``, and the batch ends with ``environment`` set (exit 3). Never raises."""
+        if self._finished_emitted or self.environment_failure:
+            return
+        self.environment_failure = True
+        self.failure = reason
+        self.stopping = True
+        self.log_message.emit(time.time(), "fatal", "", f"batch stopped: {reason}")
+        running = self.scheduler.halt()
+        self._try_store(
+            lambda: self.store.update_frames(self.batch_id, [FrameChange.of(t) for t in running])
+        )
+        for state in self.slots.values():
+            worker = state.worker
+            if worker is None or worker.state.final:
+                continue
+            worker.kill_reason = worker.kill_reason or f"batch stopped: {reason}"
+            worker.current = None
+            if worker.pid:
+                terminate_process_tree(worker.pid, grace=1.0)
+        self._check_finished()
+
+    def _try_store(self, write: Callable[[], object]) -> bool:
+        """A job-store write that must not stop an ending batch: False if it failed."""
+        try:
+            write()
+            return True
+        except Exception as exc:  # reported, and the batch still ends
+            self.log_message.emit(
+                time.time(), "error", "", f"the job store could not be written: {exc}"
+            )
+            return False
+
+    def _call_guarded(self, callback: Callable[[], None]) -> None:
+        try:
+            callback()
+        except Exception as exc:  # see _guarded
+            self._internal_error(exc)
+
+    def _internal_error(self, exc: Exception) -> None:
+        if isinstance(exc, JobStoreError):
+            reason = (
+                f"the job store could not be written ({exc}); the frames rendered so far "
+                f"are on disk: free space, then resume the batch ({self.batch_id})"
+            )
+        elif isinstance(exc, OSError):
+            reason = f"{exc.strerror or exc} ({getattr(exc, 'filename', '') or 'I/O'})"
+        else:
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        self.log_message.emit(time.time(), "error", "", traceback.format_exc().rstrip())
+        if self._finished_emitted:
+            return
+        try:
+            self.abort(reason)
+        except Exception:  # last resort: end the batch no matter what
+            self.failure = reason
+            self.environment_failure = True
+            self._finish()
+
     def _forget(self, worker: _Worker, layer: str, frame: int) -> None:
         if worker.current == (layer, frame):
             self._flush_progress(worker, force=True)
@@ -616,6 +796,7 @@ class RenderProcessManager(QtCore.QObject):
 
     # ------------------------------------------------------------------ process end
 
+    @_guarded
     def _error(self, worker: _Worker, error: Any) -> None:
         if error == QtCore.QProcess.ProcessError.FailedToStart:
             reason = (
@@ -627,6 +808,7 @@ class RenderProcessManager(QtCore.QObject):
             self._log(worker, "fatal", reason)
             self._worker_gone(worker, exit_code=-1, crashed=True)
 
+    @_guarded
     def _finished(self, worker: _Worker, exit_code: int) -> None:
         # finished(int) and finished(int, ExitStatus) differ between bindings: ask the process
         status = worker.process.exitStatus()
@@ -695,6 +877,7 @@ class RenderProcessManager(QtCore.QObject):
 
     # ------------------------------------------------------------------ batch end
 
+    @_guarded
     def _tick(self) -> None:
         now = time.monotonic()
         for state in self.slots.values():
@@ -702,11 +885,17 @@ class RenderProcessManager(QtCore.QObject):
             if worker is None or worker.state.final:
                 continue
             self._flush_progress(worker)
-            busy = worker.state in (WorkerState.STARTING, WorkerState.RENDERING)
-            if busy and now - worker.last_output > self.frame_timeout and worker.pid:
-                worker.kill_reason = (
-                    f"no output for {self.frame_timeout:g} s: the worker hung and was killed"
-                )
+            # a frame's silence is measured against the frame timeout; Maya's start-up
+            # (loading plug-ins, opening the scene) against its own, longer limit, so a
+            # slow start on a busy machine is not taken for a hang
+            if worker.state is WorkerState.RENDERING:
+                limit = self.frame_timeout
+            elif worker.state is WorkerState.STARTING:
+                limit = max(self.frame_timeout, STARTUP_TIMEOUT)
+            else:
+                continue
+            if now - worker.last_output > limit and worker.pid:
+                worker.kill_reason = f"no output for {limit:g} s: the worker hung and was killed"
                 worker.last_output = now  # one kill per hang
                 self._log(worker, "error", worker.kill_reason)
                 terminate_process_tree(worker.pid, grace=1.0)
@@ -727,9 +916,13 @@ class RenderProcessManager(QtCore.QObject):
             return
         if self.scheduler.pending_count and not usable and not self.stopping:
             reasons = "; ".join(f"{s.slot.id}: {s.disabled_reason}" for s in self.slots.values())
-            self.failure = f"every worker slot failed ({reasons})"
-            failed = self.scheduler.fail_pending(self.failure)
-            self.store.update_frames(self.batch_id, [FrameChange.of(t) for t in failed])
+            # the frames never rendered stay PENDING: `resume` renders them once the
+            # cause is fixed (issue 12); the batch failed for its environment
+            self.failure = (
+                f"every worker slot failed ({reasons}); {self.scheduler.pending_count} "
+                f"frame(s) left pending: fix the cause, then resume the batch ({self.batch_id})"
+            )
+            self.environment_failure = True
         self._finish()
 
     def _finish(self) -> None:
@@ -739,18 +932,25 @@ class RenderProcessManager(QtCore.QObject):
             timer.stop()
         self._timers.clear()
         summary = self.scheduler.summary()
-        if self.stopping:
+        if self.environment_failure:
+            self.state = BatchState.FAILED  # resumable: its frames stay pending
+        elif self.stopping:
             self.state = BatchState.CANCELLED
         elif self.failure or summary.failed:
             self.state = BatchState.FAILED
         else:
             self.state = BatchState.DONE
         summary.batch_id, summary.state, summary.error = self.batch_id, self.state, self.failure
+        summary.environment = self.environment_failure
         summary.workers = {
             s.slot.id: WorkerSummary(device=s.slot.label, disabled=s.disabled_reason)
             for s in self.slots.values()
         }
-        self.store.set_batch_state(self.batch_id, self.state, error=self.failure, summary=summary)
+        self._try_store(
+            lambda: self.store.set_batch_state(
+                self.batch_id, self.state, error=self.failure, summary=summary
+            )
+        )
         self.batch_finished.emit(summary)
 
     def _log(self, worker: _Worker, level: str, text: str) -> None:

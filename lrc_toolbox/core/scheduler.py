@@ -242,6 +242,7 @@ class Scheduler:
         self._retries = 0
         self._ignored = 0
         self._cancelled = False
+        self._halted = False
         self._means_total = 0.0  # sum of the observed layers' mean frame times
         self._means_count = 0
         for rank, (name, frames) in enumerate(frames_by_layer.items()):
@@ -287,7 +288,7 @@ class Scheduler:
                     "report frame_done / frame_failed or worker_lost before asking for more"
                 )
             self._return_entries(list(held))
-        if self._cancelled:
+        if self._cancelled or self._halted:
             return None
         layer = self._choose_layer(worker_id, current_layer)
         if layer is None:
@@ -582,6 +583,9 @@ class Scheduler:
         for entry in held:
             entry.holder = None
         running = [e for e in held if e.task.state is _RUNNING]
+        if self._halted:  # the batch stopped for its environment: nothing is charged
+            self._requeue(held)
+            return [e.task for e in held]
         if self._cancelled:
             for entry in running:
                 entry.task.errors.append(reason)
@@ -597,6 +601,41 @@ class Scheduler:
             self._settle_failure(entry, reason, worker_id, now, fatal=False)
         self._return_entries([e for e in held if e not in charged])
         return [e.task for e in held]
+
+    def holds(self, worker_id: str, layer: str, frame: int) -> bool:
+        """Whether ``worker_id`` holds the frame now (a report from a worker that no longer
+        holds it is stale)."""
+        entry = self._entries.get((layer, frame))
+        return entry is not None and entry.holder == worker_id
+
+    def halt(self) -> list[FrameOutcome]:
+        """Stop handing out work because the batch cannot go on (its disk, its job store):
+        unlike :meth:`cancel`, frames stay PENDING, so ``resume`` renders them. Frames a
+        worker holds go back uncharged when it is lost (:meth:`worker_lost`); running ones
+        become PENDING at once. Returns the frames that were running."""
+        self._halted = True
+        running: list[FrameOutcome] = []
+        for worker_id in list(self._held):
+            held = self._held.pop(worker_id)
+            for entry in held:
+                entry.holder = None
+                if entry.task.state is _RUNNING:
+                    running.append(entry.task)
+            self._requeue(held)
+        return running
+
+    def _requeue(self, entries: Sequence[_Entry]) -> None:
+        """Frames a halted batch takes back from its workers: PENDING again, uncharged."""
+        for entry in entries:
+            entry.holder = None
+            entry.task.worker = None
+            if entry.task.state is _RUNNING:
+                self._set_state(entry, _PENDING)
+        self._return_entries(list(entries))
+
+    @property
+    def halted(self) -> bool:
+        return self._halted
 
     def return_unstarted(self, frames: Iterable[tuple[str, int]]) -> list[FrameOutcome]:
         """Put frames a worker held but never started back at the front, uncharged.

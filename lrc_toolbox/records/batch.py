@@ -324,6 +324,10 @@ class BatchSummary(LayerCounts):
     workers: dict[str, WorkerSummary] = field(default_factory=dict)
     #: why the batch as a whole failed (every worker slot disabled, ...)
     error: str | None = None
+    #: the batch stopped because of its environment, not its frames (the output disk is
+    #: full or read-only, the job store cannot be written, no worker slot is left, an
+    #: internal error): the frames it did not finish stay pending for ``resume``
+    environment: bool = False
 
     @property
     def resumable(self) -> bool:
@@ -334,6 +338,8 @@ class BatchSummary(LayerCounts):
         """The CLI's exit code for a batch that ended in this state."""
         if self.state is BatchState.DONE:
             return ExitCode.OK
+        if self.environment:
+            return ExitCode.ENVIRONMENT
         if self.state in (BatchState.CANCELLED, BatchState.INTERRUPTED):
             return ExitCode.INTERRUPTED
         return ExitCode.FAILED_FRAMES
