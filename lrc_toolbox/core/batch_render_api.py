@@ -21,7 +21,7 @@ from Qt import QtCore
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.events import WORKER_SIGNALS
 from lrc_toolbox.core.job_store import JobStore
-from lrc_toolbox.core.ready_manifest import ReadyManifest
+from lrc_toolbox.core.ready_manifest import ManifestWriteError, ReadyManifest
 from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
 from lrc_toolbox.core.scheduler import Scheduler
 from lrc_toolbox.core.system_detector import SystemDetector
@@ -499,6 +499,7 @@ class BatchRenderAPI(QtCore.QObject):
                 record.layer, record.frame, record.outputs, record.provenance, write=False
             )
         self.ready.write()
+        manager.ready = self.ready  # the manager's timer writes it when due
         manager.frame_finished.connect(self._frame_ready)
         self.manager = manager
         self.batch_id = batch_id
@@ -519,7 +520,10 @@ class BatchRenderAPI(QtCore.QObject):
 
     def _on_finished(self, summary: BatchSummary) -> None:
         if self.ready is not None:
-            self.ready.finish(summary.state.value)
+            try:
+                self.ready.finish(summary.state.value)
+            except ManifestWriteError as exc:  # said, and the batch still ends
+                self.log_message.emit(time.time(), "error", "", str(exc))
         protected = [Path(p) for p in self._resumable_snapshots()]
         self.temp.cleanup(protected=protected)
         self.batch_finished.emit(summary)
