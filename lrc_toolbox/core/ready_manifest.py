@@ -23,22 +23,23 @@ Guarantees:
   or the new one. A failed write removes its temporary file and leaves the old one.
 - **Never lists an unfinished frame.** A frame is added only once it is finished.
 - **Cost per frame independent of the batch's size.** Writes are coalesced: :meth:`add`
-  writes only when one is due (:meth:`flush_if_due`), the owner calls
-  :meth:`flush_if_due` from a periodic timer (the manager's 250 ms watchdog) so a frame that
-  finished between writes appears within about a second, and :meth:`finish` writes once at
-  the end. A write is due at most every :data:`MIN_WRITE_INTERVAL` seconds, and never sooner
-  than :data:`WRITE_COST_FACTOR` times the last write's own duration after it, so the time
-  spent on this file stays under about 1 / (1 + WRITE_COST_FACTOR) of the batch's however
-  many frames it lists. Each frame's JSON is made once, when it is added, and kept in
-  chunks of :data:`_CHUNK` frames, so a write joins cached text instead of re-encoding
-  every frame.
+  writes only when one is due (:meth:`flush_if_due`); the owner also calls
+  :meth:`flush_if_due` from a periodic timer (the manager's 250 ms watchdog), so a frame
+  that finished between writes is listed at the next due write; :meth:`finish` writes
+  once at the end. A write is due no sooner than :data:`MIN_WRITE_INTERVAL` seconds after
+  the last one, and no sooner than :data:`WRITE_COST_FACTOR` times that write's own
+  duration: at any batch size the file takes at most about 1 / (1 + WRITE_COST_FACTOR)
+  of the manager's time (a 40 ms write of a 10,000-frame file waits 1.6 s). Each
+  frame's JSON is made once, when it is added, and kept, UTF-8 encoded, in chunks of
+  :data:`_CHUNK` frames: a write re-joins only the chunks that changed and never copies
+  the pieces into one string.
 - **A failed write is not silent.** :meth:`write`, :meth:`flush`, :meth:`flush_if_due`
   and :meth:`finish` raise :class:`ManifestWriteError` (an ``OSError`` naming the file and
-  the operating system's reason): the batch's owner stops the batch (exit 3, environment);
-  nothing is lost, as the job store holds every finished frame. The manifest stays dirty,
-  so the next write (at the latest :meth:`finish`, or ``resume``) makes it true again once
-  the disk is writable; :meth:`flush_if_due` retries no sooner than
-  :data:`RETRY_INTERVAL` seconds after a failure.
+  the operating system's reason), for the batch's owner to stop the batch (exit 3,
+  environment); nothing is lost, as the job store holds every finished frame. The
+  manifest stays dirty, so the next write (at the latest :meth:`finish`, or ``resume``)
+  makes it true again once the disk is writable; :meth:`flush_if_due` retries no sooner
+  than :data:`RETRY_INTERVAL` seconds after a failure.
 """
 
 from __future__ import annotations
@@ -106,56 +107,79 @@ class ManifestWriteError(OSError):
 
 
 @dataclass
+class _Chunk:
+    """Up to _CHUNK consecutive frame numbers of a layer (``frame // _CHUNK``)."""
+
+    #: frame -> (its ``files`` member, its ``provenance`` member or None)
+    entries: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    #: (sorted frames, their files members, their provenance members: joined, UTF-8),
+    #: until a frame is added to the chunk
+    joined: tuple[list[int], bytes, bytes] | None = None
+
+    def join(self) -> tuple[list[int], bytes, bytes]:
+        if self.joined is None:
+            frames = sorted(self.entries)
+            entries = [self.entries[f] for f in frames]
+            self.joined = (
+                frames,
+                _SEP.join(files.encode() for files, _ in entries),
+                _SEP.join(origin.encode() for _, origin in entries if origin is not None),
+            )
+        return self.joined
+
+
+_SEP = b",\n    "
+
+
+@dataclass
 class _Layer:
     """One layer's finished frames, as the JSON text each frame got when it was added."""
 
     #: frames planned for the layer; None for a layer outside the plan (total = count)
     total: int | None
-    #: frame -> (its ``files`` member, its ``provenance`` member or None)
-    entries: dict[int, tuple[str, str | None]] = field(default_factory=dict)
-    #: chunk (frame // _CHUNK) -> its frames' members joined (files, provenance)
-    chunks: dict[int, tuple[str, str]] = field(default_factory=dict)
-    #: the layer's whole JSON value, until a frame is added
-    text: str | None = None
+    chunks: dict[int, _Chunk] = field(default_factory=dict)
+    #: the layer's JSON value in pieces (UTF-8), until a frame is added
+    parts: list[bytes] | None = None
 
     def add(self, frame: int, files: str, provenance: str | None) -> None:
-        self.entries[frame] = (files, provenance)
-        self.chunks.pop(frame // _CHUNK, None)
-        self.text = None
+        chunk = self.chunks.setdefault(frame // _CHUNK, _Chunk())
+        chunk.entries[frame] = (files, provenance)
+        chunk.joined = None
+        self.parts = None
 
-    def render(self) -> str:
-        if self.text is not None:
-            return self.text
-        frames = sorted(self.entries)
-        by_chunk: dict[int, list[int]] = {}
-        for frame in frames:
-            by_chunk.setdefault(frame // _CHUNK, []).append(frame)
+    def render(self) -> list[bytes]:
+        """The layer's JSON value: only chunks that changed are joined again, and the big
+        pieces are never copied into one string."""
+        if self.parts is not None:
+            return self.parts
+        frames: list[int] = []
         files_parts, origin_parts = [], []
-        for chunk, members in by_chunk.items():  # in frame order: frames were sorted
-            joined = self.chunks.get(chunk)
-            if joined is None:
-                entries = [self.entries[f] for f in members]
-                joined = (
-                    ",\n    ".join(files for files, _ in entries),
-                    ",\n    ".join(origin for _, origin in entries if origin is not None),
-                )
-                self.chunks[chunk] = joined
-            files_parts.append(joined[0])
-            if joined[1]:
-                origin_parts.append(joined[1])
-        self.text = (
+        for key in sorted(self.chunks):
+            members, files, origins = self.chunks[key].join()
+            frames.extend(members)
+            files_parts.append(files)
+            if origins:
+                origin_parts.append(origins)
+        total = len(frames) if self.total is None else self.total
+        self.parts = [
             f'{{"frames": {json.dumps(format_frames(frames))}, "count": {len(frames)}, '
-            f'"total": {len(frames) if self.total is None else self.total},\n   "files": {{'
-            + _members(files_parts)
-            + '},\n   "provenance": {'
-            + _members(origin_parts)
-            + "}}"
-        )
-        return self.text
+            f'"total": {total},\n   "files": {{'.encode(),
+            *_members(files_parts),
+            b'},\n   "provenance": {',
+            *_members(origin_parts),
+            b"}}",
+        ]
+        return self.parts
 
 
-def _members(parts: Sequence[str]) -> str:
-    return "\n    " + ",\n    ".join(parts) + "\n   " if parts else ""
+def _members(parts: list[bytes]) -> list[bytes]:
+    """The members of a JSON object, one a line; nothing for an empty object."""
+    if not parts:
+        return []
+    joined = [b"\n    "]
+    for number, part in enumerate(parts):
+        joined += [_SEP, part] if number else [part]
+    return [*joined, b"\n   "]
 
 
 class ReadyManifest:
@@ -216,11 +240,6 @@ class ReadyManifest:
         if write:
             self.flush_if_due()
 
-    def frames(self, layer: str) -> list[int]:
-        """The finished frames of ``layer`` listed so far, in order."""
-        entry = self._layers.get(layer)
-        return sorted(entry.entries) if entry else []
-
     # ------------------------------------------------------------------ writing
 
     def due(self, now: float | None = None) -> bool:
@@ -278,7 +297,7 @@ class ReadyManifest:
         """
         started = self._clock()
         try:
-            _replace_atomically(self.path, self.render().encode("utf-8"))
+            _replace_atomically(self.path, self._parts())
         except OSError as exc:
             self._failed_at = self._clock()
             raise ManifestWriteError.from_os_error(self.path, exc) from exc
@@ -293,7 +312,10 @@ class ReadyManifest:
     # ------------------------------------------------------------------ content
 
     def render(self) -> str:
-        """The file's text: the ONE definition of its content."""
+        """The file's text: the ONE definition of its content is :meth:`_parts`."""
+        return b"".join(self._parts()).decode("utf-8")
+
+    def _parts(self) -> list[bytes]:
         head = json.dumps(
             {
                 "version": 1,
@@ -303,10 +325,12 @@ class ReadyManifest:
                 "updated": round(time.time(), 3),
             }
         )
-        layers = ",\n  ".join(
-            f"{json.dumps(name)}: {layer.render()}" for name, layer in self._layers.items()
-        )
-        return head[:-1] + ',\n "layers": {' + (f"\n  {layers}" if layers else "") + "}}\n"
+        parts = [head[:-1].encode() + b',\n "layers": {']
+        for number, (name, layer) in enumerate(self._layers.items()):
+            parts.append(f"{',' if number else ''}\n  {json.dumps(name)}: ".encode())
+            parts += layer.render()
+        parts.append(b"}}\n")
+        return parts
 
     def to_dict(self) -> dict[str, Any]:
         """What the file holds (as :func:`read_ready` reads it)."""
@@ -326,9 +350,10 @@ def _default_mode() -> int:
     return 0o644
 
 
-def _replace_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to an exclusively created temporary file beside ``path``, fsync it,
-    rename it over ``path``; on any failure remove the temporary file and re-raise."""
+def _replace_atomically(path: Path, data: Sequence[bytes]) -> None:
+    """Write the pieces of ``data`` to an exclusively created temporary file beside
+    ``path``, fsync it, rename it over ``path``; on any failure remove the temporary file
+    and re-raise."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o777  # keep what the folder's owner chose
@@ -337,7 +362,7 @@ def _replace_atomically(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.writelines(data)
             handle.flush()
             os.fsync(handle.fileno())
         if os.name == "posix":
