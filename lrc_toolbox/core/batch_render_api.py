@@ -21,7 +21,12 @@ from Qt import QtCore
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.events import WORKER_SIGNALS
 from lrc_toolbox.core.job_store import JobStore
-from lrc_toolbox.core.ready_manifest import READY_FILE_NAME, ReadyManifest, read_ready
+from lrc_toolbox.core.ready_manifest import (
+    READY_FILE_NAME,
+    ManifestWriteError,
+    ReadyManifest,
+    read_ready,
+)
 from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
 from lrc_toolbox.core.scheduler import Scheduler
 from lrc_toolbox.core.system_detector import SystemDetector
@@ -507,6 +512,7 @@ class BatchRenderAPI(QtCore.QObject):
                 record.layer, record.frame, record.outputs, record.provenance, write=False
             )
         self.ready.write()
+        manager.ready = self.ready  # the manager's timer writes it when due
         manager.frame_finished.connect(self._frame_ready)
         self.manager = manager
         self.batch_id = batch_id
@@ -558,7 +564,7 @@ class BatchRenderAPI(QtCore.QObject):
             task = self.manager.scheduler.task(layer, frame)
             try:
                 self.ready.add(layer, frame, task.outputs, task.provenance)
-            except OSError as exc:
+            except ManifestWriteError as exc:
                 # ready.json is the promise to whoever picks frames up: when it cannot be
                 # kept, the batch stops (exit 3) rather than render on unlisted (issue 12)
                 self.manager.abort(
@@ -571,23 +577,21 @@ class BatchRenderAPI(QtCore.QObject):
         if self.ready is not None:
             if self.manager is not None:
                 # a frame the job store failed to record is still done: the scheduler
-                # knows, and ready.json keeps it for `resume` to find (issue 12)
+                # knows, and ready.json keeps it for `resume` to find (issue 12); adding
+                # a frame again only replaces its entry
                 for task in self.manager.scheduler.tasks:
                     if task.state is FrameState.DONE:
-                        listed = self.ready.files.get(task.layer, {})
-                        if task.frame not in listed:
-                            self.ready.add(
-                                task.layer, task.frame, task.outputs, task.provenance, write=False
-                            )
+                        self.ready.add(
+                            task.layer, task.frame, task.outputs, task.provenance, write=False
+                        )
             try:
                 self.ready.finish(summary.state.value)
-            except OSError as exc:
+            except ManifestWriteError as exc:  # said, and the batch still ends
                 self.log_message.emit(
                     time.time(),
                     "error",
                     "",
-                    f"{READY_FILE_NAME} could not be written at the end ({exc}); the job "
-                    "store has the finished frames (lrc-batch-render status)",
+                    f"{exc}; the job store has the finished frames (lrc-batch-render status)",
                 )
         protected = [Path(p) for p in self._resumable_snapshots()]
         self.temp.cleanup(protected=protected)

@@ -26,6 +26,7 @@ from typing import IO, Any
 from Qt import QtCore
 
 from lrc_toolbox.core.job_store import FrameChange, JobStore, JobStoreError
+from lrc_toolbox.core.ready_manifest import ManifestWriteError, ReadyManifest
 from lrc_toolbox.core.scheduler import Assignment, Scheduler
 from lrc_toolbox.records import protocol
 from lrc_toolbox.records.batch import (
@@ -212,6 +213,9 @@ class RenderProcessManager(QtCore.QObject):
         self._watchdog = QtCore.QTimer(self)
         self._watchdog.setInterval(250)
         self._watchdog.timeout.connect(self._tick)
+        #: the batch's ready.json, written when due on each tick (its writes are coalesced)
+        self.ready: ReadyManifest | None = None
+        self._watchdog.timeout.connect(self._flush_ready)
         app = QtCore.QCoreApplication.instance()
         # Only from the application's own thread: PySide6 6.8 parents the receiver of a
         # cross-thread connection to the app and aborts. A manager on another thread (the
@@ -900,6 +904,19 @@ class RenderProcessManager(QtCore.QObject):
                 self._log(worker, "error", worker.kill_reason)
                 terminate_process_tree(worker.pid, grace=1.0)
         self._check_finished()
+
+    @_guarded
+    def _flush_ready(self) -> None:
+        """ready.json's coalesced writes. One that fails stops the batch (exit 3): frames
+        nobody is told about must not pile up (issue 12)."""
+        if self.ready is None or self._finished_emitted:
+            return
+        try:
+            self.ready.flush_if_due()
+        except ManifestWriteError as exc:
+            self.abort(
+                f"{exc}: free space or fix the folder, then resume the batch ({self.batch_id})"
+            )
 
     def _check_finished(self) -> None:
         if self._finished_emitted:

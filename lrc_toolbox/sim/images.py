@@ -13,13 +13,15 @@ The picture is a gradient whose tint depends on the frame, so frames differ.
 
 from __future__ import annotations
 
+import errno as errno_module
 import os
 import struct
+import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["SUPPORTED_EXTENSIONS", "pixels", "write_image"]
+__all__ = ["SUPPORTED_EXTENSIONS", "ImageWriteError", "pixels", "write_image"]
 
 
 def pixels(width: int, height: int, frame: int) -> list[list[tuple[int, int, int, int]]]:
@@ -178,11 +180,31 @@ _WRITERS: dict[str, Callable[[int, int, int], bytes]] = {
 SUPPORTED_EXTENSIONS = tuple(_WRITERS)
 
 
+class ImageWriteError(RuntimeError):
+    """The image could not be written (disk full, read-only or missing folder, no
+    permission): a RuntimeError, as ``maya.cmds`` raises, worded as the renderer's own
+    error. ``path`` is the image, ``errno`` the operating system's error number."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        code = errno_module.errorcode.get(exc.errno or 0)
+        super().__init__(
+            f'Error: cannot write image "{path}": {reason}' + (f" ({code})" if code else "")
+        )
+        self.path = path
+        self.errno = exc.errno
+
+
 def write_image(path: str | os.PathLike[str], width: int, height: int, frame: int) -> int:
     """Write the image (format from the extension) atomically; returns its size in bytes.
 
+    The bytes go to an exclusively created temporary file beside the image, which is then
+    renamed over it; on ANY failure the temporary file is removed, so a full or read-only
+    disk leaves nothing behind (an existing image is left as it was).
+
     Raises:
         ValueError: an extension the simulator cannot write (the message lists those it can).
+        ImageWriteError: the file system refused the folder, the file or its bytes.
     """
     target = Path(path)
     ext = target.suffix.lower().lstrip(".")
@@ -193,8 +215,32 @@ def write_image(path: str | os.PathLike[str], width: int, height: int, frame: in
             f"of: {', '.join(SUPPORTED_EXTENSIONS)}"
         )
     data = writer(max(1, width), max(1, height), frame)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise ImageWriteError(target, exc) from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; an image is as open() makes it
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise ImageWriteError(target, exc) from exc
+        raise
     return len(data)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: the mode ``open()`` gives a new file under this process's umask (read once, at import)
+_FILE_MODE = 0o666 & ~_umask()
