@@ -23,6 +23,7 @@ from typing import IO, Any
 from Qt import QtCore
 
 from lrc_toolbox.core.job_store import FrameChange, JobStore
+from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.core.scheduler import Assignment, Scheduler
 from lrc_toolbox.records import protocol
 from lrc_toolbox.records.batch import (
@@ -320,7 +321,8 @@ class RenderProcessManager(QtCore.QObject):
             log_path=worker.log_path,
             now=time.time(),
         )
-        self.worker_started.emit(slot.id, worker.pid, slot.label)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "worker_started", slot.id, worker.pid, slot.label)
 
     def _set_state(self, worker: _Worker, state: WorkerState) -> None:
         """A live state change, recorded in the store (``status`` shows it)."""
@@ -405,7 +407,8 @@ class RenderProcessManager(QtCore.QObject):
     def _renderer_line(self, worker: _Worker, text: str, stderr: bool) -> None:
         parsed = worker.parser.parse_line(text)
         level = _KIND_LEVEL.get(parsed.kind, "warning" if stderr else "info")
-        self.log_message.emit(time.time(), level, worker.slot.id, text)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "log_message", time.time(), level, worker.slot.id, text)
         if parsed.kind is LineKind.PROGRESS and parsed.percent is not None and worker.current:
             worker.percent = parsed.percent
             worker.progress_pending = True
@@ -428,7 +431,14 @@ class RenderProcessManager(QtCore.QObject):
         if force or now - worker.progress_emitted_at >= self.progress_interval:
             worker.progress_pending = False
             worker.progress_emitted_at = now
-            self.frame_progress.emit(worker.slot.id, worker.current[1], float(worker.percent or 0))
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(
+                self,
+                "frame_progress",
+                worker.slot.id,
+                worker.current[1],
+                float(worker.percent or 0),
+            )
 
     # ------------------------------------------------------------------ events
 
@@ -498,7 +508,8 @@ class RenderProcessManager(QtCore.QObject):
         self.store.frame_started(
             self.batch_id, layer, frame, worker=worker.slot.id, device=worker.slot.label, now=now
         )
-        self.frame_started.emit(worker.slot.id, layer, frame)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_started", worker.slot.id, layer, frame)
 
     def _frame_done(self, worker: _Worker, event: protocol.Event) -> None:
         layer, frame = str(event["layer"]), int(event["frame"])
@@ -525,7 +536,8 @@ class RenderProcessManager(QtCore.QObject):
             )
         worker.frames_done += 1
         worker.percent = 100.0
-        self.frame_finished.emit(worker.slot.id, layer, frame, outputs)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_finished", worker.slot.id, layer, frame, outputs)
 
     def _product_problem(
         self, layer: str, frame: int, outputs: Sequence[str], *, skipped: bool
@@ -552,8 +564,14 @@ class RenderProcessManager(QtCore.QObject):
                     continue
                 if task.attempts < 2:
                     return f"{path} looks wrong ({suspicious}): rendering it once more"
-                self.log_message.emit(
-                    time.time(), "warning", "", f"{path} is {suspicious} again; kept as rendered"
+                # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+                emit_signal(
+                    self,
+                    "log_message",
+                    time.time(),
+                    "warning",
+                    "",
+                    f"{path} is {suspicious} again; kept as rendered",
                 )
         return None
 
@@ -600,7 +618,8 @@ class RenderProcessManager(QtCore.QObject):
             "error",
             f"{layer} frame {frame} failed: {reason}" + (" (will retry)" if will_retry else ""),
         )
-        self.frame_failed.emit(worker.slot.id, layer, frame, reason, will_retry)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_failed", worker.slot.id, layer, frame, reason, will_retry)
 
     def _forget(self, worker: _Worker, layer: str, frame: int) -> None:
         if worker.current == (layer, frame):
@@ -657,7 +676,10 @@ class RenderProcessManager(QtCore.QObject):
             )
             for task in lost:
                 if task.errors and task.errors[-1] == reason:  # charged for this loss
-                    self.frame_failed.emit(
+                    # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+                    emit_signal(
+                        self,
+                        "frame_failed",
                         worker.slot.id,
                         task.layer,
                         task.frame,
@@ -687,7 +709,8 @@ class RenderProcessManager(QtCore.QObject):
             worker.log = None
         if crashed or not expected:
             self._log(worker, "warning" if not state.disabled_reason else "error", reason)
-        self.worker_finished.emit(worker.slot.id, final.value, reason)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "worker_finished", worker.slot.id, final.value, reason)
         worker.process.deleteLater()
         if not self.stopping and not state.disabled_reason and self.scheduler.pending_count > 0:
             self._start_worker(state)
@@ -751,12 +774,14 @@ class RenderProcessManager(QtCore.QObject):
             for s in self.slots.values()
         }
         self.store.set_batch_state(self.batch_id, self.state, error=self.failure, summary=summary)
-        self.batch_finished.emit(summary)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "batch_finished", summary)
 
     def _log(self, worker: _Worker, level: str, text: str) -> None:
         if worker.log is not None:
             worker.log.write(f"# {level}: {text}\n")
-        self.log_message.emit(time.time(), level, worker.slot.id, text)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "log_message", time.time(), level, worker.slot.id, text)
 
 
 def _hello_text(event: protocol.Event) -> str:
