@@ -35,6 +35,7 @@ memory (under 10 MB between the 2 s sample and the end).
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -77,6 +78,7 @@ def run_child(impl: str, seconds: float, rate: int, max_lines: int) -> dict[str,
     import psutil
     from Qt import QtCore, QtWidgets
 
+    from lrc_toolbox.core.qt_compat import emit_signal
     from lrc_toolbox.records.batch import BatchPlan, PlannedWorker
     from lrc_toolbox.records.frame_parser import parse_frames
     from lrc_toolbox.records.models import RenderConfig
@@ -116,7 +118,7 @@ def run_child(impl: str, seconds: float, rate: int, max_lines: int) -> dict[str,
     widget.resize(1400, 900)
     widget.show()
     app.processEvents()
-    api.batch_started.emit("bench", plan)
+    emit_signal(api, "batch_started", "bench", plan)
 
     # the work queue: every frame of every layer, handed to workers in turn
     queue = [(layer, frame) for layer, fs in frames.items() for frame in fs]
@@ -139,7 +141,8 @@ def run_child(impl: str, seconds: float, rate: int, max_lines: int) -> dict[str,
         now = clock()
         due = int((now - start) * rate) - state["emitted"]
         due = min(due, int(rate * 0.25))
-        emit = api.log_message.emit
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit = functools.partial(emit_signal, api, "log_message")
         wall = time.time()
         n = state["emitted"]
         for i in range(due):
@@ -156,15 +159,17 @@ def run_child(impl: str, seconds: float, rate: int, max_lines: int) -> dict[str,
             if worker in running:
                 layer, frame = running.pop(worker)
                 if state["tick"] % 40 == 0:
-                    api.frame_failed.emit(worker, layer, frame, "CUDA error", True)
+                    emit_signal(api, "frame_failed", worker, layer, frame, "CUDA error", True)
                     queue.append((layer, frame))
                 else:
-                    api.frame_finished.emit(worker, layer, frame, [f"/out/{layer}.{frame}.exr"])
+                    emit_signal(
+                        api, "frame_finished", worker, layer, frame, [f"/out/{layer}.{frame}.exr"]
+                    )
                 state["frame_events"] += 1
             if queue:
                 layer, frame = queue.pop(0)
                 running[worker] = (layer, frame)
-                api.frame_started.emit(worker, layer, frame)
+                emit_signal(api, "frame_started", worker, layer, frame)
                 state["frame_events"] += 1
 
     def probe() -> None:

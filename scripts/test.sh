@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
 # Run every test on every supported Python/Qt leg (what .ci/run and the README call).
-#   bash scripts/test.sh                 all legs, lint + types, full suite
-#   bash scripts/test.sh --leg 3.11      one leg only;  extra args after -- go to pytest
+#   bash scripts/test.sh                   all legs, lint + types, full suite
+#   bash scripts/test.sh --leg 3.11        one leg only (its name, first column below; the
+#   bash scripts/test.sh --leg newest      venv name works too);  args after -- go to pytest
 # A leg whose interpreter or Qt binding cannot be set up fails the run: never a silent skip.
 set -euo pipefail
 source "$(dirname "$0")/_env.sh"
 cd "$ROOT"
 
-# python  binding  pip requirement            (Maya version)
+# leg     python  binding  pip requirement                  (what it stands for)
+# Each leg has its own venv, .venvs/py<python>-<binding>, plus -<leg> when the leg's name is
+# not its Python version, so two legs on one Python and binding never share one.
 LEGS=(
-  "3.10 PySide2 PySide2==5.15.2.1"            # Maya 2024
-  "3.11 PySide6 PySide6-Essentials==6.5.3"    # Maya 2025 / 2026
-  "3.13 PySide6 PySide6-Essentials~=6.8.0"    # Maya 2027 (expected)
+  "3.10     3.10  PySide2  PySide2==5.15.2.1"                # Maya 2024
+  "3.11     3.11  PySide6  PySide6-Essentials==6.5.3"        # Maya 2025 / 2026
+  "3.13     3.13  PySide6  PySide6-Essentials~=6.8.0"        # Maya 2027 (expected)
+  # the newest PySide6-Essentials on PyPI as of 2026-12-05: bump it when a newer one ships,
+  # so the next binding break shows here first (6.12.0's broke signal.emit: qt_compat.py)
+  "newest   3.11  PySide6  PySide6-Essentials==6.12.0"
 )
+
+# venv_name LEG PYTHON BINDING -> the leg's virtual environment under .venvs/
+venv_name() {
+  local name="py$2-${3,,}"
+  [ "$1" = "$2" ] || name="$name-$1"
+  echo "$name"
+}
+
 only="" ; pytest_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --leg) only="$2"; shift 2 ;;
+    --leg) only="${2:?--leg needs a leg name}"; shift 2 ;;
     --) shift; pytest_args=("$@"); break ;;
     *) pytest_args+=("$1"); shift ;;
   esac
@@ -27,11 +41,11 @@ logdir="$(mktemp -d)"
 trap 'rm -rf "$logdir"' EXIT
 status=0 ; ran=0 ; first=1
 for leg in "${LEGS[@]}"; do
-  read -r pyver binding req <<<"$leg"
-  [ -n "$only" ] && [ "$only" != "$pyver" ] && continue
+  read -r leg_name pyver binding req <<<"$leg"
+  name="$(venv_name "$leg_name" "$pyver" "$binding")"
+  [ -n "$only" ] && [ "$only" != "$leg_name" ] && [ "$only" != "$name" ] && continue
   ran=$((ran + 1))
-  name="py${pyver}-${binding,,}"
-  echo "=== leg $name: Python $pyver + $req"
+  echo "=== leg $leg_name ($name): Python $pyver + $req"
   python="$(find_python "$pyver")" || { status=1; echo "LEG FAILED: $name (no interpreter)"; continue; }
   venv_python="$(ensure_venv "$name" "$python" "$req")" || { status=1; echo "LEG FAILED: $name (install)"; continue; }
   if [ "$first" = 1 ]; then
@@ -50,7 +64,11 @@ for leg in "${LEGS[@]}"; do
   set -e
   [ "$rc" -eq 0 ] || { status=1; echo "LEG FAILED: $name (pytest exit $rc)"; }
 done
-[ "$ran" -gt 0 ] || { echo "ERROR: no leg matches --leg $only"; exit 2; }
+if [ "$ran" -eq 0 ]; then
+  names=""; for leg in "${LEGS[@]}"; do read -r leg_name _ <<<"$leg"; names="$names $leg_name"; done
+  echo "ERROR: no leg is named '$only'. The legs are:$names (or their venv names)." >&2
+  exit 2
+fi
 
 # One closing line over all legs: "total: N passed, N failed".
 python3 - "$logdir" "$(( $(date +%s) - start ))" <<'PY'

@@ -15,6 +15,7 @@ pytest.importorskip("Qt")
 
 from Qt import QtCore, QtGui, QtWidgets
 
+from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary, FailedFrame, PlannedWorker
 from lrc_toolbox.records.models import BatchState, RenderConfig
 from lrc_toolbox.ui.dialogs.render_progress_widget import (
@@ -38,7 +39,10 @@ PLAN = BatchPlan(
 
 
 class FakeApi(QtCore.QObject):
-    """The signals of BatchRenderAPI the panel listens to, with the same signatures."""
+    """The signals of BatchRenderAPI the panel listens to, with the same signatures.
+
+    The tests emit them with ``emit_signal``, as the API does: ``.emit()`` takes a reference
+    from ``True`` on PySide6 6.12 (see ``lrc_toolbox/core/qt_compat.py``)."""
 
     batch_started = QtCore.Signal(str, object)
     frame_started = QtCore.Signal(str, str, int)
@@ -492,12 +496,12 @@ def test_clear_empties_the_logs_and_resets_the_frames(panel: RenderProgressWidge
 def api(panel: RenderProgressWidget) -> FakeApi:
     fake = FakeApi()
     panel.connect_api(fake)
-    fake.batch_started.emit("b1", PLAN)
+    emit_signal(fake, "batch_started", "b1", PLAN)
     return fake
 
 
 def test_connect_api_shows_the_api_log_lines(panel: RenderProgressWidget, api: FakeApi) -> None:
-    api.log_message.emit(T0, "warning", "gpu1", "Texture missing")
+    emit_signal(api, "log_message", T0, "warning", "gpu1", "Texture missing")
     panel.flush()
     assert panel.log_view.visible_texts() == ["Texture missing"]
 
@@ -509,7 +513,7 @@ def test_connect_api_batch_started_builds_the_strip_and_clears_old_logs(
     panel.connect_api(api)
     add_lines(panel, 3)
     panel.flush()
-    api.batch_started.emit("b2", PLAN)
+    emit_signal(api, "batch_started", "b2", PLAN)
     assert panel.log_view.visible_texts() == []
     assert [row.name for row in panel.frame_strip.layers()] == ["BG", "CHAR"]
 
@@ -517,11 +521,11 @@ def test_connect_api_batch_started_builds_the_strip_and_clears_old_logs(
 def test_connect_api_frame_signals_drive_the_strip(
     panel: RenderProgressWidget, api: FakeApi
 ) -> None:
-    api.frame_started.emit("gpu0", "BG", 1)
-    api.frame_started.emit("gpu1", "BG", 2)
-    api.frame_finished.emit("gpu0", "BG", 1, ["/out/BG.0001.exr"])
-    api.frame_started.emit("gpu0", "BG", 3)
-    api.frame_failed.emit("gpu0", "BG", 3, "CUDA error", False)
+    emit_signal(api, "frame_started", "gpu0", "BG", 1)
+    emit_signal(api, "frame_started", "gpu1", "BG", 2)
+    emit_signal(api, "frame_finished", "gpu0", "BG", 1, ["/out/BG.0001.exr"])
+    emit_signal(api, "frame_started", "gpu0", "BG", 3)
+    emit_signal(api, "frame_failed", "gpu0", "BG", 3, "CUDA error", False)
     strip = panel.frame_strip
     assert [strip.state_of("BG", f) for f in (1, 2, 3)] == ["done", "running", "failed"]
 
@@ -529,16 +533,16 @@ def test_connect_api_frame_signals_drive_the_strip(
 def test_connect_api_a_failure_that_will_retry_goes_back_to_pending(
     panel: RenderProgressWidget, api: FakeApi
 ) -> None:
-    api.frame_started.emit("gpu0", "BG", 5)
-    api.frame_failed.emit("gpu0", "BG", 5, "missing output", True)
+    emit_signal(api, "frame_started", "gpu0", "BG", 5)
+    emit_signal(api, "frame_failed", "gpu0", "BG", 5, "missing output", True)
     assert panel.frame_strip.state_of("BG", 5) == "pending"
 
 
 def test_connect_api_a_stopped_batch_cancels_the_unfinished_frames(
     panel: RenderProgressWidget, api: FakeApi
 ) -> None:
-    api.frame_finished.emit("gpu0", "BG", 1, [])
-    api.batch_finished.emit(BatchSummary(state=BatchState.CANCELLED))
+    emit_signal(api, "frame_finished", "gpu0", "BG", 1, [])
+    emit_signal(api, "batch_finished", BatchSummary(state=BatchState.CANCELLED))
     strip = panel.frame_strip
     assert strip.state_of("BG", 1) == "done"
     assert strip.state_of("BG", 2) == "cancelled"
@@ -549,7 +553,9 @@ def test_connect_api_the_summarys_failed_frames_are_marked_failed(
     panel: RenderProgressWidget, api: FakeApi
 ) -> None:
     failed = FailedFrame(layer="CHAR", frame=21, attempts=3, reason="CUDA error")
-    api.batch_finished.emit(BatchSummary(state=BatchState.FAILED, failed_frames=[failed]))
+    emit_signal(
+        api, "batch_finished", BatchSummary(state=BatchState.FAILED, failed_frames=[failed])
+    )
     strip = panel.frame_strip
     assert strip.state_of("CHAR", 21) == "failed"
     assert strip.state_of("CHAR", 31) == "pending"  # the batch itself did not fail
@@ -558,8 +564,12 @@ def test_connect_api_the_summarys_failed_frames_are_marked_failed(
 def test_connect_api_a_batch_that_failed_as_a_whole_fails_its_unfinished_frames(
     panel: RenderProgressWidget, api: FakeApi
 ) -> None:
-    api.frame_finished.emit("gpu0", "BG", 1, [])
-    api.batch_finished.emit(BatchSummary(state=BatchState.FAILED, error="every worker slot failed"))
+    emit_signal(api, "frame_finished", "gpu0", "BG", 1, [])
+    emit_signal(
+        api,
+        "batch_finished",
+        BatchSummary(state=BatchState.FAILED, error="every worker slot failed"),
+    )
     strip = panel.frame_strip
     assert strip.state_of("BG", 1) == "done"
     assert strip.state_of("BG", 2) == "failed"

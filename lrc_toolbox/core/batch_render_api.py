@@ -21,6 +21,7 @@ from Qt import QtCore
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.events import WORKER_SIGNALS
 from lrc_toolbox.core.job_store import JobStore
+from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.core.ready_manifest import (
     READY_FILE_NAME,
     ManifestWriteError,
@@ -499,7 +500,9 @@ class BatchRenderAPI(QtCore.QObject):
             parent=self,
         )
         for name in (*WORKER_SIGNALS, "log_message"):
-            getattr(manager, name).connect(getattr(self, name).emit)
+            # signal to signal, not to .emit: Qt re-emits it without PySide6 6.12's emit,
+            # which takes a reference from True on every call (see emit_signal)
+            getattr(manager, name).connect(getattr(self, name))
         manager.batch_finished.connect(self._on_finished)
         self.ready = ReadyManifest(
             plan.output_dir,
@@ -516,9 +519,11 @@ class BatchRenderAPI(QtCore.QObject):
         manager.frame_finished.connect(self._frame_ready)
         self.manager = manager
         self.batch_id = batch_id
-        self.batch_started.emit(batch_id, plan)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "batch_started", batch_id, plan)
         for warning in plan.warnings:
-            self.log_message.emit(time.time(), "warning", "", warning)
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(self, "log_message", time.time(), "warning", "", warning)
         manager.start()
 
     def _recover_rendered(self, batch_id: str, output_dir: str, todo: dict[str, list[int]]) -> int:
@@ -587,7 +592,9 @@ class BatchRenderAPI(QtCore.QObject):
             try:
                 self.ready.finish(summary.state.value)
             except ManifestWriteError as exc:  # said, and the batch still ends
-                self.log_message.emit(
+                emit_signal(
+                    self,
+                    "log_message",
                     time.time(),
                     "error",
                     "",
@@ -595,7 +602,8 @@ class BatchRenderAPI(QtCore.QObject):
                 )
         protected = [Path(p) for p in self._resumable_snapshots()]
         self.temp.cleanup(protected=protected)
-        self.batch_finished.emit(summary)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "batch_finished", summary)
 
     def _resumable_snapshots(self) -> list[str]:
         return [

@@ -26,6 +26,7 @@ from typing import IO, Any
 from Qt import QtCore
 
 from lrc_toolbox.core.job_store import FrameChange, JobStore, JobStoreError
+from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.core.ready_manifest import ManifestWriteError, ReadyManifest
 from lrc_toolbox.core.scheduler import Assignment, Scheduler
 from lrc_toolbox.records import protocol
@@ -361,7 +362,8 @@ class RenderProcessManager(QtCore.QObject):
             log_path=worker.log_path,
             now=time.time(),
         )
-        self.worker_started.emit(slot.id, worker.pid, slot.label)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "worker_started", slot.id, worker.pid, slot.label)
 
     def _set_state(self, worker: _Worker, state: WorkerState) -> None:
         """A live state change, recorded in the store (``status`` shows it)."""
@@ -447,7 +449,8 @@ class RenderProcessManager(QtCore.QObject):
     def _renderer_line(self, worker: _Worker, text: str, stderr: bool) -> None:
         parsed = worker.parser.parse_line(text)
         level = _KIND_LEVEL.get(parsed.kind, "warning" if stderr else "info")
-        self.log_message.emit(time.time(), level, worker.slot.id, text)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "log_message", time.time(), level, worker.slot.id, text)
         if parsed.kind is LineKind.PROGRESS and parsed.percent is not None and worker.current:
             worker.percent = parsed.percent
             worker.progress_pending = True
@@ -512,7 +515,14 @@ class RenderProcessManager(QtCore.QObject):
         if force or now - worker.progress_emitted_at >= self.progress_interval:
             worker.progress_pending = False
             worker.progress_emitted_at = now
-            self.frame_progress.emit(worker.slot.id, worker.current[1], float(worker.percent or 0))
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(
+                self,
+                "frame_progress",
+                worker.slot.id,
+                worker.current[1],
+                float(worker.percent or 0),
+            )
 
     # ------------------------------------------------------------------ events
 
@@ -582,7 +592,8 @@ class RenderProcessManager(QtCore.QObject):
         self.store.frame_started(
             self.batch_id, layer, frame, worker=worker.slot.id, device=worker.slot.label, now=now
         )
-        self.frame_started.emit(worker.slot.id, layer, frame)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_started", worker.slot.id, layer, frame)
 
     def _frame_done(self, worker: _Worker, event: protocol.Event) -> None:
         layer, frame = str(event["layer"]), int(event["frame"])
@@ -611,7 +622,8 @@ class RenderProcessManager(QtCore.QObject):
             )
         worker.frames_done += 1
         worker.percent = 100.0
-        self.frame_finished.emit(worker.slot.id, layer, frame, outputs)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_finished", worker.slot.id, layer, frame, outputs)
 
     def _product_problem(
         self, layer: str, frame: int, outputs: Sequence[str], *, skipped: bool
@@ -638,8 +650,14 @@ class RenderProcessManager(QtCore.QObject):
                     continue
                 if task.attempts < 2:
                     return f"{path} looks wrong ({suspicious}): rendering it once more"
-                self.log_message.emit(
-                    time.time(), "warning", "", f"{path} is {suspicious} again; kept as rendered"
+                # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+                emit_signal(
+                    self,
+                    "log_message",
+                    time.time(),
+                    "warning",
+                    "",
+                    f"{path} is {suspicious} again; kept as rendered",
                 )
         return None
 
@@ -693,7 +711,8 @@ class RenderProcessManager(QtCore.QObject):
             "error",
             f"{layer} frame {frame} failed: {reason}" + (" (will retry)" if will_retry else ""),
         )
-        self.frame_failed.emit(worker.slot.id, layer, frame, reason, will_retry)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_failed", worker.slot.id, layer, frame, reason, will_retry)
 
     def _output_problem(self) -> str | None:
         """Why the output folder cannot take more images (full, read-only, gone), or None:
@@ -734,7 +753,7 @@ class RenderProcessManager(QtCore.QObject):
         self.environment_failure = True
         self.failure = reason
         self.stopping = True
-        self.log_message.emit(time.time(), "fatal", "", f"batch stopped: {reason}")
+        emit_signal(self, "log_message", time.time(), "fatal", "", f"batch stopped: {reason}")
         running = self.scheduler.halt()
         self._try_store(
             lambda: self.store.update_frames(self.batch_id, [FrameChange.of(t) for t in running])
@@ -755,8 +774,13 @@ class RenderProcessManager(QtCore.QObject):
             write()
             return True
         except Exception as exc:  # reported, and the batch still ends
-            self.log_message.emit(
-                time.time(), "error", "", f"the job store could not be written: {exc}"
+            emit_signal(
+                self,
+                "log_message",
+                time.time(),
+                "error",
+                "",
+                f"the job store could not be written: {exc}",
             )
             return False
 
@@ -776,7 +800,7 @@ class RenderProcessManager(QtCore.QObject):
             reason = f"{exc.strerror or exc} ({getattr(exc, 'filename', '') or 'I/O'})"
         else:
             reason = f"internal error: {type(exc).__name__}: {exc}"
-        self.log_message.emit(time.time(), "error", "", traceback.format_exc().rstrip())
+        emit_signal(self, "log_message", time.time(), "error", "", traceback.format_exc().rstrip())
         if self._finished_emitted:
             return
         try:
@@ -843,7 +867,10 @@ class RenderProcessManager(QtCore.QObject):
             )
             for task in lost:
                 if task.errors and task.errors[-1] == reason:  # charged for this loss
-                    self.frame_failed.emit(
+                    # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+                    emit_signal(
+                        self,
+                        "frame_failed",
                         worker.slot.id,
                         task.layer,
                         task.frame,
@@ -873,7 +900,8 @@ class RenderProcessManager(QtCore.QObject):
             worker.log = None
         if crashed or not expected:
             self._log(worker, "warning" if not state.disabled_reason else "error", reason)
-        self.worker_finished.emit(worker.slot.id, final.value, reason)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "worker_finished", worker.slot.id, final.value, reason)
         worker.process.deleteLater()
         if not self.stopping and not state.disabled_reason and self.scheduler.pending_count > 0:
             self._start_worker(state)
@@ -968,12 +996,14 @@ class RenderProcessManager(QtCore.QObject):
                 self.batch_id, self.state, error=self.failure, summary=summary
             )
         )
-        self.batch_finished.emit(summary)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "batch_finished", summary)
 
     def _log(self, worker: _Worker, level: str, text: str) -> None:
         if worker.log is not None:
             worker.log.write(f"# {level}: {text}\n")
-        self.log_message.emit(time.time(), level, worker.slot.id, text)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "log_message", time.time(), level, worker.slot.id, text)
 
 
 def _hello_text(event: protocol.Event) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from Qt import QtCompat, QtCore, QtGui, QtWidgets
 
+from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.records.batch import remaining_seconds
 from lrc_toolbox.records.models import RenderStatus, WorkerState
 from lrc_toolbox.ui import style
@@ -225,8 +226,13 @@ class ActiveRendersModel(QtCore.QAbstractTableModel):
             ]
             self._rows[row_number] = row
             if columns:
-                self.dataChanged.emit(
-                    self.index(row_number, min(columns)), self.index(row_number, max(columns)), []
+                # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+                emit_signal(
+                    self,
+                    "dataChanged",
+                    self.index(row_number, min(columns)),
+                    self.index(row_number, max(columns)),
+                    [],
                 )
                 changed.append(row_number)
         return changed
@@ -378,5 +384,8 @@ class ActiveRendersView(QtWidgets.QTableView):
         menu = QtWidgets.QMenu(self)
         action = menu.addAction(f"Stop worker {status.worker_id}")
         action.setToolTip("Its frame goes back to the queue for the other workers")
-        action.triggered.connect(lambda: self.stop_worker_requested.emit(status.worker_id))
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        action.triggered.connect(
+            lambda: emit_signal(self, "stop_worker_requested", status.worker_id)
+        )
         menu.popup(self.viewport().mapToGlobal(position))

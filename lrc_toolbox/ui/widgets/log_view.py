@@ -35,6 +35,7 @@ from typing import Any, Final
 from Qt import QtCore, QtGui, QtWidgets
 
 from lrc_toolbox.core.events import LEVELS
+from lrc_toolbox.core.qt_compat import emit_signal
 
 __all__ = [
     "DEFAULT_MAX_LINES",
@@ -233,7 +234,8 @@ class LogModel(QtCore.QAbstractListModel):
             self._update_colours()
             if self._rows:
                 last = self.index(len(self._rows) - 1, 0)
-                self.dataChanged.emit(self.index(0, 0), last, [_FOREGROUND_ROLE])
+                # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+                emit_signal(self, "dataChanged", self.index(0, 0), last, [_FOREGROUND_ROLE])
 
     def colour(self, level: str) -> QtGui.QColor | None:
         return self._colours.get(level)
@@ -692,7 +694,8 @@ class LogView(QtWidgets.QWidget):
             self._follow = follow
             if self.follow_button.isChecked() != follow:
                 self.follow_button.setChecked(follow)
-            self.follow_tail_changed.emit(follow)
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(self, "follow_tail_changed", follow)
         if follow:
             with self._programmatic():
                 self.view.scrollToBottom()

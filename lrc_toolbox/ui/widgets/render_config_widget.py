@@ -15,6 +15,7 @@ from typing import Any
 from Qt import QtCore, QtGui, QtWidgets
 
 from lrc_toolbox.config.batch_render_defaults import Settings
+from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.records.frame_parser import FrameRangeError, format_frames, parse_frames
 from lrc_toolbox.records.frame_parser import preview_frames as preview_text
 from lrc_toolbox.records.models import FrameOrder, RenderConfig, SystemInfo
@@ -68,9 +69,11 @@ class _DescribeTask(QtCore.QRunnable):
         try:
             scene = self.source.describe()
         except Exception as exc:  # SceneSourceError and anything unexpected: a message
-            self.signals.failed.emit(str(exc) or type(exc).__name__, self.generation)
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(self.signals, "failed", str(exc) or type(exc).__name__, self.generation)
             return
-        self.signals.done.emit(scene, self.generation)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self.signals, "done", scene, self.generation)
 
 
 class RenderConfigWidget(QtWidgets.QWidget):
@@ -386,7 +389,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self._show_scene_state()
         self._update_validity()
         if not self._loading and self._scene is None:
-            self.scene_loaded.emit(None)
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(self, "scene_loaded", None)
 
     def _on_scene_described(self, scene: object, generation: int) -> None:
         assert isinstance(scene, SceneDescription)
@@ -406,7 +410,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self._scene_error = reason
         self._show_scene_state()
         self._update_validity()
-        self.scene_loaded.emit(None)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "scene_loaded", None)
 
     def _apply_scene(self, scene: SceneDescription) -> None:
         self._scene = scene
@@ -416,7 +421,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
         known = RENDERERS.get(scene.renderer)
         shown = known.label if known is not None else scene.renderer
         self.renderer_combo.setItemText(0, f"scene setting ({shown})")
-        self.scene_loaded.emit(scene)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "scene_loaded", scene)
 
     def _show_scene_state(self) -> None:
         label = self.scene_label
@@ -553,7 +559,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
             self.layer_list.blockSignals(False)
         self._update_layers_summary()
         self._update_validity()
-        self.changed.emit()
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "changed")
 
     def _on_layer_item_changed(self, _item: QtWidgets.QListWidgetItem) -> None:
         matches = self._scene is not None and self.checked_layers() == self._renderable_names()
@@ -563,7 +570,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
             self.all_layers_check.blockSignals(False)
         self._update_layers_summary()
         self._update_validity()
-        self.changed.emit()
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "changed")
 
     def selected_frame_count(self) -> int:
         """Frames the batch would render with the current choices (0 when unknown)."""
@@ -628,7 +636,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
             self.frames_edit.setStyleSheet("")
         self._update_layers_summary()
         self._update_validity()
-        self.changed.emit()
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "changed")
 
     # ------------------------------------------------------------------ devices
 
@@ -691,7 +700,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
 
     def _on_gpu_toggled(self, _on: bool) -> None:
         self._update_validity()
-        self.changed.emit()
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "changed")
 
     def _on_cpu_toggled(self, on: bool) -> None:
         self.threads_spin.setEnabled(on)
@@ -702,7 +712,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
             box.setEnabled(usable and not on)
         self._processes_label.setText("CPU workers" if on else "Workers per GPU")
         self._update_validity()
-        self.changed.emit()
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "changed")
 
     def _on_advanced_toggled(self, on: bool) -> None:
         self.advanced_box.setVisible(on)
@@ -749,10 +760,12 @@ class RenderConfigWidget(QtWidgets.QWidget):
         state = (reason is None, reason or "")
         if state != self._validity:
             self._validity = state
-            self.validity_changed.emit(*state)
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(self, "validity_changed", *state)
 
     def _emit_changed(self, *_args: Any) -> None:
-        self.changed.emit()
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "changed")
 
     def config(self) -> RenderConfig:
         """The :class:`RenderConfig` for the current choices (check :meth:`validation_error`

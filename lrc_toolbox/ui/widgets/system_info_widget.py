@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from Qt import QtCore, QtGui, QtWidgets
 
+from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.records.models import GPUInfo, SingleGpuPolicy, SystemInfo
 from lrc_toolbox.ui import style
 
@@ -78,9 +79,11 @@ class _RefreshTask(QtCore.QRunnable):
         try:
             fresh = self.function(self.info)
         except Exception as exc:  # a refresh must never take the UI down
-            self.signals.failed.emit(f"{type(exc).__name__}: {exc}", self.generation)
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(self.signals, "failed", f"{type(exc).__name__}: {exc}", self.generation)
             return
-        self.signals.done.emit(fresh, self.generation)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self.signals, "done", fresh, self.generation)
 
 
 class _GpuRow:
@@ -360,7 +363,8 @@ class SystemInfoWidget(QtWidgets.QWidget):
         if generation != self._generation:
             return
         self.set_system_info(info)
-        self.refreshed.emit(info)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "refreshed", info)
 
     def _on_refresh_failed(self, reason: str, generation: int) -> None:
         self._task = None
