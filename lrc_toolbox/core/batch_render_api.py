@@ -195,6 +195,12 @@ class BatchRenderAPI(QtCore.QObject):
             scene = source.describe()
         except SceneSourceError as exc:
             raise BadRequest(str(exc)) from exc
+        if scene.truncated:
+            raise BadRequest(
+                f"scene {scene_path} looks truncated ({scene.truncated}): what came after "
+                "the cut (layers, cameras) is missing and every frame would fail; re-save "
+                "it from Maya, or copy it again"
+            )
         warnings = list(scene.warnings)
         frames_by_layer = self._frames_by_layer(config, scene, warnings)
         self._check_renderers(config, scene, frames_by_layer)
