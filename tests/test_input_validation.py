@@ -9,9 +9,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sim_helpers import SHOT
 
 from lrc_toolbox.cli.batch_render_cli import EXIT_BAD_INPUT, EXIT_OK, main
+from lrc_toolbox.cli.render_options import OptionError, _layer_list
+from lrc_toolbox.records.frame_parser import FrameRangeError, parse_frames
 from lrc_toolbox.scene.description import (
     MAX_WARNING_CHARS,
     MAX_WARNINGS,
@@ -435,3 +439,47 @@ def test_skip_existing_renders_a_short_or_text_exr_again(tmp_path: Path) -> None
     summary = json.loads(again.stdout.splitlines()[-1])["summary"]
     assert (summary["done"], summary["skipped"]) == (2, 1)
     assert all(image.stat().st_size > 1000 for image in images)
+
+
+# --------------------------------------------------------------------------- properties
+
+LAYER_NAMES = st.text(
+    alphabet=st.characters(blacklist_characters=",", blacklist_categories=("Cs",)), min_size=1
+).filter(lambda name: name.strip() and name.strip().lower() != "all")
+
+
+@given(st.lists(LAYER_NAMES, min_size=1, max_size=6))
+def test_layer_lists_of_real_names_read_back(names: list[str]) -> None:
+    assert _layer_list(",".join(names)) == [name.strip() for name in names]
+
+
+@given(st.lists(LAYER_NAMES, max_size=5), st.integers(min_value=0, max_value=5), st.text(" \t"))
+def test_a_layer_list_with_an_empty_name_is_always_refused(
+    names: list[str], where: int, blank: str
+) -> None:
+    names = [*names[:where], blank, *names[where:]]
+    with pytest.raises(OptionError) as info:
+        _layer_list(",".join(names))
+    assert info.value.field == "--layers"
+
+
+FRAME_ITEMS = st.lists(st.integers(min_value=-500, max_value=500).map(str), min_size=2, max_size=6)
+
+
+@given(FRAME_ITEMS, st.data())
+def test_an_empty_item_between_commas_is_refused_at_its_column(
+    items: list[str], data: st.DataObject
+) -> None:
+    gap = data.draw(st.integers(min_value=1, max_value=len(items) - 1))
+    blank = data.draw(st.sampled_from(["", " ", "\t", "  "]))
+    text = ",".join(items[:gap]) + "," + blank + "," + ",".join(items[gap:])
+    with pytest.raises(FrameRangeError) as info:
+        parse_frames(text)
+    second_comma = len(",".join(items[:gap])) + 1 + len(blank)
+    assert info.value.position == second_comma
+    assert "two commas" in info.value.message
+
+
+@given(FRAME_ITEMS)
+def test_single_commas_with_blanks_around_them_still_separate(items: list[str]) -> None:
+    assert parse_frames(" , ".join(items)) == list(dict.fromkeys(int(i) for i in items))
