@@ -21,7 +21,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from lrc_toolbox import __version__
-from lrc_toolbox.cli.render_options import add_render_options, configs_from_args
+from lrc_toolbox.cli.render_options import (
+    OptionError,
+    add_render_options,
+    configs_from_args,
+    value_source,
+)
 from lrc_toolbox.farm.cli import FARM_COMMANDS, add_farm_parsers, run_farm_command
 from lrc_toolbox.records.batch import BatchPlan, ExitCode
 from lrc_toolbox.records.frame_parser import format_frames
@@ -29,7 +34,7 @@ from lrc_toolbox.records.models import FrameState, RenderConfig, SystemInfo
 from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS
 
 if TYPE_CHECKING:
-    from lrc_toolbox.core.batch_render_api import BatchRenderAPI
+    from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
     from lrc_toolbox.core.job_store import BatchRecord, JobStore
     from lrc_toolbox.scene.description import SceneDescription
 
@@ -287,22 +292,42 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=err)
     api = BatchRenderAPI(loaded.settings, simulate=args.simulate)
+    current = [0]
     if args.command == "resume":
         starts = [lambda: api.resume(args.batch_id)]
     else:
         try:
             configs = configs_from_args(args, loaded.settings)
+        except OptionError as exc:
+            return _fail(args, out, err, str(exc), EXIT_BAD_INPUT)
         except ValueError as exc:
             return _fail(args, out, err, f"bad job: {exc}", EXIT_BAD_INPUT)
         if args.dry_run:
             return _dry_run(api, configs, args, out, err)
-        starts = [functools.partial(api.start_batch_render, c) for c in configs]
+        starts = [functools.partial(_start_job, api, c, n, current) for n, c in enumerate(configs)]
     try:
         return run_batch(
             api, starts, out=out, err=err, as_json=args.json, verbose=args.verbose, quiet=args.quiet
         )
     except BatchError as exc:
-        return _fail(args, out, err, str(exc), exc.exit_code)
+        return _fail(args, out, err, _batch_error_text(exc, args, current[0]), exc.exit_code)
+
+
+def _start_job(api: BatchRenderAPI, config: RenderConfig, job: int, current: list[int]) -> str:
+    current[0] = job  # which job of the file a BatchError comes from, for its message
+    return api.start_batch_render(config)
+
+
+def _batch_error_text(exc: BatchError, args: argparse.Namespace, job: int) -> str:
+    """The message of a BatchError; an image path outside the output folder names the
+    option or job-file key its value came from, when the command line gave it."""
+    from lrc_toolbox.core.batch_render_api import OutputOutsideFolder
+
+    if isinstance(exc, OutputOutsideFolder) and exc.field is not None:
+        source = value_source(args, exc.field, job)
+        if source is not None:
+            return exc.message(source)
+    return str(exc)
 
 
 def _fail(args: argparse.Namespace, out: TextIO, err: TextIO, message: str, code: int) -> int:
@@ -323,13 +348,14 @@ def _dry_run(
     from lrc_toolbox.core.batch_render_api import BatchError
     from lrc_toolbox.utils.temp_file_manager import snapshot_name
 
+    temp_root = api.settings.resolved_temp_root()  # named, not created: nothing is written
     for number, config in enumerate(configs, start=1):
         try:
-            plan = api.plan_batch(config).plan
+            plan = api.plan_dry_run(config).plan
         except BatchError as exc:
-            return _fail(args, out, err, str(exc), exc.exit_code)
+            return _fail(args, out, err, _batch_error_text(exc, args, number - 1), exc.exit_code)
         name = snapshot_name(plan.scene_name, plan.snapshot_label, os.getpid(), time.time())
-        plan.snapshot = str(api.temp.root / "snapshots" / name)
+        plan.snapshot = str(temp_root / "snapshots" / name)
         if args.json:
             out.write(json.dumps({"event": "plan", "job": number, **plan.to_dict()}) + "\n")
             continue

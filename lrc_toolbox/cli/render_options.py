@@ -5,12 +5,18 @@ farm is the batch ``render`` would run."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from lrc_toolbox.config.batch_render_defaults import Settings
-from lrc_toolbox.config.job_file import load_job_file, merge_job
+from lrc_toolbox.config.job_file import check_not_empty, job_key_paths, load_job_file, merge_job
+from lrc_toolbox.records.frame_parser import FrameRangeError, parse_frames
 from lrc_toolbox.records.models import RenderConfig, ValidationError
 
-__all__ = ["add_render_options", "configs_from_args"]
+__all__ = ["OptionError", "add_render_options", "configs_from_args", "value_source"]
+
+
+class OptionError(ValidationError):
+    """A bad command-line option; ``field`` is the option as typed (``--frames``)."""
 
 
 def _gpu_list(text: str) -> list[int]:
@@ -23,10 +29,39 @@ def _gpu_list(text: str) -> list[int]:
         ) from None
 
 
+#: the option of each RenderConfig field whose option name differs from the field's
+_OPTION_NAMES = {
+    "output_dir": "--output",
+    "cpu_mode": "--cpu",
+    "cpu_threads": "--threads",
+    "frame_order": "--order",
+}
+
+
+def option_name(field: str) -> str:
+    """``output_dir`` -> ``--output``: the option that sets a RenderConfig field."""
+    return _OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
+
+
 def _layer_list(text: str) -> list[str]:
+    """``--layers``: names separated by commas, or ``all``. Empty (``""``, ``","``) is an
+    error, as is an empty name between commas: neither means "every layer"."""
+    if not text.strip():
+        raise OptionError(
+            "--layers",
+            "empty layer list: name the layers (e.g. BG,CHAR), or 'all' for every renderable layer",
+        )
     if text.strip().lower() == "all":
         return []
-    return [name.strip() for name in text.split(",") if name.strip()]
+    names = [name.strip() for name in text.split(",")]
+    for i, name in enumerate(names, start=1):
+        if not name:
+            raise OptionError(
+                "--layers",
+                f"{text!r}: name {i} of {len(names)} is empty; separate layer names with "
+                "single commas (e.g. BG,CHAR), or write 'all' for every renderable layer",
+            )
+    return names
 
 
 def add_render_options(parser: argparse._ActionsContainer) -> None:
@@ -43,7 +78,6 @@ def add_render_options(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--scene", default=s, help="the Maya scene (.ma, or .mb with mayapy)")
     parser.add_argument(
         "--layers",
-        type=_layer_list,
         default=s,
         help="layer names, comma separated, or 'all' for every renderable layer (default)",
     )
@@ -131,13 +165,57 @@ def _settings_defaults(settings: Settings) -> dict[str, object]:
     return values
 
 
+def _checked_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The render options given on the command line, each checked on its own so that a
+    mistake names the option (``--frames``), not a field of the merged job."""
+    flags: dict[str, Any] = {
+        key: getattr(args, key) for key in _CONFIG_FIELDS if hasattr(args, key)
+    }
+    if "layers" in flags:
+        flags["layers"] = _layer_list(flags["layers"])
+    try:  # --layers was checked above ('all' is [] by now)
+        check_not_empty({key: value for key, value in flags.items() if key != "layers"})
+    except ValidationError as exc:
+        message = exc.message.replace("the key", "the option")
+        raise OptionError(option_name(exc.field), message) from None
+    if "frames" in flags:
+        try:
+            parse_frames(flags["frames"])
+        except FrameRangeError as exc:
+            raise OptionError("--frames", f"{exc}: {exc.text!r}") from None
+    try:
+        RenderConfig.from_dict({"scene": "-", **flags}).validate()
+    except ValidationError as exc:
+        field = exc.field.split("[")[0].split(".")[0]
+        if field in flags:
+            raise OptionError(option_name(field), exc.message) from None
+    return flags
+
+
+def value_source(args: argparse.Namespace, field: str, job: int = 0) -> str | None:
+    """Where the value of ``field`` in job ``job`` of a render command came from, for a
+    message: ``--image-prefix``, ``<job file>: jobs[1].image_prefix``, or None (neither:
+    a preference or a default)."""
+    if hasattr(args, field):
+        return option_name(field)
+    if getattr(args, "config", None):
+        try:
+            keys = job_key_paths(args.config, field)
+        except ValueError:
+            return None
+        key = keys[job] if job < len(keys) else None
+        return f"{args.config}: {key}" if key else None
+    return None
+
+
 def configs_from_args(args: argparse.Namespace, settings: Settings) -> list[RenderConfig]:
     """The validated RenderConfigs of a render command: preferences < job file < flags.
 
     Raises:
-        ValueError: (JobFileError / ValidationError) with the key path; the caller exits 2.
+        ValueError: (JobFileError / ValidationError) with the key path, or an
+            :class:`OptionError` naming the option; the caller exits 2.
     """
-    flags = {key: getattr(args, key) for key in _CONFIG_FIELDS if hasattr(args, key)}
+    flags = _checked_flags(args)
     base = _settings_defaults(settings)
     if args.config:
         return list(load_job_file(args.config, flags, base))

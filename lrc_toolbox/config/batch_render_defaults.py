@@ -14,6 +14,7 @@ defaults are used: ``~/maya`` on Linux, ``~/Documents/maya`` on Windows and
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -22,7 +23,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from lrc_toolbox.config.json_input import read_json
 from lrc_toolbox.records.models import (
+    MAX_FRAME_TIMEOUT,
     FrameOrder,
     JsonModel,
     SingleGpuPolicy,
@@ -93,7 +96,11 @@ class Settings(JsonModel):
             ("processes_per_gpu", 1 <= self.processes_per_gpu <= 16, "between 1 and 16"),
             ("chunk_size", self.chunk_size >= 1, "1 or more"),
             ("max_attempts", 1 <= self.max_attempts <= 100, "between 1 and 100"),
-            ("frame_timeout", self.frame_timeout > 0, "a number of seconds > 0"),
+            (
+                "frame_timeout",
+                math.isfinite(self.frame_timeout) and 0 < self.frame_timeout <= MAX_FRAME_TIMEOUT,
+                f"a number of seconds above 0 and at most {MAX_FRAME_TIMEOUT:.0f} (a week)",
+            ),
             ("max_frames", self.max_frames >= 1, "1 or more"),
             ("temp_keep_latest", self.temp_keep_latest >= 0, "0 or more"),
             ("min_free_disk_mb", self.min_free_disk_mb >= 0, "0 or more"),
@@ -103,6 +110,10 @@ class Settings(JsonModel):
             ("log_view_lines", self.log_view_lines >= 100, "100 or more"),
             ("history_keep_days", self.history_keep_days >= 0, "0 or more"),
         ]
+        for f in fields(self):  # inf, 1e999 and nan are numbers to JSON and float()
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValidationError(f.name, f"must be a finite number, got {value!r}")
         for name, ok, expected in checks:
             if not ok:
                 raise ValidationError(name, f"must be {expected}, got {getattr(self, name)!r}")
@@ -197,7 +208,7 @@ def load_settings(
 
     if source.is_file():
         try:
-            data = json.loads(source.read_text(encoding="utf-8"))
+            data = read_json(source)
             if not isinstance(data, dict):
                 raise ValueError("the file must hold a JSON object")
         except (OSError, ValueError) as exc:

@@ -2,7 +2,11 @@
 mistake (``jobs[1].layers[2]: expected string, got 3``) and merged with command-line flags.
 
 A job uses :class:`~lrc_toolbox.records.models.RenderConfig`'s field names. ``"layers"`` may
-also be the string ``"all"``. A file may hold::
+also be the string ``"all"`` (every renderable layer). An empty value is an error, never a
+silent "everything" or "default": ``"layers": []``, ``"frames": ""``, ``"output_dir": ""``
+and the like (leave the key out for the default). The file is read with limits
+(:mod:`lrc_toolbox.config.json_input`: size, nesting depth, no NaN/Infinity). A file may
+hold::
 
     {"scene": "shot010.ma", "layers": ["BG"], "frames": "1-24"}
 
@@ -28,12 +32,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lrc_toolbox.config.json_input import JsonInputError, read_json
 from lrc_toolbox.records.models import FrameOrder, RenderConfig, ValidationError
 
 __all__ = [
     "JOB_FILE_VERSION",
     "SCHEMA_PATH",
     "JobFileError",
+    "check_not_empty",
+    "job_key_paths",
     "job_schema",
     "load_job_file",
     "merge_job",
@@ -74,8 +81,8 @@ def _schema_type(hint: Any) -> dict[str, Any]:
 
 _DESCRIPTIONS = {
     "scene": "Maya scene (.ma, or .mb with mayapy); relative to the job file",
-    "layers": 'layer names, or "all" / [] for every renderable layer',
-    "frames": 'frame list such as "1-24" or "1-100x5"; empty: each layer\'s own frames',
+    "layers": 'layer names, or "all" for every renderable layer (an empty list is an error)',
+    "frames": 'frame list such as "1-24" or "1-100x5"; leave it out for each layer\'s own frames',
     "renderer": "render with this renderer instead of the scene's",
     "camera": "render this camera instead of the renderable ones",
     "output_dir": "output folder; relative to the job file",
@@ -102,7 +109,9 @@ def job_schema() -> dict[str, Any]:
     for f in dataclasses.fields(RenderConfig):
         prop = _schema_type(hints[f.name])
         if f.name == "layers":
-            prop = {"oneOf": [prop, {"const": "all"}]}
+            prop = {"oneOf": [dict(prop, minItems=1), {"const": "all"}]}
+        elif f.name in _NOT_EMPTY:
+            prop["pattern"] = r"\S"  # an empty or blank value is an error
         if f.default is not dataclasses.MISSING:
             default = f.default.value if isinstance(f.default, FrameOrder) else f.default
             prop["default"] = default
@@ -138,6 +147,43 @@ def job_schema() -> dict[str, Any]:
 def _with_path(exc: ValidationError, prefix: str) -> ValidationError:
     field = f"{prefix}.{exc.field}" if prefix and exc.field else (prefix or exc.field)
     return ValidationError(field, exc.message)
+
+
+#: keys whose empty value used to mean "default" silently: the advice when one is empty
+_NOT_EMPTY = {
+    "scene": "name the .ma or .mb scene",
+    "frames": 'give frames such as "1-24", or leave the key out to render each layer\'s '
+    "own frame range",
+    "renderer": "name a renderer, or leave the key out to use each layer's",
+    "camera": "name a camera, or leave the key out to use the renderable ones",
+    "output_dir": "name a folder, or leave the key out for <project>/images",
+    "image_prefix": 'give a prefix such as "<Scene>/<RenderLayer>/<RenderLayer>", or '
+    "leave the key out to use the scene's",
+    "mayapy": "give the path of mayapy, or leave the key out to find it automatically",
+    "scene_name": "give a name, or leave the key out to use the scene file's",
+    "project": "name the Maya project folder, or leave the key out to find it above the scene",
+}
+_EMPTY_LAYERS = 'an empty layer list: name the layers, or write "all" for every renderable layer'
+
+
+def check_not_empty(values: Mapping[str, Any], where: str = "") -> None:
+    """Refuse values given empty (``"layers": []``, ``"frames": ""``, ...): each used to
+    mean "everything" or "the default" without a word. Leaving the key out, or ``null``,
+    still means the default.
+
+    Raises:
+        ValidationError: naming ``where`` + the key and what to write instead.
+    """
+    prefix = f"{where}." if where else ""
+    layers = values.get("layers")
+    if (isinstance(layers, list) and not layers) or (
+        isinstance(layers, str) and not layers.strip()
+    ):
+        raise ValidationError(f"{prefix}layers", _EMPTY_LAYERS)
+    for key, advice in _NOT_EMPTY.items():
+        value = values.get(key)
+        if isinstance(value, str) and not value.strip():
+            raise ValidationError(f"{prefix}{key}", f"empty value: {advice}")
 
 
 def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,14 +228,7 @@ def load_job_file(
         JobFileError: a missing or non-JSON file, or any bad value, with the key path.
     """
     source = Path(path).expanduser()
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise JobFileError(f"job file not found: {source}") from None
-    except OSError as exc:
-        raise JobFileError(f"cannot read job file {source}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise JobFileError(f"{source} is not valid JSON: {exc}") from None
+    data = _read(source)
     if not isinstance(data, dict):
         raise JobFileError(f'{source}: expected a JSON object (one job, or {{"jobs": [...]}})')
     folder = source.resolve().parent
@@ -220,13 +259,54 @@ def load_job_file(
             for i, job in enumerate(jobs):
                 if not isinstance(job, dict):
                     raise ValidationError(f"jobs[{i}]", "expected object")
+                check_not_empty(defaults, "defaults")
+                check_not_empty(job, f"jobs[{i}]")
                 _check_partial(defaults, "defaults")
                 merged = _resolve_paths({**_normalise(defaults), **_normalise(job)}, folder)
                 configs.append(merge_job(base, merged, flags, where=f"jobs[{i}]"))
             return configs
+        check_not_empty(data)
         return [merge_job(base, _resolve_paths(_normalise(data), folder), flags)]
     except ValidationError as exc:
         raise JobFileError(f"{source}: {exc}") from None
+
+
+def _read(source: Path) -> Any:
+    try:
+        return read_json(source)
+    except FileNotFoundError:
+        raise JobFileError(f"job file not found: {source}") from None
+    except OSError as exc:
+        raise JobFileError(f"cannot read job file {source}: {exc.strerror or exc}") from None
+    except JsonInputError as exc:
+        raise JobFileError(f"{source} cannot be used as a job file: {exc}") from None
+    except ValueError as exc:
+        raise JobFileError(f"{source} is not valid JSON: {exc}") from None
+
+
+def job_key_paths(path: str | Path, key: str) -> list[str | None]:
+    """For each job of a (valid) job file, where ``key``'s value comes from:
+    ``"jobs[1].image_prefix"``, ``"defaults.image_prefix"``, ``"image_prefix"`` (a
+    one-job file), or None when the file does not set it. Lets a message name the key a
+    bad value was written under.
+
+    Raises:
+        JobFileError: as :func:`load_job_file`.
+    """
+    data = _read(Path(path).expanduser())
+    if not isinstance(data, dict):
+        return []
+    if "jobs" not in data:
+        return [key if key in data else None]
+    defaults = data.get("defaults")
+    defaults = defaults if isinstance(defaults, dict) else {}
+    jobs = data["jobs"] if isinstance(data["jobs"], list) else []
+    return [
+        f"jobs[{i}].{key}"
+        if isinstance(job, dict) and key in job
+        else (f"defaults.{key}" if key in defaults else None)
+        for i, job in enumerate(jobs)
+    ]
 
 
 def _check_partial(values: Mapping[str, Any], where: str) -> None:

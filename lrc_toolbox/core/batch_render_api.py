@@ -52,6 +52,7 @@ from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import SceneSourceError, scene_source_for
 from lrc_toolbox.utils.image_check import check_image
+from lrc_toolbox.utils.output_paths import OutputSpec, expected_outputs, path_inside
 from lrc_toolbox.utils.render_subprocess import (
     MayapyNotFound,
     Slot,
@@ -68,6 +69,7 @@ __all__ = [
     "BatchError",
     "BatchRenderAPI",
     "EnvironmentProblem",
+    "OutputOutsideFolder",
     "PlannedBatch",
     "find_project",
     "reap_orphans",
@@ -93,6 +95,54 @@ class EnvironmentProblem(BatchError):
     """The machine cannot do it (no mayapy, no GPU, disk full). Exit code 3."""
 
     exit_code = ExitCode.ENVIRONMENT
+
+
+class OutputOutsideFolder(BadRequest):
+    """An image of the batch would be written outside its output folder. Exit code 2.
+
+    Attributes:
+        field: the RenderConfig field the offending value came from (``image_prefix``,
+            ``scene_name``), or None when it came from the scene (its image prefix, its
+            file name, a layer or camera name).
+        source: what the message calls that origin; a caller that knows better (the
+            CLI: ``--image-prefix``, a job file key) rebuilds it with :meth:`message`.
+        value: the offending value (the prefix, or the name).
+        path: the image path it gives; folder: the output folder.
+    """
+
+    def __init__(
+        self,
+        *,
+        field: str | None,
+        source: str,
+        value: str,
+        layer: str,
+        path: str,
+        folder: str,
+        advice: str,
+    ) -> None:
+        self.field, self.source, self.value = field, source, value
+        self.layer, self.path, self.folder, self.advice = layer, path, folder, advice
+        super().__init__(self.message())
+
+    def message(self, source: str | None = None) -> str:
+        """The message, naming the value's origin as ``source`` (default: its own)."""
+        return (
+            f"{source or self.source} {self.value!r} puts images outside the output "
+            f"folder: layer {self.layer} would write {self.path}, which is not inside "
+            f"{self.folder}. {self.advice}"
+        )
+
+
+#: where a renderer reads its image prefix when it is not defaultRenderGlobals'
+#: (the worker sets the same plug: lrc_toolbox.worker.renderers, ``prefix_plug``)
+_PREFIX_PLUGS = {"vray": ("vraySettings", "fileNamePrefix")}
+_DEFAULT_PREFIX_PLUG = "defaultRenderGlobals.imageFilePrefix"
+_PREFIX_ADVICE = (
+    "Every image must stay inside it: use a prefix relative to the output folder, "
+    "without '..' (e.g. '<Scene>/<RenderLayer>/<RenderLayer>'), or choose another output "
+    "folder."
+)
 
 
 @dataclass
@@ -142,15 +192,25 @@ class BatchRenderAPI(QtCore.QObject):
         self.simulate = simulate
         self.detector = detector or SystemDetector(self.settings)
         self._store = store
-        self.temp = TempFileManager(
-            self.settings.resolved_temp_root(), keep_latest=self.settings.temp_keep_latest
-        )
+        self._temp: TempFileManager | None = None
         self._system: SystemInfo | None = None
         self.manager: RenderProcessManager | None = None
         self.batch_id: str | None = None
         self.ready: ReadyManifest | None = None
+        #: False while plan_dry_run plans: nothing may be written
+        self._writes = True
 
     # ------------------------------------------------------------------ queries
+
+    @property
+    def temp(self) -> TempFileManager:
+        """Snapshots, worker folders and logs; the folder is made on first use (so a dry
+        run, which never uses it, writes nothing)."""
+        if self._temp is None:
+            self._temp = TempFileManager(
+                self.settings.resolved_temp_root(), keep_latest=self.settings.temp_keep_latest
+            )
+        return self._temp
 
     @property
     def store(self) -> JobStore:
@@ -176,15 +236,27 @@ class BatchRenderAPI(QtCore.QObject):
 
     # ------------------------------------------------------------------ planning
 
+    def plan_dry_run(self, config: RenderConfig, *, local: bool = True) -> PlannedBatch:
+        """:meth:`plan_batch` that writes nothing at all (``--dry-run``): the output folder
+        is checked (it exists and is writable, or could be created), not created."""
+        self._writes = False
+        try:
+            return self.plan_batch(config, local=local)
+        finally:
+            self._writes = True
+
     def plan_batch(self, config: RenderConfig, *, local: bool = True) -> PlannedBatch:
         """Validate a request completely and say what would run; starts nothing.
 
         ``local=False`` plans for another machine (a farm): a missing local mayapy is then
         no error for a .ma scene, which is read without Maya (``plan.mayapy`` is
-        ``["mayapy"]``, the name the farm resolves).
+        ``["mayapy"]``, the name the farm resolves). It creates the output folder (the
+        batch writes there next); :meth:`plan_dry_run` does not.
 
         Raises:
-            BadRequest: bad frames, unknown layers, a missing scene, an unwritable output.
+            BadRequest: bad frames, unknown layers, a missing or truncated scene, an
+                unwritable output, an image path outside the output folder
+                (:class:`OutputOutsideFolder`).
             EnvironmentProblem: no mayapy, no usable GPU for a GPU-only request, no disk.
         """
         try:
@@ -203,6 +275,12 @@ class BatchRenderAPI(QtCore.QObject):
             scene = source.describe()
         except SceneSourceError as exc:
             raise BadRequest(str(exc)) from exc
+        if scene.truncated:
+            raise BadRequest(
+                f"scene {scene_path} looks truncated ({scene.truncated}): what came after "
+                "the cut (layers, cameras) is missing and every frame would fail; re-save "
+                "it from Maya, or copy it again"
+            )
         warnings = list(scene.warnings)
         frames_by_layer = self._frames_by_layer(config, scene, warnings)
         self._check_renderers(config, scene, frames_by_layer)
@@ -218,7 +296,12 @@ class BatchRenderAPI(QtCore.QObject):
             if config.project
             else find_project(scene_path.resolve())
         )
-        output_dir = self._output_dir(config, scene_path, project)
+        folder = self._output_folder(config, scene_path, project)
+        output_dir = str(folder.resolve())
+        scene_name = config.scene_name or scene_path.stem
+        # before the folder is made: a refused batch leaves nothing behind
+        self._check_outputs_inside(config, scene, frames_by_layer, output_dir, scene_name)
+        self._prepare_output(folder, create=self._writes)
         status = check_disk_space(
             Path(output_dir),
             min_free_mb=self.settings.min_free_disk_mb,
@@ -230,7 +313,7 @@ class BatchRenderAPI(QtCore.QObject):
             warnings.append(status.warning)
         plan = BatchPlan(
             config=config,
-            scene_name=config.scene_name or scene_path.stem,
+            scene_name=scene_name,
             renderer=config.renderer or scene.renderer,
             frames_by_layer=frames_by_layer,
             workers=[PlannedWorker(id=s.id, device=s.label) for s in slots],
@@ -366,13 +449,20 @@ class BatchRenderAPI(QtCore.QObject):
         )
 
     @staticmethod
-    def _output_dir(config: RenderConfig, scene: Path, project: Path | None) -> str:
+    def _output_folder(config: RenderConfig, scene: Path, project: Path | None) -> Path:
         if config.output_dir:
-            folder = Path(config.output_dir).expanduser()
-        elif project is not None:
-            folder = project / "images"
-        else:
-            folder = scene.resolve().parent / "images"
+            return Path(config.output_dir).expanduser()
+        if project is not None:
+            return project / "images"
+        return scene.resolve().parent / "images"
+
+    @staticmethod
+    def _prepare_output(folder: Path, *, create: bool) -> None:
+        """Make the output folder and prove it writable; with ``create`` False (a dry
+        run) only check that it is, or could be made, without writing anything."""
+        if not create:
+            _check_writable_folder(folder)
+            return
         try:
             folder.mkdir(parents=True, exist_ok=True)
             probe = folder / f".lrc_write_test_{os.getpid()}"
@@ -383,7 +473,76 @@ class BatchRenderAPI(QtCore.QObject):
                 f"cannot write to the output folder {folder}: {exc.strerror or exc}; choose "
                 "another one (--output)"
             ) from exc
-        return str(folder.resolve())
+
+    @staticmethod
+    def _check_outputs_inside(
+        config: RenderConfig,
+        scene: SceneDescription,
+        frames_by_layer: dict[str, list[int]],
+        output_dir: str,
+        scene_name: str,
+    ) -> None:
+        """Every image of every planned layer and camera resolves inside the output
+        folder after token expansion (the prediction, utils.output_paths), before any
+        worker starts. Raises OutputOutsideFolder naming where the bad value came from."""
+        globals_ = scene.node_attributes.get("defaultRenderGlobals", {})
+        version = str(globals_.get("renderVersion") or "")
+        multiple_layers = len(scene.renderable_layers()) > 1
+        for name, frames in frames_by_layer.items():
+            layer = scene.layer(name)
+            if layer is None or not frames:
+                continue
+            renderer = config.renderer or layer.renderer
+            node, attr = _PREFIX_PLUGS.get(renderer, ("", ""))
+            if config.image_prefix:
+                prefix = config.image_prefix
+                origin: tuple[str | None, str] = ("image_prefix", "the image prefix")
+            elif node:
+                prefix = str(scene.node_attributes.get(node, {}).get(attr) or "")
+                origin = (None, f"the image prefix of layer {name} in {scene.path} ({node}.{attr})")
+            else:
+                prefix = layer.image_prefix
+                origin = (
+                    None,
+                    f"the image prefix of layer {name} in {scene.path} ({_DEFAULT_PREFIX_PLUG})",
+                )
+            cameras = [config.camera] if config.camera else (layer.cameras or ["camera"])
+            for camera in cameras:
+                spec = OutputSpec(
+                    images_dir=output_dir,
+                    prefix=prefix,
+                    scene=scene_name,
+                    layer=layer.name,
+                    layer_node=layer.node,
+                    camera=camera,
+                    ext="exr",
+                    multiple_layers=multiple_layers,
+                    multiple_cameras=len(cameras) > 1,
+                    version=version,
+                )
+                outside = _first_outside(spec, frames[0])
+                if outside is None:
+                    continue
+                field, source = origin
+                value, advice = prefix, _PREFIX_ADVICE
+                for what, trial in (
+                    ("name", replace(spec, scene="x")),
+                    ("layer", replace(spec, layer="x", layer_node="x")),
+                    ("camera", replace(spec, camera="x")),
+                ):
+                    if _first_outside(trial, frames[0]) is None:
+                        value = {"name": scene_name, "layer": layer.name, "camera": camera}[what]
+                        field, source, advice = _token_origin(config, what, value)
+                        break
+                raise OutputOutsideFolder(
+                    field=field,
+                    source=source,
+                    value=value,
+                    layer=name,
+                    path=outside,
+                    folder=output_dir,
+                    advice=advice,
+                )
 
     # ------------------------------------------------------------------ running
 
@@ -633,6 +792,45 @@ class BatchRenderAPI(QtCore.QObject):
             self.manager.kill_all_now()
         if self._store is not None:
             self.temp.cleanup_on_exit(protected=[Path(p) for p in self._resumable_snapshots()])
+
+
+def _first_outside(spec: OutputSpec, frame: int) -> str | None:
+    return next(
+        (p for p in expected_outputs(spec, frame) if not path_inside(p, spec.images_dir)), None
+    )
+
+
+def _token_origin(config: RenderConfig, what: str, value: str) -> tuple[str | None, str, str]:
+    """(field, source, advice) when a token's value, not the prefix, leads out."""
+    if what == "name" and config.scene_name:
+        return "scene_name", "the scene name", "Choose a scene name without '..'."
+    if what == "name":
+        return (
+            None,
+            "the scene file's name",
+            "<Scene> becomes the scene file's name: choose another with --scene-name "
+            "(the job key scene_name), or rename the file.",
+        )
+    return None, f"the {what} name", f"Rename the {what} in Maya."
+
+
+def _check_writable_folder(folder: Path) -> None:
+    """Raise BadRequest unless ``folder`` is, or could be created as, a writable folder;
+    creates nothing (a dry run writes nothing)."""
+    current = Path(os.path.abspath(folder))
+    while not current.exists() and current.parent != current:
+        current = current.parent
+    if not current.is_dir():
+        raise BadRequest(
+            f"cannot use the output folder {folder}: {current} is a file, not a folder; "
+            "choose another one (--output)"
+        )
+    if not os.access(current, os.W_OK | os.X_OK):
+        what = "write to" if current == Path(os.path.abspath(folder)) else "create"
+        raise BadRequest(
+            f"cannot {what} the output folder {folder}: {current} is not writable; choose "
+            "another one (--output)"
+        )
 
 
 def reap_orphans(pids: Sequence[int]) -> list[int]:

@@ -6,8 +6,9 @@ point accepts exactly the same syntax and reports mistakes the same way (with th
 column of the problem, so the CLI can draw a caret under it).
 
 The syntax is documented for users in ``docs/frame-syntax.md``. In short: items are
-separated by commas and/or whitespace; an item is a frame (``7``, ``-3``), a range
-(``1-10``, ``10-1``, ``-5--1``) or a stepped range (``1-100x5``, ``1-100:5``,
+separated by whitespace with at most one comma in it (``1,,2``, a leading or a trailing
+comma is an error: a frame was probably left out); an item is a frame (``7``, ``-3``),
+a range (``1-10``, ``10-1``, ``-5--1``) or a stepped range (``1-100x5``, ``1-100:5``,
 ``1-100by5``, ``1-100step5``). A stepped range always includes its first and last
 frame (unlike Thinkbox Deadline). Duplicates are dropped, keeping the first one.
 
@@ -45,7 +46,7 @@ MAX_FRAME_NUMBER: int = 1_000_000_000
 # repetition, so each call is linear in what it consumes and the parse stays linear.
 _SEPARATORS = frozenset(" \t\r\n\f\v,")
 _DIGITS = frozenset("0123456789")
-_SEPARATORS_RE = re.compile(r"[ \t\r\n\f\v,]*")
+_BLANKS_RE = re.compile(r"[ \t\r\n\f\v]*")
 _NUMBER_RE = re.compile(r"(-?)([0-9]+)")
 # Blanks (not commas) may surround a step keyword; re.ASCII keeps case-folding to
 # ASCII, so look-alikes such as U+017F (long s) are not taken for "s".
@@ -133,12 +134,32 @@ class _Scanner:
     def _error(self, message: str, position: int) -> FrameRangeError:
         return FrameRangeError(message, self.text, position)
 
-    def skip_separators(self) -> bool:
-        """Skip commas and whitespace; return True if an item follows."""
-        match = _SEPARATORS_RE.match(self.text, self.pos)
-        assert match is not None  # a pattern of only "*" always matches
-        self.pos = match.end()
-        return self.pos < len(self.text)
+    def skip_separators(self, *, after_item: bool) -> bool:
+        """Skip the separator before the next item; return True if an item follows.
+
+        A separator is whitespace with at most one comma in it: a comma with nothing
+        before it, two commas with nothing between them or a comma with nothing after
+        it is an error, not a silent gap (``1,,2`` is most likely a frame left out).
+        """
+        text = self.text
+        pos = _BLANKS_RE.match(text, self.pos).end()  # type: ignore[union-attr]
+        if text.startswith(",", pos):
+            if not after_item:
+                raise self._error("expected a frame before the first ','", pos)
+            comma = pos
+            pos = _BLANKS_RE.match(text, pos + 1).end()  # type: ignore[union-attr]
+            if text.startswith(",", pos):
+                raise self._error(
+                    "two commas with no frame between them: remove one, or put the "
+                    "missing frame between them",
+                    pos,
+                )
+            if pos >= len(text):
+                raise self._error(
+                    "nothing after the last ',': remove it, or add the missing frame", comma
+                )
+        self.pos = pos
+        return pos < len(text)
 
     def item(self) -> _Item:
         """Read one frame, range or stepped range starting at the current position."""
@@ -287,7 +308,7 @@ def parse_frames(text: str, *, max_frames: int = MAX_FRAMES) -> list[int]:
     scanner = _Scanner(text)
     items: list[_Item] = []
     total = 0
-    while scanner.skip_separators():
+    while scanner.skip_separators(after_item=bool(items)):
         item = scanner.item()
         count = item.frame_count()
         total += count

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
 
 __all__ = [
+    "MAX_FRAME_TIMEOUT",
     "BatchState",
     "CPUInfo",
     "FrameOrder",
@@ -182,7 +184,10 @@ def _convert(value: Any, hint: Any, path: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValidationError(path, f"expected number, got {_describe(value)}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer with hundreds of digits
+            raise ValidationError(path, "the number is too large") from None
     if hint is str:
         if not isinstance(value, str):
             raise ValidationError(path, f"expected string, got {_describe(value)}")
@@ -304,6 +309,8 @@ class RenderConfig(JsonModel):
         for i, name in enumerate(self.layers):
             if not name.strip():
                 raise ValidationError(f"layers[{i}]", "empty layer name")
+            if name in self.layers[:i]:
+                raise ValidationError(f"layers[{i}]", f"layer {name!r} is listed twice")
         if self.frames.strip():
             from lrc_toolbox.records.frame_parser import FrameRangeError, parse_frames
 
@@ -333,13 +340,37 @@ class RenderConfig(JsonModel):
                 )
         if self.camera is not None and not self.camera.strip():
             raise ValidationError("camera", "empty camera name: leave it out to use the scene's")
-        if self.scene_name is not None and not self.scene_name.strip():
-            raise ValidationError("scene_name", "empty name: leave it out to use the scene's")
-        if not self.frame_timeout > 0:
-            raise ValidationError(
-                "frame_timeout", f"must be a number of seconds > 0, got {self.frame_timeout}"
-            )
+        if self.scene_name is not None:
+            _check_scene_name(self.scene_name)
+        _check_timeout("frame_timeout", self.frame_timeout)
         return self
+
+
+#: The longest ``frame_timeout`` accepted: a week without a line of output is a hang.
+MAX_FRAME_TIMEOUT = 7 * 24 * 3600.0
+
+
+def _check_timeout(name: str, value: float) -> None:
+    """A number of seconds, finite (``inf``, ``1e999`` and ``nan`` are refused: a timeout
+    that can never fire is not a timeout) and at most :data:`MAX_FRAME_TIMEOUT`."""
+    if not (math.isfinite(value) and 0 < value <= MAX_FRAME_TIMEOUT):
+        raise ValidationError(
+            name,
+            f"must be a number of seconds above 0 and at most {MAX_FRAME_TIMEOUT:.0f} (a "
+            f"week), got {value!r}; leave it out for the default",
+        )
+
+
+def _check_scene_name(name: str) -> None:
+    """``<Scene>`` becomes this name in file names: one name, never a path."""
+    if not name.strip():
+        raise ValidationError("scene_name", "empty name: leave it out to use the scene's")
+    if name.strip() in (".", "..") or any(sep in name for sep in "/\\"):
+        raise ValidationError(
+            "scene_name",
+            f"{name!r} is not a file name: <Scene> becomes this name in image paths, so it "
+            "may hold no '/', '\\', and may not be '.' or '..'",
+        )
 
 
 def _positive(name: str, value: int, upper: int) -> None:

@@ -12,7 +12,7 @@ Frame lists travel as compact text (``"1-10,12,20-30x2"``) written by
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +30,15 @@ __all__ = [
     "DEFAULT_RESOLUTION",
     "MASTER_LAYER",
     "MASTER_NODE",
+    "MAX_WARNINGS",
+    "MAX_WARNINGS_CHARS",
+    "MAX_WARNING_CHARS",
     "ArnoldAov",
     "LayerDescription",
     "SceneDescription",
+    "bounded_warnings",
     "render_frames",
+    "shorten_warning",
 ]
 
 #: Display name Maya gives the master layer (MEL ``renderLayerDisplayName``).
@@ -44,6 +49,42 @@ MASTER_NODE = "defaultRenderLayer"
 DEFAULT_RENDERER = MAYA_DEFAULT_RENDERER
 #: ``defaultResolution`` width/height when a file does not set them.
 DEFAULT_RESOLUTION = (640, 480)
+
+#: Warnings kept in a description; the rest are counted in a final "... and N more".
+MAX_WARNINGS = 50
+#: Longest single warning kept; a longer one (a damaged file can put megabytes of junk
+#: into a name) is cut, saying how much was cut.
+MAX_WARNING_CHARS = 500
+#: Most characters of all kept warnings together.
+MAX_WARNINGS_CHARS = 16 * 1024
+
+
+def shorten_warning(text: str, limit: int = MAX_WARNING_CHARS) -> str:
+    """``text``, or its start and how many characters were cut when it is too long."""
+    if len(text) <= limit:
+        return text
+    keep = max(1, limit - 40)
+    return f"{text[:keep]}... ({len(text) - keep:,} more characters)"
+
+
+def bounded_warnings(warnings: Iterable[str], dropped: int = 0) -> list[str]:
+    """Warnings as a description keeps them: each once, each at most
+    :data:`MAX_WARNING_CHARS`, at most :data:`MAX_WARNINGS` of them and
+    :data:`MAX_WARNINGS_CHARS` together, then one line saying how many were left out
+    (``dropped`` counts those the caller did not even store)."""
+    kept: list[str] = []
+    total = 0
+    extra = dropped
+    for warning in dict.fromkeys(warnings):
+        text = shorten_warning(warning)
+        if len(kept) >= MAX_WARNINGS or total + len(text) > MAX_WARNINGS_CHARS:
+            extra += 1
+            continue
+        kept.append(text)
+        total += len(text)
+    if extra:
+        kept.append(f"... and {extra} more warning{'s' if extra > 1 else ''}")
+    return kept
 
 
 def _whole(value: float) -> int:
@@ -316,6 +357,10 @@ class SceneDescription:
     current_layer: str = MASTER_LAYER
     #: Arnold AOVs in the order they are connected to the options node's ``aovList``.
     arnold_aovs: list[ArnoldAov] = field(default_factory=list)
+    #: Why the file looks cut short (it ends inside a statement, or without Maya's
+    #: ``// End of`` line), or None. Its callers decide: ``render`` refuses such a scene
+    #: (every frame would fail later), ``layers`` shows it as a warning.
+    truncated: str | None = None
 
     def layer(self, name_or_node: str) -> LayerDescription | None:
         """Return the layer with this display name or node name, or None."""
@@ -361,6 +406,7 @@ class SceneDescription:
             "layers": [layer.to_dict() for layer in self.layers],
             "arnold_aovs": [aov.to_dict() for aov in self.arnold_aovs],
             "warnings": list(self.warnings),
+            "truncated": self.truncated,
         }
 
     @classmethod
@@ -392,10 +438,11 @@ class SceneDescription:
             layers=[
                 LayerDescription.from_dict(item, f"layers[{i}].") for i, item in enumerate(layers)
             ],
-            warnings=_string_list(data, "warnings", ""),
+            warnings=bounded_warnings(_string_list(data, "warnings", "")),
             render_setup=_optional(data, "render_setup", bool, "", False),
             current_layer=_optional(data, "current_layer", str, "", MASTER_LAYER),
             arnold_aovs=[
                 ArnoldAov.from_dict(item, f"arnold_aovs[{i}].") for i, item in enumerate(aovs)
             ],
+            truncated=_optional(data, "truncated", str, "", None),
         )

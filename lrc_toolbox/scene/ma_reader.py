@@ -62,16 +62,17 @@ from lrc_toolbox.scene.description import (
     DEFAULT_RESOLUTION,
     MASTER_LAYER,
     MASTER_NODE,
+    MAX_WARNINGS,
     ArnoldAov,
     LayerDescription,
     SceneDescription,
+    bounded_warnings,
     render_frames,
+    shorten_warning,
 )
 
 __all__ = ["MAX_WARNINGS", "MayaAsciiError", "read_ma"]
 
-#: Warnings kept in a description; the rest are counted in a final "... and N more".
-MAX_WARNINGS = 50
 #: A kept statement larger than this is dropped (only node types we read are kept, and
 #: none of them legitimately carries this much text).
 _MAX_STATEMENT_CHARS = 4 * 1024 * 1024
@@ -576,6 +577,8 @@ class _Scan:
         self.aov_links: list[tuple[str, int | None]] = []
         self.warnings: list[str] = []
         self.saw_trailer = False
+        #: why the file looks cut short (see SceneDescription.truncated), or None
+        self.truncation: str | None = None
         self.dropped_warnings = 0
         self._current: _Node | None = None
         self._in_statement = False
@@ -615,13 +618,19 @@ class _Scan:
                     break
             else:
                 self.lineno = done
-        if self._in_statement:
-            self.warn(
-                f"line {self._statement_line}: the file ends inside a "
-                f"'{self._statement_command}' statement (truncated file?)"
+        if self._in_statement or self._in_comment:
+            what = (
+                "a /* comment */"
+                if self._in_comment
+                else f"a '{shorten_warning(self._statement_command, 40)}' statement"
             )
+            at = self.lineno if self._in_comment else self._statement_line
+            self.truncation = f"line {at}: the file ends inside {what} (truncated file?)"
+            self.warn(self.truncation)
         if not self.saw_trailer:
-            self.warn("the file has no '// End of' line: it may be truncated")
+            message = "the file has no '// End of' line: it may be truncated"
+            self.truncation = self.truncation or message
+            self.warn(message)
 
     def _skipping(self) -> bool:
         return self._in_statement and self._buffer is None and not self._in_string
@@ -685,7 +694,7 @@ class _Scan:
                 pos += 1
                 continue
             word = _WORD_RE.match(line, pos)
-            command = word.group(0) if word else line[pos : pos + 20].split()[0]
+            command = word.group(0) if word else (line[pos : pos + 20].split() or ["?"])[0]
             keep = self._wants(command, line, pos)
             end, in_string = _find_end(line, pos, False)
             if end >= 0:
@@ -747,7 +756,7 @@ class _Scan:
 
     def warn(self, message: str) -> None:
         if len(self.warnings) < _WARNINGS_STORED:  # a damaged file must not fill memory
-            self.warnings.append(message)
+            self.warnings.append(shorten_warning(message))
         else:
             self.dropped_warnings += 1
 
@@ -977,12 +986,12 @@ class _Resolver:
 
     def _all_cameras(self) -> list[str]:
         """Every camera shape and its transform, in file order, each once."""
-        names: list[str] = []
+        names: dict[str, None] = {}  # ordered and each once, in linear time
         for shape in self.cameras:
             for name in (self.nodes[shape].parent, shape):
-                if name and name not in names:
-                    names.append(name)
-        return names
+                if name:
+                    names.setdefault(name)
+        return list(names)
 
     def _ordered_nodes(self) -> list[_Node]:
         return sorted(self.nodes.values(), key=lambda n: n.order)
@@ -1433,7 +1442,8 @@ class _Resolver:
             arnold_aovs=self._arnold_aovs(),
         )
         self._frames(scene)
-        scene.warnings = _capped(self.warnings, self.scan.dropped_warnings)
+        scene.warnings = bounded_warnings(self.warnings, self.scan.dropped_warnings)
+        scene.truncated = scan.truncation
         return scene
 
     def _node_attributes(self) -> dict[str, dict[str, Any]]:
@@ -1643,14 +1653,6 @@ class _Resolver:
         return scan.file_version or scan.ascii_version
 
 
-def _capped(warnings: list[str], dropped: int) -> list[str]:
-    unique = list(dict.fromkeys(warnings))
-    extra = max(0, len(unique) - MAX_WARNINGS) + dropped
-    if not extra:
-        return unique
-    return [*unique[:MAX_WARNINGS], f"... and {extra} more warning{'s' if extra > 1 else ''}"]
-
-
 # --------------------------------------------------------------------------- entry point
 
 
@@ -1675,6 +1677,15 @@ def _encoding(path: Path) -> str:
     lines = head[len(codecs.BOM_UTF8) if bom else 0 :].decode("latin-1").splitlines()
     lines = lines[:_HEADER_LINES]
     if not any(line.startswith("//Maya ASCII") for line in lines):
+        wide = _foreign_encoding(head)
+        if wide is not None:
+            raise MayaAsciiError(
+                f"{path} is Maya ASCII text saved as {wide}, which Maya does not read: a "
+                f".ma file is 8-bit text (UTF-8, or the code page its //Codeset line "
+                f"names). Re-save the scene from Maya as Maya ASCII (File > Save Scene "
+                f"As, type mayaAscii), or, if a text editor re-encoded it, save it from "
+                f"that editor as UTF-8"
+            )
         raise MayaAsciiError(
             f"not a Maya ASCII scene: {path} has no '//Maya ASCII' header in its first "
             f"lines — save the scene from Maya as Maya ASCII (.ma), or give the .mb/.ma "
@@ -1691,10 +1702,45 @@ def _encoding(path: Path) -> str:
                 else (f"cp{codeset}" if codeset.isdigit() else codeset)
             )
             try:
-                return codecs.lookup(candidate).name
+                name = codecs.lookup(candidate).name
             except LookupError:
                 return "utf-8"
+            # the header was found as 8-bit text: a codeset that is not ASCII-compatible
+            # (utf-16, EBCDIC) cannot be the file's real encoding
+            return name if _ascii_compatible(name) else "utf-8"
     return "utf-8"
+
+
+#: Encodings a .ma file may arrive in after an editor or a tool re-encoded it, which no
+#: 8-bit reading can see the header through (BOMs are checked first by the decoders).
+_FOREIGN_ENCODINGS = (
+    ("utf-32-le", "UTF-32 (little-endian)", codecs.BOM_UTF32_LE),
+    ("utf-32-be", "UTF-32 (big-endian)", codecs.BOM_UTF32_BE),
+    ("utf-16-le", "UTF-16 (little-endian)", codecs.BOM_UTF16_LE),
+    ("utf-16-be", "UTF-16 (big-endian)", codecs.BOM_UTF16_BE),
+    ("cp037", "EBCDIC (code page 037)", b""),
+    ("cp500", "EBCDIC (code page 500)", b""),
+)
+
+
+def _foreign_encoding(head: bytes) -> str | None:
+    """The name of the non-ASCII-compatible encoding the Maya ASCII header is written
+    in (UTF-16, UTF-32, EBCDIC), or None if it is in none of them."""
+    sample = head[: len(head) - len(head) % 4]  # whole code units for every codec
+    for codec, label, bom in _FOREIGN_ENCODINGS:
+        marked = bool(bom) and sample.startswith(bom)
+        text = sample[len(bom) if marked else 0 :].decode(codec, errors="replace")
+        lines = text.splitlines()[:_HEADER_LINES]
+        if any(line.startswith("//Maya ASCII") for line in lines):
+            return label + (" with a byte order mark" if marked else "")
+    return None
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    try:
+        return "//Maya ASCII;".encode(encoding) == b"//Maya ASCII;"
+    except (LookupError, UnicodeError):
+        return False
 
 
 def read_ma(path: str | Path) -> SceneDescription:

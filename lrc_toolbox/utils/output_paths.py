@@ -36,6 +36,7 @@ __all__ = [
     "expand_prefix",
     "expected_outputs",
     "frame_file_name",
+    "path_inside",
     "sanitize_token_value",
 ]
 
@@ -95,6 +96,11 @@ class OutputSpec:
 
 def expand_prefix(spec: OutputSpec, render_pass: str = "") -> str:
     """The prefix with every token filled in (a relative path without frame or extension)."""
+    return _expand(spec, render_pass).strip("/") or sanitize_token_value(spec.scene)
+
+
+def _expand(spec: OutputSpec, render_pass: str) -> str:
+    """The prefix with every token filled in, ``/``-separated, still absolute if it is."""
     prefix = spec.prefix.strip()
     if len(spec.passes) > 1 and not _PASS.search(prefix):
         # several passes and no token: each pass gets its own folder, as Arnold does
@@ -118,8 +124,18 @@ def expand_prefix(spec: OutputSpec, render_pass: str = "") -> str:
     else:
         prefix = _PASS_AT_START.sub(lambda m: m.group(1), prefix)
         prefix = _PASS_WITH_SEP.sub("", prefix)
-    prefix = re.sub(r"/{2,}", "/", prefix.replace("\\", "/"))
-    return prefix.strip("/") or sanitize_token_value(spec.scene)
+    return re.sub(r"/{2,}", "/", prefix.replace("\\", "/"))
+
+
+def _stem_path(spec: OutputSpec, render_pass: str) -> str:
+    """Where a frame's file goes, without frame number and extension: the expanded prefix
+    under ``images_dir``; an ABSOLUTE prefix is used as it is, as Maya and MtoA do (they
+    join the images folder with the prefix, and joining an absolute path gives that path:
+    MTOA ``utils.getFileName``, modelled in ``lrc_toolbox.sim.naming``)."""
+    expanded = _expand(spec, render_pass)
+    if os.path.isabs(expanded):
+        return expanded.rstrip("/") or expanded
+    return os.path.join(spec.images_dir, expanded.strip("/") or sanitize_token_value(spec.scene))
 
 
 def frame_file_name(stem: str, frame: int, padding: int, ext: str, separator: str = ".") -> str:
@@ -132,7 +148,30 @@ def expected_outputs(spec: OutputSpec, frame: int) -> list[str]:
     """Absolute paths of the files a frame writes (one per pass), in the OS's separators."""
     paths = []
     for render_pass in spec.passes or [""]:
-        stem = expand_prefix(spec, render_pass)
+        stem = _stem_path(spec, render_pass)
         name = frame_file_name(stem, frame, spec.padding, spec.ext, spec.separator)
-        paths.append(os.path.normpath(os.path.join(spec.images_dir, name)))
+        paths.append(os.path.normpath(name))
     return paths
+
+
+def path_inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` lies inside ``folder`` (strictly below it) once ``..`` and
+    symbolic links are resolved; a relative ``path`` is relative to ``folder``.
+
+    No file is created or changed (existing links are read). Every image must pass it:
+    the planned products of every layer and camera before a batch starts, and each
+    product a worker reports. A path equal to the folder, a path with a NUL byte and a
+    path on another drive are not inside.
+    """
+    base_text, path_text = os.fspath(folder), os.fspath(path)
+    if "\0" in base_text or "\0" in path_text:
+        return False
+    base = os.path.realpath(base_text)
+    target = os.path.realpath(os.path.join(base, path_text))
+    base_key, target_key = os.path.normcase(base), os.path.normcase(target)
+    if target_key == base_key:
+        return False
+    try:
+        return os.path.commonpath([base_key, target_key]) == base_key
+    except ValueError:  # another drive (Windows), or a mix of absolute and relative
+        return False
