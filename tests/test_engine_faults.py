@@ -197,3 +197,22 @@ def test_sigterm_leaves_ready_json_with_the_batch_state(tmp_path: Path) -> None:
     proc.wait(timeout=60)
     ready = read_ready(tmp_path / "images")
     assert ready is not None and ready["state"] == "cancelled"
+
+
+# --------------------------------------------------------------------------- containment
+
+
+def test_a_product_outside_the_output_folder_is_never_done(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what only Maya knows (the plan's prediction passed it): the renderer names a file
+    # outside the folder; the frame fails for good and ready.json never lists it. (MtoA
+    # prepends <RenderLayer>/ to a token-less prefix in a multi-layer scene, so one "../"
+    # would only cancel that folder: two climb out.)
+    monkeypatch.setattr(BatchRenderAPI, "_check_outputs_inside", lambda *a, **k: None)
+    cfg = config(sim, layers=["BG"], frames="1-2", image_prefix="../../escaped/<Scene>")
+    summary = run(qtbot, api, cfg)
+    assert (summary["done"], summary["failed"]) == (0, 2)
+    assert "outside the output folder" in summary["failed_frames"][0]["reason"]
+    ready = read_ready(sim / "images")
+    assert ready is not None and ready["layers"]["BG"]["files"] == {}

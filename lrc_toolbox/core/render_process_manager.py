@@ -40,6 +40,7 @@ from lrc_toolbox.records.batch import (
 from lrc_toolbox.records.models import BatchState, FrameState, RenderStatus, WorkerState
 from lrc_toolbox.utils.image_check import PIXEL_CHECK_AVAILABLE, check_image, pixel_problem
 from lrc_toolbox.utils.log_parser import LineKind, LogParser
+from lrc_toolbox.utils.output_paths import path_inside
 from lrc_toolbox.utils.render_subprocess import (
     Slot,
     apply_priority_and_affinity,
@@ -602,6 +603,17 @@ class RenderProcessManager(QtCore.QObject):
         if not self.scheduler.holds(worker.slot.id, layer, frame):
             return  # settled already (a fatal line, a halt): the report is stale
         now = time.time()
+        outside = [p for p in outputs if not path_inside(p, self.launch.output_dir)]
+        if outside:
+            # never listed, never retried: the same settings would write there again
+            # (the plan refuses such prefixes; this catches what only Maya knew)
+            worker.frame_failure = None
+            reason = (
+                f"{outside[0]} is outside the output folder {self.launch.output_dir}: "
+                "fix the image prefix (no '..', no absolute path elsewhere)"
+            )
+            self._fail(worker, layer, frame, reason, retry=False, now=time.time())
+            return
         problem = worker.frame_failure or self._product_problem(
             layer, frame, outputs, skipped=bool(event.get("skipped"))
         )
