@@ -349,11 +349,11 @@ def test_set_batch_state_of_an_unknown_batch_raises_key_error(store: JobStore) -
 
 
 def test_claim_batch_records_the_new_manager(store: JobStore) -> None:
-    batch_id = _batch(store, manager_pid=1, manager_host="old-host")
+    batch_id = _batch(store, manager_pid=999_999)  # a manager of this host that is gone
     store.claim_batch(batch_id)
     batch = store.get_batch(batch_id)
-    assert batch.manager_pid == os.getpid()
-    assert batch.manager_host != "old-host"
+    assert batch.manager is not None and batch.manager.pid == os.getpid()
+    assert batch.manager.started is not None
 
 
 def test_list_batches_is_newest_first_and_limited(store: JobStore) -> None:
@@ -898,8 +898,11 @@ def test_a_schema_1_file_is_migrated_keeping_its_batches(db_path: Path) -> None:
     with JobStore(db_path) as store:
         batch_id = _batch(store, {"BG": [1, 2]})
         store.frame_done(batch_id, "BG", 1, outputs=["/out/bg.0001.exr"])
-    conn = sqlite3.connect(db_path)  # make it a file of the previous version
+    conn = sqlite3.connect(db_path)  # make it a file of version 1
     conn.execute("ALTER TABLE frames DROP COLUMN provenance_json")
+    conn.execute("DROP INDEX batches_by_output_dir")
+    for column in ("manager_started", "manager_since", "manager_command", "output_dir"):
+        conn.execute(f"ALTER TABLE batches DROP COLUMN {column}")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()

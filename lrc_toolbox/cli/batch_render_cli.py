@@ -11,6 +11,7 @@ unreadable job store), 130 interrupted (Ctrl-C). See docs/cli.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -30,7 +31,7 @@ from lrc_toolbox.cli.render_options import (
 from lrc_toolbox.farm.cli import FARM_COMMANDS, add_farm_parsers, run_farm_command
 from lrc_toolbox.records.batch import BatchPlan, ExitCode
 from lrc_toolbox.records.frame_parser import format_frames
-from lrc_toolbox.records.models import FrameState, RenderConfig, SystemInfo
+from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig, SystemInfo
 from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS
 
 if TYPE_CHECKING:
@@ -295,6 +296,12 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     current = [0]
     if args.command == "resume":
         starts = [lambda: api.resume(args.batch_id)]
+        # resume needs the store before anything else: one that cannot be used is exit 3
+        # here (render opens it only once its request passed: a refused request writes
+        # nothing, and the API says a store moved aside with the batch's warnings)
+        failed = _open_api_store(api, args, out, err)
+        if failed is not None:
+            return failed
     else:
         try:
             configs = configs_from_args(args, loaded.settings)
@@ -304,7 +311,9 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return _fail(args, out, err, f"bad job: {exc}", EXIT_BAD_INPUT)
         if args.dry_run:
             return _dry_run(api, configs, args, out, err)
-        starts = [functools.partial(_start_job, api, c, n, current) for n, c in enumerate(configs)]
+        starts = [
+            functools.partial(_start_job, api, c, n, current, err) for n, c in enumerate(configs)
+        ]
     try:
         return run_batch(
             api, starts, out=out, err=err, as_json=args.json, verbose=args.verbose, quiet=args.quiet
@@ -313,9 +322,17 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _fail(args, out, err, _batch_error_text(exc, args, current[0]), exc.exit_code)
 
 
-def _start_job(api: BatchRenderAPI, config: RenderConfig, job: int, current: list[int]) -> str:
+def _start_job(
+    api: BatchRenderAPI, config: RenderConfig, job: int, current: list[int], err: TextIO
+) -> str:
     current[0] = job  # which job of the file a BatchError comes from, for its message
-    return api.start_batch_render(config)
+    batch_id = api.start_batch_render(config)
+    # a damaged job store moved aside when this start opened it: the batch's warnings
+    # carry it (a log event with --json); the terminal hears it once too
+    for note in api.told_store_notices:
+        print(f"warning: {note}", file=err)
+    api.told_store_notices = []
+    return batch_id
 
 
 def _batch_error_text(exc: BatchError, args: argparse.Namespace, job: int) -> str:
@@ -386,26 +403,54 @@ def format_plan(plan: BatchPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _open_store(err: TextIO) -> JobStore | None:
+def _open_api_store(
+    api: BatchRenderAPI, args: argparse.Namespace, out: TextIO, err: TextIO
+) -> int | None:
+    """Open the job store before a batch starts: one that cannot be used or made stops the
+    command with exit 3; a damaged one moved aside is told here, once. None: go on."""
+    from lrc_toolbox.core.job_store import JobStoreError
+
+    try:
+        api.store  # noqa: B018 - opens it
+    except JobStoreError as exc:
+        return _fail(args, out, err, str(exc), EXIT_ENVIRONMENT)
+    for note in api.take_store_notices():
+        if args.json:
+            event = {"event": "log", "time": round(time.time(), 3), "level": "warning"}
+            out.write(json.dumps({**event, "worker": "", "text": note}) + "\n")
+        print(f"warning: {note}", file=err)
+    return None
+
+
+def _open_store(args: argparse.Namespace, out: TextIO, err: TextIO) -> JobStore | None:
+    """The job store for history and status; a damaged file is moved aside (said once on
+    stderr); None after printing why it cannot be used."""
     from lrc_toolbox.config.batch_render_defaults import load_settings
     from lrc_toolbox.core.job_store import JobStore, JobStoreError
 
     settings = load_settings().settings
     try:
-        store = JobStore(settings.job_store_path)
+        store = JobStore(settings.job_store_path, recover=True)
+        if store.recovered is not None:
+            print(f"warning: {store.recovered.message()}", file=err)
         store.find_interrupted()
     except JobStoreError as exc:
-        print(f"error: {exc}", file=err)
+        _fail(args, out, err, str(exc), EXIT_ENVIRONMENT)
         return None
     return store
 
 
 def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    store = _open_store(err)
+    from lrc_toolbox.core.job_store import JobStoreError
+
+    store = _open_store(args, out, err)
     if store is None:
         return EXIT_ENVIRONMENT
-    with store:
-        records = store.list_batches(limit=max(1, args.limit))
+    try:
+        with store:
+            records = store.list_batches(limit=max(1, args.limit))
+    except JobStoreError as exc:
+        return _fail(args, out, err, str(exc), EXIT_ENVIRONMENT)
     if args.json:
         json.dump([_batch_json(r) for r in records], out, indent=2)
         out.write("\n")
@@ -441,24 +486,29 @@ def _batch_json(r: BatchRecord) -> dict[str, object]:
 
 
 def _cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    store = _open_store(err)
+    from lrc_toolbox.core.job_store import JobStoreError
+
+    store = _open_store(args, out, err)
     if store is None:
         return EXIT_ENVIRONMENT
-    with store:
-        if args.batch_id:
-            try:
-                record = store.get_batch(args.batch_id)
-            except KeyError as exc:
-                print(f"error: {exc.args[0] if exc.args else exc}", file=err)
-                return EXIT_BAD_INPUT
-        else:
-            latest = store.list_batches(limit=1)
-            if not latest:
-                out.write("no batches yet\n")
-                return EXIT_OK
-            record = latest[0]
-        frames = store.frames(record.id)
-        workers = store.workers(record.id)
+    try:
+        with store:
+            if args.batch_id:
+                try:
+                    record = store.get_batch(args.batch_id)
+                except KeyError as exc:
+                    print(f"error: {exc.args[0] if exc.args else exc}", file=err)
+                    return EXIT_BAD_INPUT
+            else:
+                latest = store.list_batches(limit=1)
+                if not latest:
+                    out.write("no batches yet\n")
+                    return EXIT_OK
+                record = latest[0]
+            frames = store.frames(record.id)
+            workers = store.workers(record.id)
+    except JobStoreError as exc:
+        return _fail(args, out, err, str(exc), EXIT_ENVIRONMENT)
     layers: dict[str, dict[str, list[int]]] = {}
     for f in frames:
         layers.setdefault(f.layer, {}).setdefault(f.state.value, []).append(f.frame)
@@ -487,6 +537,8 @@ def _cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         }
         data["failed_frames"] = failed
         data["workers"] = worker_rows
+        manager = record.manager
+        data["manager"] = None if manager is None else dataclasses.asdict(manager)
         json.dump(data, out, indent=2)
         out.write("\n")
         return EXIT_OK
@@ -494,6 +546,8 @@ def _cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(f"scene   {record.scene}\n")
     if record.error:
         out.write(f"error   {record.error}\n")
+    if record.manager is not None and record.state in (BatchState.PENDING, BatchState.RUNNING):
+        out.write(f"manager {record.manager.describe()}\n")
     for layer, states in layers.items():
         total = sum(len(v) for v in states.values())
         parts = ", ".join(f"{state} {format_frames(fs)}" for state, fs in states.items())

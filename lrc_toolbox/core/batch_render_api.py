@@ -8,19 +8,22 @@ and says what to fix; :meth:`plan_batch` does that validation alone (``--dry-run
 
 from __future__ import annotations
 
+import contextlib
 import os
-import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from Qt import QtCore
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
+from lrc_toolbox.core import batch_lock
+from lrc_toolbox.core.batch_lock import BatchOwnershipError, ManagerIdentity
 from lrc_toolbox.core.events import WORKER_SIGNALS
-from lrc_toolbox.core.job_store import JobStore
+from lrc_toolbox.core.job_store import ClaimResult, JobStore, JobStoreError
 from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.core.ready_manifest import (
     READY_FILE_NAME,
@@ -194,6 +197,10 @@ class BatchRenderAPI(QtCore.QObject):
         self._store = store
         self._temp: TempFileManager | None = None
         self._system: SystemInfo | None = None
+        #: what opening the store had to tell the user (a damaged file moved aside)
+        self._store_notes: list[str] = []
+        #: the store notices the last batch's warnings carried (a front end may repeat them)
+        self.told_store_notices: list[str] = []
         self.manager: RenderProcessManager | None = None
         self.batch_id: str | None = None
         self.ready: ReadyManifest | None = None
@@ -215,12 +222,33 @@ class BatchRenderAPI(QtCore.QObject):
     @property
     def store(self) -> JobStore:
         """The job store, opened on first use; batches whose manager died are marked
-        interrupted (resumable) and history older than ``history_keep_days`` is pruned."""
+        interrupted (resumable) and history older than ``history_keep_days`` is pruned.
+
+        A damaged file is moved aside and a fresh store started; the next batch's plan
+        warns where the old file went (once).
+
+        Raises:
+            JobStoreError: the store cannot be opened or made (e.g. its folder is
+                read-only); start and resume turn it into :class:`EnvironmentProblem`.
+        """
         if self._store is None:
-            self._store = JobStore(self.settings.job_store_path)
-            self._store.find_interrupted()
-            self._store.prune(self.settings.history_keep_days)
+            store = JobStore(self.settings.job_store_path, recover=True)
+            if store.recovered is not None:
+                self._store_notes.append(store.recovered.message())
+            try:
+                store.find_interrupted()
+                store.prune(self.settings.history_keep_days)
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
         return self._store
+
+    def take_store_notices(self) -> list[str]:
+        """What opening the job store has to tell the user (a damaged file moved aside) and
+        nobody has told yet; the caller tells it, so the next plan does not repeat it."""
+        notes, self._store_notes = self._store_notes, []
+        return notes
 
     def get_system_info(self, refresh: bool = False) -> SystemInfo:
         if self._system is None or refresh:
@@ -547,49 +575,77 @@ class BatchRenderAPI(QtCore.QObject):
     # ------------------------------------------------------------------ running
 
     def start_batch_render(self, config: RenderConfig) -> str:
-        """Validate, snapshot the scene, record the batch, start the workers; returns its id."""
+        """Validate, snapshot the scene, record the batch, start the workers; returns its id.
+
+        Raises:
+            BadRequest: bad input, or another live batch renders into the output folder.
+            EnvironmentProblem: no mayapy, no GPU, no disk, no usable job store.
+        """
         if self.is_running:
             raise BadRequest(
                 f"batch {self.batch_id} is still running: stop it or wait for it to finish"
             )
         planned = self.plan_batch(config)
         plan = planned.plan
-        snapshot = self.temp.copy_snapshot(
-            Path(config.scene),
-            scene_name=plan.scene_name,
-            layer_name=plan.snapshot_label,
-            process_id=os.getpid(),
-        )
-        batch_id = self.store.create_batch(
-            config,
-            plan.frames_by_layer,
-            scene=str(Path(config.scene).resolve()),
-            snapshot=str(snapshot),
-            now=time.time(),
-        )
+        with _store_errors():
+            busy = self.store.output_folder_owner(plan.output_dir)
+            if busy is not None:  # before the snapshot copy; create_batch checks again
+                raise BadRequest(str(batch_lock.OutputFolderBusyError.of(plan.output_dir, *busy)))
+            snapshot = self.temp.copy_snapshot(
+                Path(config.scene),
+                scene_name=plan.scene_name,
+                layer_name=plan.snapshot_label,
+                process_id=os.getpid(),
+            )
+            try:
+                batch_id = self.store.create_batch(
+                    config,
+                    plan.frames_by_layer,
+                    scene=str(Path(config.scene).resolve()),
+                    snapshot=str(snapshot),
+                    now=time.time(),
+                    owner=ManagerIdentity.this_process(),
+                    output_dir=plan.output_dir,
+                )
+            except BaseException:
+                with contextlib.suppress(OSError):  # our own copy, made a moment ago
+                    Path(snapshot).unlink()
+                raise
         scheduler = Scheduler(
             plan.frames_by_layer,
             chunk_size=config.chunk_size,
             order=config.frame_order,
             max_attempts=config.max_attempts,
         )
-        self._run(batch_id, planned, scheduler, str(snapshot))
+        batch_lock.hold(batch_id)
+        try:
+            with _store_errors():
+                self._run(batch_id, planned, scheduler, str(snapshot))
+        except BaseException:
+            batch_lock.release(batch_id)
+            raise
         return batch_id
 
     def resume(self, batch_id: str) -> str:
         """Render what a stopped, failed or killed batch left undone.
 
-        Orphan workers recorded by pid are reaped first; frames DONE or SKIPPED stay done.
+        This process first becomes the batch's one manager (refused, with who owns it, when
+        a live manager does); then orphan workers of the dead one are reaped; frames DONE or
+        SKIPPED stay done.
+
+        Raises:
+            BadRequest: unknown batch, another live manager owns it, or another live batch
+                renders into its output folder.
+            EnvironmentProblem: the snapshot is gone, no mayapy, no usable job store.
         """
         if self.is_running:
             raise BadRequest(f"batch {self.batch_id} is still running")
-        try:
-            record = self.store.get_batch(batch_id)
-        except KeyError as exc:
-            raise BadRequest(str(exc.args[0] if exc.args else exc)) from exc
+        with _store_errors():
+            try:
+                record = self.store.get_batch(batch_id)
+            except KeyError as exc:
+                raise BadRequest(str(exc.args[0] if exc.args else exc)) from exc
         batch_id = record.id
-        reaped = reap_orphans(self.store.live_worker_pids(batch_id))
-        todo = self.store.unfinished_frames(batch_id)
         config = record.config
         snapshot = record.snapshot
         if not snapshot or not Path(snapshot).is_file():
@@ -599,24 +655,54 @@ class BatchRenderAPI(QtCore.QObject):
             )
         planned = self.plan_batch(config)
         plan = planned.plan
-        recovered = self._recover_rendered(batch_id, plan.output_dir, todo)
-        plan.frames_by_layer = {layer: frames for layer, frames in todo.items() if frames}
-        if recovered:
-            plan.warnings.append(
-                f"{recovered} frame(s) rendered before the batch stopped were found in "
-                f"{READY_FILE_NAME} with complete images and recorded as done"
-            )
-        if reaped:
-            plan.warnings.append(f"stopped {len(reaped)} orphan worker(s): pids {reaped}")
-        scheduler = Scheduler(
-            plan.frames_by_layer,
-            chunk_size=config.chunk_size,
-            order=config.frame_order,
-            max_attempts=config.max_attempts,
-        )
-        scheduler.restore(self.store.frames(batch_id, states=None))
-        self._run(batch_id, planned, scheduler, snapshot)
+        claim = self._claim(batch_id, plan.output_dir)
+        try:
+            with _store_errors():
+                reaped = reap_orphans(self.store.live_worker_pids(batch_id))
+                todo = self.store.unfinished_frames(batch_id)
+                recovered = self._recover_rendered(batch_id, plan.output_dir, todo)
+                plan.frames_by_layer = {layer: frames for layer, frames in todo.items() if frames}
+                note = claim.note()
+                if note:
+                    plan.warnings.append(note)
+                if recovered:
+                    plan.warnings.append(
+                        f"{recovered} frame(s) rendered before the batch stopped were found "
+                        f"in {READY_FILE_NAME} with complete images and recorded as done"
+                    )
+                if reaped:
+                    plan.warnings.append(f"stopped {len(reaped)} orphan worker(s): pids {reaped}")
+                scheduler = Scheduler(
+                    plan.frames_by_layer,
+                    chunk_size=config.chunk_size,
+                    order=config.frame_order,
+                    max_attempts=config.max_attempts,
+                )
+                scheduler.restore(self.store.frames(batch_id, states=None))
+                self._run(batch_id, planned, scheduler, snapshot)
+        except BaseException:
+            self._unclaim(claim)
+            raise
         return batch_id
+
+    def _claim(self, batch_id: str, output_dir: str) -> ClaimResult:
+        """Become the batch's one live manager (atomic in the job store)."""
+        with _store_errors():
+            claim = self.store.claim_batch(
+                batch_id, owner=ManagerIdentity.this_process(), output_dir=output_dir
+            )
+        batch_lock.hold(claim.batch_id)
+        return claim
+
+    def _unclaim(self, claim: ClaimResult) -> None:
+        """A resume that failed before its manager started gives the batch back as it was."""
+        batch_lock.release(claim.batch_id)
+        if self.is_running and self.batch_id == claim.batch_id:
+            return  # the manager started: it records how the batch ends
+        with contextlib.suppress(JobStoreError):
+            self.store.set_batch_state(
+                claim.batch_id, claim.previous_state, error=claim.previous_error
+            )
 
     def _run(
         self, batch_id: str, planned: PlannedBatch, scheduler: Scheduler, snapshot: str
@@ -646,7 +732,6 @@ class BatchRenderAPI(QtCore.QObject):
                 if (layer := planned.scene.layer(name)) is not None
             },
         )
-        self.store.claim_batch(batch_id, pid=os.getpid(), host=socket.gethostname())
         manager = RenderProcessManager(
             batch_id=batch_id,
             slots=planned.slots,
@@ -678,6 +763,9 @@ class BatchRenderAPI(QtCore.QObject):
         manager.frame_finished.connect(self._frame_ready)
         self.manager = manager
         self.batch_id = batch_id
+        plan.warnings[:0] = self._store_notes  # a damaged store moved aside: tell once
+        self.told_store_notices = list(self._store_notes)
+        self._store_notes.clear()
         # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
         emit_signal(self, "batch_started", batch_id, plan)
         for warning in plan.warnings:
@@ -738,6 +826,7 @@ class BatchRenderAPI(QtCore.QObject):
                 )
 
     def _on_finished(self, summary: BatchSummary) -> None:
+        batch_lock.release(summary.batch_id)
         if self.ready is not None:
             if self.manager is not None:
                 # a frame the job store failed to record is still done: the scheduler
@@ -787,9 +876,23 @@ class BatchRenderAPI(QtCore.QObject):
 
     def shutdown(self) -> None:
         """Stop everything now (the host application is quitting) and tidy the temp files,
-        keeping the snapshots a resumable batch still needs."""
+        keeping the snapshots a resumable batch still needs.
+
+        A batch still running is given up as INTERRUPTED at once, so another manager (the
+        headless one Maya hands it to, or a later ``resume``) may take it while this
+        process is still on its way out."""
         if self.manager is not None:
+            running = self.manager.is_running
             self.manager.kill_all_now()
+            if running and self.batch_id is not None:
+                batch_lock.release(self.batch_id)
+                with contextlib.suppress(JobStoreError):
+                    self.store.release_batch(
+                        self.batch_id,
+                        ManagerIdentity.this_process(),
+                        "the manager's application quit while the batch was rendering; "
+                        "resume it to render the rest",
+                    )
         if self._store is not None:
             self.temp.cleanup_on_exit(protected=[Path(p) for p in self._resumable_snapshots()])
 
@@ -833,9 +936,22 @@ def _check_writable_folder(folder: Path) -> None:
         )
 
 
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """A job store that cannot be used stops a start with exit 3; a batch or an output
+    folder another live manager has, with exit 2; the message intact."""
+    try:
+        yield
+    except JobStoreError as exc:
+        raise EnvironmentProblem(str(exc)) from exc
+    except BatchOwnershipError as exc:
+        raise BadRequest(str(exc)) from exc
+
+
 def reap_orphans(pids: Sequence[int]) -> list[int]:
     """Kill leftover workers of a dead manager, but only processes that ARE our workers
-    (a recycled pid may belong to anything else)."""
+    (a recycled pid may belong to anything else) and whose manager is gone: a worker whose
+    manager (``LRC_PARENT_PID``, else its parent) still runs belongs to that manager."""
     try:
         import psutil
     except ImportError:  # pragma: no cover - psutil is a dependency outside Maya
@@ -843,10 +959,36 @@ def reap_orphans(pids: Sequence[int]) -> list[int]:
     reaped = []
     for pid in pids:
         try:
-            cmdline = " ".join(psutil.Process(pid).cmdline())
+            process = psutil.Process(pid)
+            cmdline = " ".join(process.cmdline())
+            if "lrc_toolbox.worker" not in cmdline:
+                continue
+            if _manager_alive(process):
+                continue
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
-        if "lrc_toolbox.worker" in cmdline:
-            terminate_process_tree(pid, grace=2.0)
-            reaped.append(pid)
+        terminate_process_tree(pid, grace=2.0)
+        reaped.append(pid)
     return reaped
+
+
+def _manager_alive(worker: Any) -> bool:
+    """Whether the manager that started this worker (a ``psutil.Process``) still runs: its
+    pid is alive and that process started before the worker (not a later one that got the
+    pid)."""
+    import psutil
+
+    try:
+        manager_pid = int(worker.environ().get("LRC_PARENT_PID", "") or 0)
+    except (psutil.Error, OSError, ValueError):
+        manager_pid = 0
+    if manager_pid <= 1:
+        manager_pid = worker.ppid()
+    if manager_pid <= 1:
+        return False
+    if not batch_lock.process_alive(manager_pid):
+        return False
+    started = batch_lock.process_start_time(manager_pid)
+    if started is None:
+        return True  # unsure: leave the worker alone
+    return bool(started <= worker.create_time() + batch_lock.START_TIME_TOLERANCE_S)

@@ -9,9 +9,17 @@ SIGKILL) of the manager this file is the truth and ``resume`` starts from it. He
 - WAL journal with ``synchronous=NORMAL``: readers (``lrc-batch-render history``) never block
   the running batch, commits need no fsync, and a killed *process* loses nothing that was
   committed (only a power cut may lose the last few commits).
-- The file is never deleted or rebuilt behind the user's back: a damaged file, a file of
-  another program, or one written by a newer lrc_toolbox each gets a clear error naming the
-  file and what to do.
+- The file is never deleted or rebuilt behind the user's back. Its integrity is checked at
+  every open (the header, ``PRAGMA quick_check``, a zero-length file): a damaged file gets a
+  clear error naming it, or, opened with ``recover=True`` (the CLI and the API do), is MOVED
+  aside to ``<name>.damaged-<timestamp>`` (with its -wal/-shm files) and a fresh store is
+  started; :attr:`JobStore.recovered` says where the old file went, for the user. A file of
+  another program, or one written by a newer lrc_toolbox, is never moved: it gets an error.
+- A new store appears complete or not at all (built under a temporary name, then linked into
+  place), so a zero-length file is always damage, never another process's half-made store.
+- One live manager per batch and one running batch per output folder: the owner
+  (:class:`~lrc_toolbox.core.batch_lock.ManagerIdentity`) is taken and checked inside one
+  write transaction (:meth:`JobStore.claim_batch`, :meth:`JobStore.create_batch`).
 
 SQLite over a network share is not safe with WAL; keep the database on a local disk
 (``job_store_path``) when ``MAYA_APP_DIR`` lives on a server.
@@ -30,12 +38,19 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings, prefs_dir
+from lrc_toolbox.core.batch_lock import (
+    BatchOwnedError,
+    ManagerIdentity,
+    OutputFolderBusyError,
+    owner_alive,
+    process_alive,
+)
 from lrc_toolbox.records.batch import BatchSummary, FrameOutcome, FrameProvenance, LayerCounts
 from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig, WorkerState
 from lrc_toolbox.utils.processes import pid_alive
@@ -47,18 +62,21 @@ __all__ = [
     "SCHEMA_VERSION",
     "BatchNotFoundError",
     "BatchRecord",
+    "ClaimResult",
     "CorruptJobStoreError",
     "FrameChange",
     "JobStore",
     "JobStoreError",
     "SchemaVersionError",
+    "StoreRecovery",
     "WorkerRecord",
     "default_job_store_path",
+    "output_folder_key",
     "pid_alive",
 ]
 
 DB_FILE_NAME = "batch_render_jobs.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: shortest batch id prefix accepted (as with git, shorter ones match too much).
 MIN_PREFIX_LENGTH = 4
 BUSY_TIMEOUT_S = 15.0
@@ -83,11 +101,16 @@ _SCHEMA = (
         manager_pid INTEGER,
         manager_host TEXT,
         summary_json TEXT,
-        error TEXT
+        error TEXT,
+        manager_started REAL,
+        manager_since REAL,
+        manager_command TEXT,
+        output_dir TEXT
     )
     """,
     "CREATE INDEX batches_by_created ON batches (created)",
     "CREATE INDEX batches_by_state ON batches (state)",
+    "CREATE INDEX batches_by_output_dir ON batches (output_dir)",
     """
     CREATE TABLE frames (
         batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
@@ -125,10 +148,18 @@ _SCHEMA = (
 )
 
 
-#: _MIGRATIONS[v] takes a schema-v file to v + 1 (v1 -> v2: each DONE frame's provenance)
-_MIGRATIONS = (
-    "",  # v0 is a new file: _SCHEMA creates the latest schema at once
-    "ALTER TABLE frames ADD COLUMN provenance_json TEXT",
+#: _MIGRATIONS[v] takes a schema-v file to v + 1 (v1 -> v2: each DONE frame's provenance;
+#: v2 -> v3: the owner's start time, since when, its command, and the output folder)
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (),  # v0 is a new file: _SCHEMA creates the latest schema at once
+    ("ALTER TABLE frames ADD COLUMN provenance_json TEXT",),
+    (
+        "ALTER TABLE batches ADD COLUMN manager_started REAL",
+        "ALTER TABLE batches ADD COLUMN manager_since REAL",
+        "ALTER TABLE batches ADD COLUMN manager_command TEXT",
+        "ALTER TABLE batches ADD COLUMN output_dir TEXT",
+        "CREATE INDEX batches_by_output_dir ON batches (output_dir)",
+    ),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -150,7 +181,14 @@ class JobStoreError(RuntimeError):
 
 
 class CorruptJobStoreError(JobStoreError):
-    """The file is damaged or not a SQLite database. It is left exactly as it was."""
+    """The file is damaged or not a SQLite database. It is left exactly as it was (opened
+    with ``recover=True``, the store moves it aside instead of raising this).
+
+    ``reason`` is what is wrong, in a few words (``file is not a database``)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class SchemaVersionError(JobStoreError):
@@ -198,15 +236,70 @@ class BatchRecord:
     scene: str
     snapshot: str | None
     config: RenderConfig
-    manager_pid: int | None
-    manager_host: str | None
+    #: the manager that last took the batch: it owns it while the state is PENDING or
+    #: RUNNING and it is alive (:func:`~lrc_toolbox.core.batch_lock.owner_alive`)
+    manager: ManagerIdentity | None
     summary: BatchSummary | None
     error: str | None
     counts: LayerCounts
+    #: the output folder as the ownership check compares it (:func:`output_folder_key`)
+    output_dir: str | None = None
 
     @property
     def total(self) -> int:
         return self.counts.total
+
+    @property
+    def manager_pid(self) -> int | None:
+        return None if self.manager is None else self.manager.pid
+
+    @property
+    def manager_host(self) -> str | None:
+        return None if self.manager is None else self.manager.host
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """What :meth:`JobStore.claim_batch` found and did."""
+
+    batch_id: str
+    owner: ManagerIdentity
+    previous_state: BatchState
+    previous_error: str | None
+    previous_owner: ManagerIdentity | None
+    #: the previous manager stopped without finishing (its state was left INTERRUPTED,
+    #: PENDING or RUNNING): the claim took the batch over from it
+    took_over: bool
+
+    def note(self) -> str | None:
+        """The line that tells the user about a take-over, or None."""
+        if not self.took_over:
+            return None
+        who = self.previous_owner.describe() if self.previous_owner else "an unknown manager"
+        return (
+            f"batch {self.batch_id} was left unfinished by its previous manager ({who}), "
+            f"which has stopped managing it; pid {self.owner.pid} took it over"
+        )
+
+
+@dataclass(frozen=True)
+class StoreRecovery:
+    """A damaged job database that was moved aside when the store was opened."""
+
+    path: str
+    moved_to: str
+    reason: str
+    when: float
+
+    def message(self) -> str:
+        """What to tell the user, once."""
+        return (
+            f"the job database {self.path} was damaged ({self.reason}); it was moved aside "
+            f"to {self.moved_to} (kept, never deleted: it may still hold history worth "
+            "recovering) and a new, empty job database was started. Batches recorded before "
+            "are not in `history` any more and cannot be resumed by id; to finish one, "
+            "render it again with --skip-existing (frames already on disk are kept)."
+        )
 
 
 class FrameChange(NamedTuple):
@@ -238,6 +331,26 @@ def default_job_store_path(settings: Settings | None = None) -> Path:
     return prefs_dir() / DB_FILE_NAME
 
 
+def output_folder_key(folder: str | os.PathLike[str]) -> str:
+    """One spelling per output folder (absolute, links resolved, case as the OS compares),
+    so two batches writing into one folder are found whatever path each was given."""
+    return os.path.normcase(os.path.realpath(os.path.expanduser(os.fspath(folder))))
+
+
+def _identity(
+    pid: int | None,
+    host: str | None,
+    started: float | None,
+    since: float | None,
+    command: str | None,
+) -> ManagerIdentity | None:
+    if pid is None or not host:
+        return None
+    return ManagerIdentity(
+        pid=int(pid), host=str(host), started=started, since=since, command=command
+    )
+
+
 def _new_batch_id(now: float) -> str:
     """Local date and minute (what the artist remembers) plus 6 random hex digits."""
     return time.strftime("%Y%m%d-%H%M", time.localtime(now)) + "-" + secrets.token_hex(3)
@@ -263,6 +376,17 @@ def _check_plan(plan: Mapping[str, Sequence[int]]) -> list[tuple[str, int]]:
     return rows
 
 
+#: the first 16 bytes of every SQLite 3 database
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _has_content(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
 def _config_from_json(text: str) -> RenderConfig:
     """Rebuild the config, ignoring keys a newer lrc_toolbox may have added."""
     return RenderConfig.from_stored(json.loads(text))
@@ -284,18 +408,37 @@ class JobStore:
     """
 
     def __init__(
-        self, path: str | Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT_S
+        self,
+        path: str | Path | None = None,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT_S,
+        recover: bool = False,
     ) -> None:
+        """Open (or create) the store and check the file's integrity.
+
+        Args:
+            recover: a damaged file is moved aside and a fresh store started
+                (:attr:`recovered` says where it went) instead of raising
+                :class:`CorruptJobStoreError`.
+
+        Raises:
+            CorruptJobStoreError: the file is damaged (only without ``recover``).
+            SchemaVersionError: a newer lrc_toolbox's file, or another program's database.
+            JobStoreError: the file or its folder cannot be used (read-only, locked, ...).
+        """
         self.path = Path(path).expanduser() if path is not None else default_job_store_path()
         self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._host = socket.gethostname()
         self._conn: sqlite3.Connection | None = None
-        self._conn = self._open()
+        #: set when a damaged file was moved aside while opening: tell the user once
+        self.recovered: StoreRecovery | None = None
+        self._checked: os.stat_result | None = None
+        self._conn = self._open(recover)
 
     # ------------------------------------------------------------------ opening
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, recover: bool) -> sqlite3.Connection:
         if self.path.is_dir():
             raise JobStoreError(
                 f"The job database path {self.path} is a folder; set job_store_path to a file."
@@ -308,8 +451,30 @@ class JobStore:
                 "Set job_store_path to a writable location."
             ) from exc
         try:
+            return self._open_checked()
+        except CorruptJobStoreError as exc:
+            if not recover:
+                raise
+            self.recovered = self._move_aside(exc.reason)
+        return self._open_checked()  # a fresh store now (or another process's fresh one)
+
+    def _open_checked(self) -> sqlite3.Connection:
+        """Connect to the existing file (creating a complete one first if there is none)
+        and check it: header, integrity, schema."""
+        try:
+            self._checked = os.stat(self.path)
+        except FileNotFoundError:
+            self._create()
+            self._checked = os.stat(self.path)
+        except OSError as exc:
+            raise JobStoreError(f"Cannot read the job database {self.path}: {exc}") from exc
+        reason = self._header_problem()
+        if reason:  # SQLite never sees it: opening a damaged file can delete its -wal
+            raise CorruptJobStoreError(self._damaged_message(reason), reason)
+        try:
             conn = sqlite3.connect(
-                str(self.path),
+                f"{self.path.resolve().as_uri()}?mode=rw",  # never create: _create does
+                uri=True,
                 timeout=self._busy_timeout,
                 isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
                 check_same_thread=False,  # guarded by self._lock
@@ -319,6 +484,7 @@ class JobStore:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
+            self._check_integrity(conn)
             self._check_and_migrate(conn)
             conn.execute("PRAGMA journal_mode = WAL").fetchone()
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -329,6 +495,133 @@ class JobStore:
             conn.close()
             raise
         return conn
+
+    def _create(self) -> None:
+        """Build a complete, empty store under a temporary name, then link it into place:
+        the file appears whole or not at all, and if another process made one first, that
+        one is kept."""
+        tmp = self.path.with_name(f".{self.path.name}.new-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            conn = sqlite3.connect(str(tmp), isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            finally:
+                conn.close()
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process created it meanwhile: use theirs
+            except OSError:  # no hard links on this file system (FAT, some shares)
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
+        except (sqlite3.Error, OSError) as exc:
+            raise JobStoreError(
+                f"Cannot create the job database {self.path}: {exc}. Check that the folder "
+                f"{self.path.parent} is writable, or set job_store_path to a writable location."
+            ) from exc
+        finally:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    Path(f"{tmp}{suffix}").unlink()
+
+    def _header_problem(self) -> str | None:
+        """What is wrong with the file's first 100 bytes (SQLite's header), or None."""
+        checked = self._checked
+        if checked is not None and checked.st_size == 0:
+            if _has_content(Path(f"{self.path}-wal")):
+                return None  # SQLite may rebuild it from its WAL; the checks below decide
+            return "empty: 0 bytes"
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(100)
+        except OSError as exc:
+            raise JobStoreError(f"Cannot read the job database {self.path}: {exc}") from exc
+        if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+            return "not a SQLite database: its header is missing or overwritten"
+        page_size = int.from_bytes(header[16:18], "big")
+        if page_size != 1 and (page_size < 512 or page_size & (page_size - 1)):
+            return f"its header is damaged (page size {page_size})"
+        return None
+
+    def _check_integrity(self, conn: sqlite3.Connection) -> None:
+        """``PRAGMA quick_check``: every page of every table and index is readable and
+        well-formed (a damaged header or page raises here or reports a problem)."""
+        rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+        problems = [str(row[0]) for row in rows if row and row[0] != "ok"]
+        if problems:
+            reason = "integrity check failed: " + "; ".join(problems)
+            raise CorruptJobStoreError(self._damaged_message(reason), reason)
+
+    def _move_aside(self, reason: str) -> StoreRecovery | None:
+        """Rename the damaged file (and its -wal/-shm files) to ``<name>.damaged-<time>``.
+
+        Returns None when the file is no longer the one found damaged (another process
+        moved it aside and started a fresh store first).
+        """
+        checked = self._checked
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._unmovable(reason, exc) from exc
+        if checked is not None and (current.st_ino, current.st_dev) != (
+            checked.st_ino,
+            checked.st_dev,
+        ):
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        number = 1
+        while any(Path(f"{target}{s}").exists() for s in ("", "-wal", "-shm")):
+            number += 1
+            target = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{number}")
+        try:
+            os.rename(self.path, target)
+        except FileNotFoundError:
+            return None  # another process moved it aside first
+        except OSError as exc:
+            raise self._unmovable(reason, exc) from exc
+        moved = os.stat(target)
+        if checked is not None and (moved.st_ino, moved.st_dev) != (
+            checked.st_ino,
+            checked.st_dev,
+        ):  # another process replaced it in the instant between: put its store back
+            with contextlib.suppress(OSError):
+                os.link(target, self.path)
+                os.unlink(target)
+            return None
+        try:
+            for suffix in ("-wal", "-shm"):
+                side = Path(f"{self.path}{suffix}")
+                if side.exists():
+                    os.rename(side, f"{target}{suffix}")
+        except OSError as exc:
+            raise self._unmovable(reason, exc) from exc
+        return StoreRecovery(
+            path=str(self.path), moved_to=str(target), reason=reason, when=time.time()
+        )
+
+    def _unmovable(self, reason: str, exc: OSError) -> JobStoreError:
+        return JobStoreError(
+            f"The job database {self.path} is damaged ({reason}) and could not be moved "
+            f"aside: {exc.strerror or exc}. Make the folder {self.path.parent} writable, move "
+            "the file (with its -wal and -shm files) away yourself, or set job_store_path to "
+            "another file."
+        )
+
+    def _damaged_message(self, reason: str) -> str:
+        return (
+            f"The job database {self.path} is damaged or is not a database ({reason}). "
+            f"Move it aside (e.g. rename it to {self.path.name}.broken, with its -wal and "
+            "-shm files if present) and a new, empty one is created next time; the old "
+            "file keeps the history for recovery."
+        )
 
     def _check_and_migrate(self, conn: sqlite3.Connection) -> None:
         """Create the schema on first use; refuse files this version cannot read."""
@@ -359,8 +652,9 @@ class JobStore:
                 for statement in _SCHEMA:
                     conn.execute(statement)
             else:  # an older lrc_toolbox's file: bring it up to date, keeping everything
-                for statement in _MIGRATIONS[version:]:
-                    conn.execute(statement)
+                for step in _MIGRATIONS[version:]:
+                    for statement in step:
+                        conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -373,12 +667,7 @@ class JobStore:
         text = str(exc)
         lowered = text.lower()
         if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
-            return CorruptJobStoreError(
-                f"The job database {self.path} is damaged or is not a database ({text}). "
-                f"Move it aside (e.g. rename it to {self.path.name}.broken, with its -wal and "
-                "-shm files if present) and a new, empty one is created next time; the old "
-                "file keeps the history for recovery."
-            )
+            return CorruptJobStoreError(self._damaged_message(text), text)
         if "locked" in lowered or "busy" in lowered:
             return JobStoreError(
                 f"The job database {self.path} stayed locked by another process for more "
@@ -481,11 +770,19 @@ class JobStore:
         now: float | None = None,
         manager_pid: int | None = None,
         manager_host: str | None = None,
+        owner: ManagerIdentity | None = None,
+        output_dir: str | None = None,
+        is_alive: Callable[[ManagerIdentity, str], bool] = owner_alive,
     ) -> str:
         """Record a new PENDING batch and all its frames (PENDING) in one transaction.
 
         ``plan`` maps layer -> frames in the order they should be rendered; that order is
-        kept. The manager is this process on this host unless given.
+        kept. The manager (``owner``) is this process unless given (or ``manager_pid`` /
+        ``manager_host`` are).
+
+        Raises:
+            OutputFolderBusyError: ``output_dir`` is given and a batch whose manager is alive
+                (``is_alive``) renders into it; nothing is recorded.
 
         Returns:
             The new batch id, e.g. ``20261125-2359-a1b2c3``.
@@ -493,16 +790,18 @@ class JobStore:
         rows = _check_plan(plan)
         now = time.time() if now is None else now
         config_json = json.dumps(config.to_dict(), sort_keys=True)
-        pid = os.getpid() if manager_pid is None else manager_pid
-        host = self._host if manager_host is None else manager_host
+        owner = self._owner(owner, manager_pid, manager_host, now)
+        folder = None if output_dir is None else output_folder_key(output_dir)
         with self._transaction(write=True) as conn:
+            if folder is not None:
+                self._check_folder_free(conn, folder, None, is_alive)
             batch_id = _new_batch_id(now)
             while conn.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone():
                 batch_id = _new_batch_id(now)
             conn.execute(
                 "INSERT INTO batches (id, created, updated, state, scene, snapshot, config_json,"
-                " manager_pid, manager_host) VALUES (:id, :now, :now, :state, :scene, :snapshot,"
-                " :config, :pid, :host)",
+                " output_dir) VALUES (:id, :now, :now, :state, :scene, :snapshot, :config,"
+                " :folder)",
                 {
                     "id": batch_id,
                     "now": now,
@@ -510,10 +809,10 @@ class JobStore:
                     "scene": scene,
                     "snapshot": snapshot,
                     "config": config_json,
-                    "pid": pid,
-                    "host": host,
+                    "folder": folder,
                 },
             )
+            self._set_owner(conn, batch_id, owner, now)
             conn.executemany(
                 "INSERT INTO frames (batch_id, layer, frame, ord, state) VALUES (?, ?, ?, ?, ?)",
                 (
@@ -522,6 +821,70 @@ class JobStore:
                 ),
             )
         return batch_id
+
+    def _owner(
+        self,
+        owner: ManagerIdentity | None,
+        pid: int | None,
+        host: str | None,
+        now: float,
+    ) -> ManagerIdentity:
+        """The manager to record: ``owner``, else one made of ``pid``/``host``, else this
+        process; ``since`` is ``now``."""
+        if owner is None and pid is None and host is None:
+            owner = ManagerIdentity.this_process(now)
+        elif owner is None:
+            owner = ManagerIdentity(
+                pid=os.getpid() if pid is None else pid, host=host or self._host
+            )
+        return replace(owner, since=now)
+
+    @staticmethod
+    def _set_owner(
+        conn: sqlite3.Connection, batch_id: str, owner: ManagerIdentity, now: float
+    ) -> None:
+        conn.execute(
+            "UPDATE batches SET manager_pid = ?, manager_host = ?, manager_started = ?,"
+            " manager_since = ?, manager_command = ?, updated = ? WHERE id = ?",
+            (owner.pid, owner.host, owner.started, owner.since, owner.command, now, batch_id),
+        )
+
+    @staticmethod
+    def _check_folder_free(
+        conn: sqlite3.Connection,
+        folder: str,
+        batch_id: str | None,
+        is_alive: Callable[[ManagerIdentity, str], bool],
+    ) -> None:
+        """Raise OutputFolderBusyError if a live batch other than ``batch_id`` renders into
+        ``folder`` (an output_folder_key)."""
+        rows = conn.execute(
+            "SELECT id, manager_pid, manager_host, manager_started, manager_since,"
+            f" manager_command FROM batches WHERE output_dir = ? AND state IN"
+            f" ({_placeholders(len(_OWNED_BATCH_STATES))}) ORDER BY created",
+            (folder, *(s.value for s in _OWNED_BATCH_STATES)),
+        ).fetchall()
+        for row in rows:
+            if row[0] == batch_id:
+                continue
+            other = _identity(*row[1:6])
+            if other is not None and is_alive(other, str(row[0])):
+                raise OutputFolderBusyError.of(folder, str(row[0]), other)
+
+    def output_folder_owner(
+        self,
+        output_dir: str,
+        *,
+        is_alive: Callable[[ManagerIdentity, str], bool] = owner_alive,
+    ) -> tuple[str, ManagerIdentity] | None:
+        """The live batch (id, manager) rendering into ``output_dir``, or None. A quick
+        look before the work of starting a batch; :meth:`create_batch` checks again."""
+        with self._transaction(write=False) as conn:
+            try:
+                self._check_folder_free(conn, output_folder_key(output_dir), None, is_alive)
+            except OutputFolderBusyError as busy:
+                return busy.batch_id, busy.owner
+        return None
 
     def set_batch_state(
         self,
@@ -549,18 +912,100 @@ class JobStore:
         self,
         batch_id: str,
         *,
+        owner: ManagerIdentity | None = None,
         pid: int | None = None,
         host: str | None = None,
+        output_dir: str | None = None,
         now: float | None = None,
-    ) -> None:
-        """Record this process (or ``pid`` on ``host``) as the batch's manager, for resume."""
+        is_alive: Callable[[ManagerIdentity, str], bool] = owner_alive,
+    ) -> ClaimResult:
+        """Make ``owner`` (default: this process) the batch's one manager, atomically.
+
+        In one write transaction: refuse if the recorded manager is alive and the batch is
+        PENDING or RUNNING (two commands that claim at once: exactly one wins), or if
+        another live batch renders into ``output_dir`` (default: the recorded one); else
+        record the new manager and make the batch PENDING. Frames a dead manager left
+        RUNNING go back to PENDING. Restore the previous state with :meth:`set_batch_state`
+        (``previous_state``, ``previous_error``) if the new manager then fails to start.
+
+        Raises:
+            BatchOwnedError: another live manager owns it (nothing is changed).
+            OutputFolderBusyError: another live batch renders into its folder.
+            BatchNotFoundError: no such batch.
+        """
+        now = time.time() if now is None else now
+        owner = self._owner(owner, pid, host, now)
+        with self._transaction(write=True) as conn:
+            full = self._resolve(conn, batch_id)
+            row = conn.execute(
+                "SELECT state, manager_pid, manager_host, manager_started, manager_since,"
+                " manager_command, error, output_dir FROM batches WHERE id = ?",
+                (full,),
+            ).fetchone()
+            state = BatchState(row[0])
+            previous = _identity(*row[1:6])
+            owned = state in _OWNED_BATCH_STATES
+            if owned and previous is not None and is_alive(previous, full):
+                raise BatchOwnedError.of(full, previous)
+            folder = output_folder_key(output_dir) if output_dir is not None else row[7]
+            if folder:
+                self._check_folder_free(conn, folder, full, is_alive)
+            if owned:
+                self._requeue_running(conn, full, now)
+            conn.execute(
+                "UPDATE batches SET state = ?, output_dir = ? WHERE id = ?",
+                (BatchState.PENDING.value, folder, full),
+            )
+            self._set_owner(conn, full, owner, now)
+        return ClaimResult(
+            batch_id=full,
+            owner=owner,
+            previous_state=state,
+            previous_error=row[6],
+            previous_owner=previous,
+            took_over=state is BatchState.INTERRUPTED or owned,
+        )
+
+    def release_batch(
+        self, batch_id: str, owner: ManagerIdentity, reason: str, *, now: float | None = None
+    ) -> bool:
+        """``owner`` gives up a batch it has not finished: INTERRUPTED with ``reason``, its
+        RUNNING frames PENDING again, so another manager may take it at once. Nothing
+        changes (False) if the batch is finished, or owned by another manager now."""
         now = time.time() if now is None else now
         with self._transaction(write=True) as conn:
             full = self._resolve(conn, batch_id)
+            row = conn.execute(
+                "SELECT state, manager_pid, manager_host, manager_started, manager_since,"
+                " manager_command FROM batches WHERE id = ?",
+                (full,),
+            ).fetchone()
+            recorded = _identity(*row[1:6])
+            if BatchState(row[0]) not in _OWNED_BATCH_STATES or recorded is None:
+                return False
+            if not recorded.same_process(owner):
+                return False
+            self._requeue_running(conn, full, now)
             conn.execute(
-                "UPDATE batches SET manager_pid = ?, manager_host = ?, updated = ? WHERE id = ?",
-                (os.getpid() if pid is None else pid, host or self._host, now, full),
+                "UPDATE batches SET state = ?, error = ?, updated = ? WHERE id = ?",
+                (BatchState.INTERRUPTED.value, reason, now, full),
             )
+        return True
+
+    @staticmethod
+    def _requeue_running(conn: sqlite3.Connection, batch_id: str, now: float) -> None:
+        """Frames a dead manager left RUNNING go back to PENDING (their render was cut off)."""
+        conn.execute(
+            "UPDATE frames SET state = ?, ended = coalesce(ended, ?), error = ?"
+            " WHERE batch_id = ? AND state = ?",
+            (
+                FrameState.PENDING.value,
+                now,
+                "interrupted: the manager stopped while this frame was rendering",
+                batch_id,
+                FrameState.RUNNING.value,
+            ),
+        )
 
     def get_batch(self, batch_id: str) -> BatchRecord:
         """The batch with this id or unique prefix, with its frame counts."""
@@ -602,12 +1047,14 @@ class JobStore:
                 result.setdefault(batch_id, {})[state] = int(n)
         return result
 
-    def find_interrupted(self, now_alive: Callable[[int], bool] = pid_alive) -> list[str]:
+    def find_interrupted(self, now_alive: Callable[[int], bool] | None = None) -> list[str]:
         """Mark INTERRUPTED the PENDING/RUNNING batches of this host whose manager is dead.
 
-        Their RUNNING frames go back to PENDING (the render was cut off); their workers keep
-        no end time, so :meth:`live_worker_pids` still lists them for reaping. Batches of
-        other hosts are left alone: their pids mean nothing here.
+        Dead: its pid runs no process, or one started at another time than the recorded
+        manager (the pid was reused); ``now_alive(pid)`` replaces that check. Their RUNNING
+        frames go back to PENDING (the render was cut off); their workers keep no end time,
+        so :meth:`live_worker_pids` still lists them for reaping. Batches of other hosts are
+        left alone: their pids mean nothing here.
 
         Returns:
             The ids marked, oldest first.
@@ -616,12 +1063,14 @@ class JobStore:
         now = time.time()
         with self._transaction(write=True) as conn:
             rows = conn.execute(
-                "SELECT id, manager_pid FROM batches WHERE state IN (?, ?) AND manager_host = ?"
-                " ORDER BY created, id",
+                "SELECT id, manager_pid, manager_started FROM batches WHERE state IN (?, ?)"
+                " AND manager_host = ? ORDER BY created, id",
                 (*(s.value for s in _OWNED_BATCH_STATES), self._host),
             ).fetchall()
-            for batch_id, pid in rows:
-                if pid is not None and now_alive(int(pid)):
+            for batch_id, pid, started in rows:
+                if pid is not None and (
+                    now_alive(int(pid)) if now_alive else process_alive(int(pid), started)
+                ):
                     continue
                 conn.execute(
                     "UPDATE batches SET state = ?, updated = ?, error = ? WHERE id = ?",
@@ -633,17 +1082,7 @@ class JobStore:
                         batch_id,
                     ),
                 )
-                conn.execute(
-                    "UPDATE frames SET state = ?, ended = coalesce(ended, ?), error = ?"
-                    " WHERE batch_id = ? AND state = ?",
-                    (
-                        FrameState.PENDING.value,
-                        now,
-                        "interrupted: the manager stopped while this frame was rendering",
-                        batch_id,
-                        FrameState.RUNNING.value,
-                    ),
-                )
+                self._requeue_running(conn, batch_id, now)
                 marked.append(str(batch_id))
         return marked
 
@@ -997,7 +1436,8 @@ def _provenance(text: str | None) -> FrameProvenance | None:
 
 _BATCH_SELECT = (
     "SELECT id, created, updated, state, scene, snapshot, config_json, manager_pid,"
-    " manager_host, summary_json, error FROM batches"
+    " manager_host, summary_json, error, manager_started, manager_since, manager_command,"
+    " output_dir FROM batches"
 )
 
 
@@ -1010,9 +1450,9 @@ def _batch_record(row: Sequence[Any], counts: Mapping[str, int]) -> BatchRecord:
         scene=row[4],
         snapshot=row[5],
         config=_config_from_json(row[6]),
-        manager_pid=row[7],
-        manager_host=row[8],
+        manager=_identity(row[7], row[8], row[11], row[12], row[13]),
         summary=None if row[9] is None else BatchSummary.from_stored(json.loads(row[9])),
         error=row[10],
         counts=LayerCounts.of({state: int(counts.get(state.value, 0)) for state in FrameState}),
+        output_dir=row[14],
     )
