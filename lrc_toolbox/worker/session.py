@@ -32,6 +32,7 @@ from lrc_toolbox.records.models import ValidationError
 from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER
 from lrc_toolbox.utils.image_check import check_image
 from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
+from lrc_toolbox.worker.mel import mel_call
 from lrc_toolbox.worker.renderers import (
     ProductQuery,
     RendererHandler,
@@ -192,7 +193,7 @@ class WorkerSession:
             if ":" in node:  # referenced layers are not ours to render
                 continue
             try:
-                name = self.mel.eval(f'renderLayerDisplayName "{node}"') or node
+                name = self.mel.eval(mel_call("renderLayerDisplayName", str(node))) or node
             except Exception:
                 name = node
             if node == "defaultRenderLayer":
@@ -272,7 +273,7 @@ class WorkerSession:
         """
         cmds = self.cmds
         try:
-            self.mel.eval(f'removeRenderLayerAdjustmentAndUnlock "{plug}";')
+            self.mel.eval(mel_call("removeRenderLayerAdjustmentAndUnlock", plug))
         except Exception:
             pass
         try:
