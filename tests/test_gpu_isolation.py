@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from lrc_toolbox.core.gpu_isolation import (
     GpuIsolationWatch,
     WorkerOnGpu,
     check_isolation,
+    process_families,
     process_family,
 )
 from lrc_toolbox.core.render_process_manager import RenderProcessManager
@@ -286,6 +288,27 @@ def test_the_family_of_a_process_includes_its_children() -> None:
         assert {os.getpid(), child.pid} <= process_family(os.getpid())
     finally:
         child.kill()
+        child.wait()
+
+
+def test_the_families_of_this_process_s_children_include_their_grandchildren() -> None:
+    code = (
+        "import subprocess, sys, time\n"
+        "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+        "print(g.pid, flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    started = [child.pid]
+    try:
+        assert child.stdout is not None
+        grandchild = int(child.stdout.readline())
+        started.append(grandchild)
+        families = process_families([child.pid])
+        assert families[child.pid] == {child.pid, grandchild}
+    finally:
+        for pid in alive_pids(started):
+            os.kill(pid, signal.SIGKILL)
         child.wait()
 
 

@@ -17,6 +17,7 @@ says once that isolation cannot be verified there.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
     "IsolationViolation",
     "WorkerOnGpu",
     "check_isolation",
+    "process_families",
     "process_family",
 ]
 
@@ -140,6 +142,33 @@ def check_isolation(
     return report
 
 
+def process_families(pids: Sequence[int], psutil_module: Any = None) -> dict[int, frozenset[int]]:
+    """:func:`process_family` of each of ``pids``, with one scan of the process table for
+    those that are this process's children (the manager's workers), instead of one each."""
+    module = psutil_module
+    if module is None:
+        try:
+            module = importlib.import_module("psutil")
+        except ImportError:
+            return {pid: frozenset({pid}) for pid in pids}
+    families: dict[int, set[int]] = {pid: {pid} for pid in pids}
+    try:
+        below = module.Process(os.getpid()).children(recursive=True)
+        parent_of = {int(p.pid): int(p.ppid()) for p in below}
+    except Exception:
+        parent_of = {}
+    for child in parent_of:
+        ancestor = parent_of.get(child)
+        while ancestor is not None and ancestor not in families:
+            ancestor = parent_of.get(ancestor)
+        if ancestor is not None and child not in families:
+            families[ancestor].add(child)
+    for pid in pids:
+        if pid not in parent_of:  # not ours: ask for its tree directly
+            families[pid] = set(process_family(pid, module))
+    return {pid: frozenset(members) for pid, members in families.items()}
+
+
 def process_family(pid: int, psutil_module: Any = None) -> frozenset[int]:
     """``pid`` and its descendants (psutil); just ``pid`` without psutil or when the
     process is gone."""
@@ -190,9 +219,9 @@ class GpuIsolationWatch:
         seconds after ``now``."""
         self._next = now + self.interval
         query: GpuProcessQuery = self.reader.read()
+        trees = process_families([w.pid for w in workers if not w.family])
         family = [
-            WorkerOnGpu(w.worker_id, w.pid, w.gpu_uuid, w.family or process_family(w.pid))
-            for w in workers
+            WorkerOnGpu(w.worker_id, w.pid, w.gpu_uuid, w.family or trees[w.pid]) for w in workers
         ]
         report = check_isolation(family, query.lists)
         notes = []

@@ -9,6 +9,7 @@ lazily, and every query accepts an injected module so tests can use an explicit 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import uuid as _uuid
@@ -379,6 +380,7 @@ def simulated_gpus(count: int) -> GpuQuery:
     return GpuQuery(gpus=gpus, driver_version="simulated", simulated=True)
 
 
+@functools.lru_cache(maxsize=256)
 def simulated_gpu_uuid(index: int) -> str:
     """The UUID of simulated GPU ``index``: the same on every run and every machine."""
     return f"GPU-{_uuid.uuid5(_SIMULATED_NAMESPACE, f'simulated-gpu-{index}')}"
