@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from Qt import QtCore
 
+from lrc_toolbox.core.gpu_isolation import GpuIsolationWatch, WorkerOnGpu
 from lrc_toolbox.core.job_store import FrameChange, JobStore, JobStoreError
 from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.core.ready_manifest import ManifestWriteError, ReadyManifest
@@ -38,6 +39,7 @@ from lrc_toolbox.records.batch import (
     remaining_seconds,
 )
 from lrc_toolbox.records.models import BatchState, FrameState, RenderStatus, WorkerState
+from lrc_toolbox.records.renderers import UnknownRendererError, renderer_info
 from lrc_toolbox.utils.image_check import PIXEL_CHECK_AVAILABLE, check_image, pixel_problem
 from lrc_toolbox.utils.log_parser import LineKind, LogParser
 from lrc_toolbox.utils.output_paths import path_inside
@@ -179,6 +181,11 @@ class RenderProcessManager(QtCore.QObject):
     )
     log_message = QtCore.Signal(float, str, str, str)  # timestamp, level, worker id, text
     batch_finished = QtCore.Signal(BatchSummary)
+
+    #: seconds between two GPU isolation checks while workers render (item 12)
+    gpu_check_interval = 3.0
+    #: the batch's isolation check, made at the first check (None: no check yet)
+    _gpu_watch: GpuIsolationWatch | None = None
 
     def __init__(
         self,
@@ -921,9 +928,59 @@ class RenderProcessManager(QtCore.QObject):
 
     # ------------------------------------------------------------------ batch end
 
+    def _check_gpu_isolation(self) -> None:
+        """Every ``gpu_check_interval`` s while workers render: NVML's per-GPU process
+        lists must show each worker (and its children) on its own GPU only
+        (:mod:`lrc_toolbox.core.gpu_isolation`). A worker seen on another GPU is killed,
+        reported (log + its failure reason) and its slot disabled with that reason; its
+        frame goes back to the queue for another slot. Workers of renderers that
+        CUDA_VISIBLE_DEVICES does not pin (Maya Software, Hardware 2.0) are not judged."""
+        gpus = [s.slot.gpu for s in self.slots.values() if s.slot.gpu is not None]
+        live = [
+            w
+            for s in self.slots.values()
+            if (w := s.worker) is not None and w.pid and not w.stop_requested
+            if w.state in (WorkerState.RENDERING, WorkerState.IDLE)
+        ]
+        if not gpus or not any(w.state is WorkerState.RENDERING for w in live):
+            return
+        if self._gpu_watch is None:
+            watch = GpuIsolationWatch(
+                gpus, env=self.launch.base_env, interval=self.gpu_check_interval
+            )
+            self._gpu_watch = watch
+            self.batch_finished.connect(lambda _summary: watch.close())
+        if not self._gpu_watch.due(time.monotonic()):
+            return
+        judged = []
+        for worker in live:
+            try:
+                pinned = renderer_info(self.launch.renderer_for(worker.layer) or "").cuda_pinned
+            except UnknownRendererError:
+                pinned = True  # unknown here: judge it
+            if pinned and worker.pid:
+                gpu = worker.slot.gpu if worker.slot.device == "gpu" else None
+                judged.append(WorkerOnGpu(worker.slot.id, worker.pid, gpu.uuid if gpu else None))
+        report, notes = self._gpu_watch.check(judged, time.monotonic())
+        for note in notes:
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(self, "log_message", time.time(), "warning", "", note)
+        for violation in report.first_per_worker():
+            state = self.slots[violation.worker_id]
+            target = state.worker
+            if target is None or target.pid is None or target.state.final:
+                continue
+            # _worker_gone logs the reason, records it as the worker's failure and
+            # re-queues its frame; the slot stays disabled with it
+            state.disabled_reason = state.disabled_reason or violation.reason()
+            target.kill_reason = violation.reason()
+            target.stop_requested = True
+            terminate_process_tree(target.pid, grace=1.0)
+
     @_guarded
     def _tick(self) -> None:
         now = time.monotonic()
+        self._check_gpu_isolation()
         for state in self.slots.values():
             worker = state.worker
             if worker is None or worker.state.final:

@@ -27,12 +27,20 @@ in ``LRC_SIM_STATE_DIR``; without a state dir it counts per process):
 ``slow_start``      start-up takes ``seconds`` longer
 ``render_error``    the render command raises (Maya's RuntimeError) at ``frame``
 ``cuda_error``      the renderer prints a CUDA error at ``frame`` and the render command raises
+``wrong_gpu``       from ``frame`` on, the renderer ignores ``CUDA_VISIBLE_DEVICES``: besides
+                    its own GPU it appears in the simulated NVML process list of another one
+                    (``gpu``: that GPU's index; default GPU 0, or GPU 1 when 0 is its own)
 ==================  ==========================================================================
 
 Shortcuts for one fault: ``LRC_SIM_CRASH_AT=5``, ``LRC_SIM_HANG_AT=7``,
 ``LRC_SIM_LICENCE_FAIL=1``, ``LRC_SIM_MISSING_OUTPUT_AT=3``, ``LRC_SIM_GARBAGE_AT=2``,
-``LRC_SIM_SLOW_START=30``, ``LRC_SIM_RENDER_ERROR_AT=4``, ``LRC_SIM_CUDA_ERROR_AT=4``;
-``LRC_SIM_FAULT_TIMES`` sets ``times`` for them (default: every time).
+``LRC_SIM_SLOW_START=30``, ``LRC_SIM_RENDER_ERROR_AT=4``, ``LRC_SIM_CUDA_ERROR_AT=4``,
+``LRC_SIM_WRONG_GPU_AT=4``; ``LRC_SIM_FAULT_TIMES`` sets ``times`` for them (default: every
+time).
+
+A simulated renderer that renders on a GPU records its pid on the GPU(s)
+``CUDA_VISIBLE_DEVICES`` names, in ``LRC_SIM_STATE_DIR`` (:mod:`lrc_toolbox.sim.gpu_processes`);
+the simulated NVML lists those of them that still run.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ FAULT_KINDS = (
     "slow_start",
     "render_error",
     "cuda_error",
+    "wrong_gpu",
 )
 
 _SHORTCUTS = {
@@ -66,6 +75,7 @@ _SHORTCUTS = {
     "LRC_SIM_SLOW_START": ("slow_start", "seconds"),
     "LRC_SIM_RENDER_ERROR_AT": ("render_error", "frame"),
     "LRC_SIM_CUDA_ERROR_AT": ("cuda_error", "frame"),
+    "LRC_SIM_WRONG_GPU_AT": ("wrong_gpu", "frame"),
 }
 
 
@@ -82,6 +92,7 @@ class Fault:
     times: int | None = None  # None = every time
     exit_code: int = 139
     seconds: float = 0.0
+    gpu: int | None = None  # wrong_gpu: the index of the GPU it also appears on
     index: int = 0  # position in the profile, for the marker files
 
     def matches(self, frame: int | None, layer: str | None, device: str) -> bool:
@@ -166,7 +177,16 @@ def _fault(data: Mapping[str, Any], index: int) -> Fault:
         raise SimConfigError(
             f"{where}.kind: expected one of {', '.join(FAULT_KINDS)}, got {kind!r}"
         )
-    unknown = set(data) - {"kind", "frame", "layer", "device", "times", "exit_code", "seconds"}
+    unknown = set(data) - {
+        "kind",
+        "frame",
+        "layer",
+        "device",
+        "times",
+        "exit_code",
+        "seconds",
+        "gpu",
+    }
     if unknown:
         raise SimConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     fault = Fault(kind=str(kind), index=index)
@@ -178,6 +198,8 @@ def _fault(data: Mapping[str, Any], index: int) -> Fault:
         fault.exit_code = _number(data["exit_code"], f"{where}.exit_code", int)
     if "seconds" in data:
         fault.seconds = _number(data["seconds"], f"{where}.seconds")
+    if data.get("gpu") is not None:
+        fault.gpu = _number(data["gpu"], f"{where}.gpu", int)
     for key in ("layer", "device"):
         value = data.get(key)
         if value is not None and not isinstance(value, str):

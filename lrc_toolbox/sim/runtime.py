@@ -518,6 +518,7 @@ class SimMaya:
         for line in log.start:
             _out(line)
         take = cfg.take_fault
+        self._record_gpu_use(renderer, device, frame, layer_name)
         if take("garbage", frame=frame, layer=layer_name, device=self.device):
             sys.stdout.flush()
             sys.stdout.buffer.write(b"\xff\xfe\x00garbage\x1b[2K\r\n@lrc {not json\n\x00\x01\x02\n")
@@ -561,6 +562,23 @@ class SimMaya:
             _out(line)
         del layer
         return written
+
+    def _record_gpu_use(self, renderer: str, device: str, frame: int, layer: str) -> None:
+        """A CUDA renderer rendering on a GPU opens a context there, and NVML lists the
+        process on that GPU until it exits: record it for the simulated NVML
+        (:mod:`lrc_toolbox.sim.gpu_processes`). The ``wrong_gpu`` fault records it on
+        another GPU too, as a renderer that ignores CUDA_VISIBLE_DEVICES would be."""
+        state_dir = self.config.state_dir
+        if not state_dir or device == "CPU" or not RENDERERS[renderer].cuda_pinned:
+            return
+        from lrc_toolbox.sim.gpu_processes import other_gpu, record_gpu_process, visible_gpus
+
+        own = visible_gpus(self.device)
+        for uuid in own:
+            record_gpu_process(state_dir, uuid)
+        wrong = self.config.take_fault("wrong_gpu", frame=frame, layer=layer, device=self.device)
+        if wrong is not None and own:
+            record_gpu_process(state_dir, other_gpu(own, wrong.gpu))
 
     def _arnold_device(self) -> str:
         """The device MtoA renders on: MTOA ArnoldSession.cpp creates the options node with

@@ -9,21 +9,37 @@ lazily, and every query accepts an injected module so tests can use an explicit 
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import uuid as _uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from lrc_toolbox.records.models import GPUInfo, GPUProcess
 
 __all__ = [
+    "MAX_SIMULATED_GPUS",
     "SIMULATED_GPU_NAME",
     "SIMULATED_MEMORY_TOTAL_MB",
+    "SIMULATED_NVML_STATE_VARIABLE",
+    "GpuProcessList",
+    "GpuProcessQuery",
+    "GpuProcessReader",
     "GpuQuery",
+    "ProcessListReader",
+    "SimulatedGpuProcessReader",
     "format_cuda_version",
     "gpu_by_uuid",
+    "gpu_process_lists",
+    "is_simulated_gpu",
+    "process_list_reader",
     "query_gpus",
+    "simulated_gpu_process_file",
+    "simulated_gpu_uuid",
     "simulated_gpus",
 ]
 
@@ -351,7 +367,7 @@ def simulated_gpus(count: int) -> GpuQuery:
             GPUInfo(
                 index=index,
                 name=SIMULATED_GPU_NAME,
-                uuid=f"GPU-{_uuid.uuid5(_SIMULATED_NAMESPACE, f'simulated-gpu-{index}')}",
+                uuid=simulated_gpu_uuid(index),
                 pci_bus_id=f"00000000:{index + 1:02X}:00.0",
                 memory_total_mb=SIMULATED_MEMORY_TOTAL_MB,
                 memory_used_mb=used,
@@ -362,3 +378,272 @@ def simulated_gpus(count: int) -> GpuQuery:
             )
         )
     return GpuQuery(gpus=gpus, driver_version="simulated", simulated=True)
+
+
+@functools.lru_cache(maxsize=256)
+def simulated_gpu_uuid(index: int) -> str:
+    """The UUID of simulated GPU ``index``: the same on every run and every machine."""
+    return f"GPU-{_uuid.uuid5(_SIMULATED_NAMESPACE, f'simulated-gpu-{index}')}"
+
+
+def is_simulated_gpu(gpu: GPUInfo) -> bool:
+    """Whether ``gpu`` is one of :func:`simulated_gpus` (its UUID is the simulated one)."""
+    return gpu.index >= 0 and gpu.uuid == simulated_gpu_uuid(gpu.index)
+
+
+# --------------------------------------------------------------------------- process lists
+
+#: NVML's two per-GPU process lists: CUDA/OpenCL contexts, and graphics (OpenGL, Vulkan)
+_PROCESS_LISTS = (
+    ("compute", "nvmlDeviceGetComputeRunningProcesses"),
+    ("graphics", "nvmlDeviceGetGraphicsRunningProcesses"),
+)
+
+
+@dataclass(frozen=True)
+class GpuProcessList:
+    """The processes NVML lists on one GPU (its compute and graphics lists together)."""
+
+    uuid: str
+    index: int | None = None
+    #: the pids seen. None = UNKNOWN (neither list could be read): never read as "none"
+    pids: frozenset[int] | None = None
+    #: why the lists are unknown, or only partly known (one of the two could not be read)
+    error: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Both lists were read: a pid absent from ``pids`` is really not on this GPU."""
+        return self.pids is not None and self.error is None
+
+
+@dataclass
+class GpuProcessQuery:
+    """One reading of every GPU's process lists, by GPU UUID."""
+
+    lists: dict[str, GpuProcessList] = field(default_factory=dict)
+    #: NVML could not be asked at all (no binding, no driver): every list is unknown
+    error: str | None = None
+    simulated: bool = False
+
+
+class ProcessListReader(Protocol):
+    """Something that reads the per-GPU process lists again and again."""
+
+    def read(self) -> GpuProcessQuery: ...
+
+    def close(self) -> None: ...
+
+
+def _list_error(nvml: Any, which: str, exc: BaseException) -> str:
+    if _is(nvml, exc, "NVMLError_NotSupported"):
+        return f"NVML's {which} process list is not supported on this GPU or driver"
+    return f"NVML's {which} process list could not be read ({_err_text(exc)})"
+
+
+def _read_process_list(nvml: Any, index: int) -> GpuProcessList | str:
+    """One GPU's lists, or why the GPU itself could not be identified."""
+    try:
+        handle = nvml.nvmlDeviceGetHandleByIndex(index)
+        uuid = _text(nvml.nvmlDeviceGetUUID(handle))
+    except Exception as exc:
+        return f"GPU {index}: {_gpu_error_text(nvml, 'UUID', exc)}"
+    pids: set[int] = set()
+    read = 0
+    errors: list[str] = []
+    for which, function in _PROCESS_LISTS:
+        try:
+            entries = list(getattr(nvml, function)(handle) or [])
+        except Exception as exc:  # NotSupported (GeForce, WDDM), old binding, lost GPU
+            errors.append(_list_error(nvml, which, exc))
+            continue
+        read += 1
+        for entry in entries:
+            try:
+                pids.add(int(entry.pid))
+            except Exception:
+                errors.append(f"NVML listed a {which} process without a readable pid")
+    return GpuProcessList(
+        uuid=uuid,
+        index=index,
+        pids=frozenset(pids) if read else None,
+        error="; ".join(errors) or None,
+    )
+
+
+def _read_process_lists(nvml: Any) -> GpuProcessQuery:
+    result = GpuProcessQuery()
+    try:
+        count = int(nvml.nvmlDeviceGetCount())
+    except Exception as exc:
+        result.error = f"NVML could not count the GPUs ({_err_text(exc)})"
+        return result
+    problems = []
+    for index in range(count):
+        found = _read_process_list(nvml, index)
+        if isinstance(found, str):
+            problems.append(found)
+        else:
+            result.lists[found.uuid] = found
+    result.error = " ".join(problems) or None
+    return result
+
+
+class GpuProcessReader:
+    """Reads every GPU's process lists through NVML, again and again, with NVML
+    initialised once (``nvmlInit`` can take seconds without persistence mode) until
+    :meth:`close`. Never raises: a failure is the query's ``error``, and a list that
+    cannot be read is unknown (``pids`` None), never empty."""
+
+    def __init__(self, nvml: ModuleType | None = None) -> None:
+        self._given = nvml
+        self._nvml: Any = None
+        self._error: str | None = None
+
+    def _open(self) -> Any:
+        if self._nvml is not None or self._error is not None:
+            return self._nvml
+        nvml: Any = self._given
+        if nvml is None:
+            try:
+                import pynvml
+            except Exception as exc:
+                self._error = _import_error_text(exc)
+                return None
+            nvml = pynvml
+        try:
+            nvml.nvmlInit()
+        except Exception as exc:
+            self._error = _init_error_text(nvml, exc)
+            return None
+        self._nvml = nvml
+        return nvml
+
+    def read(self) -> GpuProcessQuery:
+        nvml = self._open()
+        if nvml is None:
+            return GpuProcessQuery(error=self._error)
+        try:
+            return _read_process_lists(nvml)
+        except Exception as exc:  # a binding we do not know: still never raise
+            return GpuProcessQuery(
+                error=f"Unexpected error while reading the GPUs' process lists "
+                f"({type(exc).__name__}: {_err_text(exc)})"
+            )
+
+    def close(self) -> None:
+        nvml, self._nvml = self._nvml, None
+        if nvml is not None:
+            try:
+                nvml.nvmlShutdown()
+            except Exception:
+                pass
+
+
+def gpu_process_lists(nvml: ModuleType | None = None) -> GpuProcessQuery:
+    """Per GPU UUID, the pids NVML lists (compute and graphics). Never raises; a list
+    NVML cannot give (NotSupported, an error) is unknown, never empty."""
+    reader = GpuProcessReader(nvml)
+    try:
+        return reader.read()
+    finally:
+        reader.close()
+
+
+# --------------------------------------------------------------------------- simulated lists
+
+#: where the simulator keeps its state, its GPU process records included
+SIMULATED_NVML_STATE_VARIABLE = "LRC_SIM_STATE_DIR"
+_SIMULATED_NVML_FOLDER = "nvml"
+#: simulated GPUs a UUID or a CUDA_VISIBLE_DEVICES index is matched against
+MAX_SIMULATED_GPUS = 64
+
+
+def simulated_gpu_process_file(state_dir: str | os.PathLike[str], uuid: str, pid: int) -> Path:
+    """Where the simulator records that process ``pid`` uses GPU ``uuid`` (a CUDA context
+    on it), and where :class:`SimulatedGpuProcessReader` finds it: one file per process
+    and GPU, JSON ``{"pid", "created"}`` (``created``: the process's start time, so a
+    reused pid does not count)."""
+    return Path(state_dir) / _SIMULATED_NVML_FOLDER / uuid / f"{pid}.json"
+
+
+def _process_running(pid: int, created: float | None) -> bool:
+    """The process exists, is no zombie, and (when known) started at ``created``."""
+    psutil = _import_psutil()
+    if psutil is None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return created is None or abs(float(process.create_time()) - created) < 0.5
+    except Exception:
+        return False
+
+
+class SimulatedGpuProcessReader:
+    """The simulated GPUs' process lists, as NVML would answer them: a simulated worker
+    records the GPU it uses (``lrc_toolbox.sim``), and a list holds the processes that
+    recorded it and still run. Without the simulator's state folder the lists are
+    unknown, never empty."""
+
+    def __init__(self, gpus: Sequence[GPUInfo], state_dir: str | None) -> None:
+        self.gpus = list(gpus)
+        self.state_dir = state_dir
+
+    def read(self) -> GpuProcessQuery:
+        result = GpuProcessQuery(simulated=True)
+        if not self.state_dir:
+            result.error = (
+                f"the simulated GPUs' process lists are kept in {SIMULATED_NVML_STATE_VARIABLE}, "
+                "which is not set"
+            )
+            return result
+        folder = Path(self.state_dir) / _SIMULATED_NVML_FOLDER
+        # every simulated GPU by its index, those of the batch included (NVML lists all)
+        index = {simulated_gpu_uuid(i): i for i in range(MAX_SIMULATED_GPUS)}
+        index.update({gpu.uuid: gpu.index for gpu in self.gpus})
+        uuids = [gpu.uuid for gpu in self.gpus]
+        try:
+            uuids += sorted(p.name for p in folder.iterdir() if p.name not in uuids)
+        except OSError:
+            pass  # no process has recorded a GPU yet
+        for uuid in uuids:
+            pids: set[int] = set()
+            try:
+                files = list((folder / uuid).glob("*.json"))
+            except OSError:
+                files = []
+            for path in files:
+                try:
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                    pid = int(data["pid"])
+                    created = data.get("created")
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue  # being written, or not ours
+                if _process_running(pid, float(created) if created is not None else None):
+                    pids.add(pid)
+            result.lists[uuid] = GpuProcessList(
+                uuid=uuid, index=index.get(uuid), pids=frozenset(pids)
+            )
+        return result
+
+    def close(self) -> None:
+        pass
+
+
+def process_list_reader(
+    gpus: Sequence[GPUInfo], env: Mapping[str, str] | None = None
+) -> ProcessListReader:
+    """The reader for these GPUs: the simulator's lists for simulated GPUs (from
+    ``LRC_SIM_STATE_DIR`` in ``env``), NVML for real ones."""
+    if any(is_simulated_gpu(gpu) for gpu in gpus):
+        env = os.environ if env is None else env
+        return SimulatedGpuProcessReader(gpus, env.get(SIMULATED_NVML_STATE_VARIABLE) or None)
+    return GpuProcessReader()

@@ -20,6 +20,7 @@ from lrc_toolbox.scene.description import (
     SceneDescription,
     render_frames,
 )
+from lrc_toolbox.worker.mel import mel_call
 from lrc_toolbox.worker.renderers import arnold_aovs
 
 _GLOBALS = "defaultRenderGlobals"
@@ -105,7 +106,7 @@ def describe_open_scene(cmds: Any, mel: Any, path: str | None = None) -> SceneDe
             name = MASTER_LAYER
         else:
             try:
-                name = str(mel.eval(f'renderLayerDisplayName "{node}"') or node)
+                name = str(mel.eval(mel_call("renderLayerDisplayName", node)) or node)
             except Exception:
                 name = node
         frames, frame_warnings = render_frames(

@@ -20,6 +20,7 @@ from typing import Any
 
 from lrc_toolbox.records.renderers import UnknownRendererError, renderer_info
 from lrc_toolbox.scene.description import ArnoldAov
+from lrc_toolbox.worker.mel import mel_call
 
 __all__ = [
     "HANDLERS",
@@ -238,8 +239,8 @@ class RendererHandler:
         batch path. ``render camera`` without ``-batch`` would be an interactive render of
         the current time, written as a preview under ``images/tmp/`` (ADSK render and
         renderSettings ``-fullPathTemp``)."""
-        mel.eval(f'setMayaSoftwareLayers("{layer_node}", "");')
-        mel.eval(f'mayaBatchRenderProcedure(0, "", "", "{self.name}", "");')
+        mel.eval(mel_call("setMayaSoftwareLayers", layer_node, ""))
+        mel.eval(mel_call("mayaBatchRenderProcedure", 0, "", "", self.name, ""))
 
     def products(self, cmds: Any, mel: Any, query: ProductQuery) -> list[str] | None:
         """Every file one frame writes for one camera, as MAYA names them: ``renderSettings
@@ -431,7 +432,7 @@ class RedshiftHandler(RendererHandler):
         _ensure_node(
             opts,
             cmds,
-            lambda: mel.eval("redshiftGetRedshiftOptionsNode(true);"),
+            lambda: mel.eval(mel_call("redshiftGetRedshiftOptionsNode", True)),
             "redshiftGetRedshiftOptionsNode(true)",
         )
         _require(cmds, f"{opts}.abortOnLicenseFail", 1, "no watermarked frames")
@@ -445,9 +446,9 @@ class RedshiftHandler(RendererHandler):
             # The manager pins one GPU with CUDA_VISIBLE_DEVICES, so the worker sees it as
             # device 0 (REDSHIFT_GPUDEVICES is set to match).
             visible = os.environ.get("REDSHIFT_GPUDEVICES", "0")
-            ids = ",".join(p.strip() for p in visible.split(",") if p.strip()) or "0"
+            ids = [int(p) for p in visible.replace(" ", "").split(",") if p.isdigit()] or [0]
             try:
-                mel.eval(f"redshiftSelectCudaDevices({{{ids}}});")
+                mel.eval(mel_call("redshiftSelectCudaDevices", ids))
             except Exception:
                 pass  # older Redshift: the environment variable alone selects the device
         if (_get(cmds, f"{opts}.logLevel", 0) or 0) < 2:
@@ -474,7 +475,7 @@ class RedshiftHandler(RendererHandler):
     def extension(self, cmds: Any, mel: Any) -> str:
         code = int(_get(cmds, "redshiftOptions.imageFormat", 1) or 0)
         try:
-            ext = mel.eval(f"redshiftGetImageExtension({code})")
+            ext = mel.eval(mel_call("redshiftGetImageExtension", code))
             if ext:
                 return str(ext).lstrip(".")
         except Exception:
@@ -501,7 +502,7 @@ class VRayHandler(RendererHandler):
         _ensure_node(
             opts,
             cmds,
-            lambda: mel.eval("vrayCreateVRaySettingsNode();"),
+            lambda: mel.eval(mel_call("vrayCreateVRaySettingsNode")),
             "vrayCreateVRaySettingsNode",
         )
         if _get(cmds, f"{opts}.productionEngine") == 3:

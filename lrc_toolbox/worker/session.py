@@ -8,11 +8,13 @@ How a frame is rendered follows what farm tools do (MAYA_REFERENCE §1): switch 
 when it changes, then override the render globals rather than trusting the scene
 (animation on, start = end = the frame, by 1, prefix, resolution, camera), call the layer's
 renderer, and report the files Maya was expected to write. Every exception from a Maya call
-becomes ``frame_failed``; the worker itself only dies on ``quit``, end of input, or a
-fatal start-up error.
+becomes ``frame_failed``; the worker itself only ends on ``quit``, end of input, a fatal
+start-up error or its manager's death (:func:`watch_parent`). It ignores Ctrl-C (SIGINT):
+the manager stops it through the protocol or kills it (:func:`ignore_interrupts`).
 
 Exit codes: 0 quit or end of input; 2 bad arguments; 3 start-up failure (Maya would not
-start, the scene would not open); 4 the manager died (``LRC_PARENT_PID``).
+start, the scene would not open); 4 the manager died (``LRC_PARENT_PID``); on Linux a
+worker whose parent is the manager is killed with it instead (SIGKILL, ``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from lrc_toolbox.records import protocol
@@ -32,6 +34,7 @@ from lrc_toolbox.records.models import ValidationError
 from lrc_toolbox.records.renderers import MAYA_DEFAULT_RENDERER
 from lrc_toolbox.utils.image_check import check_image
 from lrc_toolbox.utils.output_paths import MASTER_LAYER, OutputSpec, expected_outputs
+from lrc_toolbox.worker.mel import mel_call
 from lrc_toolbox.worker.renderers import (
     ProductQuery,
     RendererHandler,
@@ -65,8 +68,12 @@ class Emitter:
         line = protocol.encode_event(name, **fields)
         # if a renderer left half a line on stdout, the manager's decoder still finds the
         # event inside the line (protocol.split_event), so no blank line is forced here
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # nobody reads our events any more: the manager is gone (item 5)
+            _exit_orphaned("the manager closed the worker's output")
 
 
 class FrameFailure(Exception):
@@ -83,25 +90,142 @@ def _complete(path: str) -> bool:
     return check_image(path).ok
 
 
-def watch_parent(expected_parent: int, interval: float = 2.0) -> None:
+def _exit_orphaned(why: str) -> None:
+    """Leave at once (exit code 4): the manager is gone, nobody reads what we do.
+
+    The farewell line is best effort and can never stop the exit: with the manager dead,
+    stderr is usually a broken pipe (``BrokenPipeError``) or, when something else still
+    holds its read end, a full one that would block; so it is one non-blocking write to
+    file descriptor 2, every error ignored, and ``os._exit`` runs in ``finally``.
+    """
+    try:
+        try:
+            os.set_blocking(2, False)
+        except BaseException:
+            pass  # Windows before 3.12 cannot; its dead reader makes the write fail instead
+        os.write(2, f"lrc worker: {why}; exiting\n".encode())
+    except BaseException:
+        pass
+    finally:
+        os._exit(EXIT_ORPHANED)
+
+
+def _manager_alive(pid: int, direct: bool) -> bool:
+    """Whether the manager process ``pid`` still runs. ``direct``: it is our parent, so
+    its death re-parents us (POSIX), which no pid reuse can fake."""
+    if direct:
+        return os.getppid() == pid
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists (another user's process answers EPERM)
+    return True
+
+
+def _arm_parent_death_signal() -> bool:
+    """Linux: have the kernel SIGKILL this process when its parent dies
+    (``prctl(PR_SET_PDEATHSIG)``). It acts even when a render call holds the interpreter
+    (the GIL), which a Python thread cannot. False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1  # <linux/prctl.h>
+        return int(libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)) == 0
+    except Exception:
+        return False
+
+
+def _windows_process_handle(pid: int) -> int:
+    """A handle to wait on the manager with (Windows keeps no parent link to watch)."""
+    import ctypes
+
+    synchronize = 0x00100000
+    kernel32: Any = getattr(ctypes, "windll").kernel32  # noqa: B009 - absent off Windows
+    return int(kernel32.OpenProcess(synchronize, False, pid) or 0)
+
+
+def _windows_process_ended(handle: int) -> bool:
+    import ctypes
+
+    kernel32: Any = getattr(ctypes, "windll").kernel32  # noqa: B009 - absent off Windows
+    wait_object_0 = 0
+    return int(kernel32.WaitForSingleObject(handle, 0)) == wait_object_0
+
+
+def watch_parent(expected_parent: int, interval: float = 1.0, *, death_signal: bool = True) -> None:
     """Exit when the manager that started us is gone, so no worker outlives it.
 
-    A daemon thread compares ``os.getppid()`` with the manager's pid (``LRC_PARENT_PID``);
-    when the manager dies (even by SIGKILL) the worker is re-parented and quits at once,
-    mid-frame included. Best effort: a render call that holds the GIL delays it until the
-    frame ends, and the manager's resume reaps any survivor by pid.
+    Two guards, so the worker leaves within a few seconds in every state (idle, waiting on
+    stdin, rendering, a hung renderer, its output pipes closed):
+
+    - Linux, when the manager is our parent: the kernel kills us with it
+      (``PR_SET_PDEATHSIG``), even while a renderer holds the GIL.
+    - Everywhere: a daemon thread checks every ``interval`` seconds; when the manager is
+      gone (POSIX: we were re-parented, or, when a launcher stands between us, the pid no
+      longer exists; Windows: its process handle is signalled) it exits with code 4. A
+      broken or full stderr cannot stop that exit (:func:`_exit_orphaned`).
+
+    ``death_signal=False`` leaves the kernel guard out (tests of the thread alone).
     """
     import threading
 
+    direct = os.getppid() == expected_parent
+    if sys.platform == "win32":
+        handle = _windows_process_handle(expected_parent)
+        if not handle:
+            _exit_orphaned("the manager is gone")
+
+        def gone() -> bool:
+            return _windows_process_ended(handle)
+
+    else:
+        if direct and death_signal:
+            _arm_parent_death_signal()
+
+        def gone() -> bool:
+            return not _manager_alive(expected_parent, direct)
+
+    if gone():  # died before the guards were in place
+        _exit_orphaned("the manager is gone")
+
     def run() -> None:
         while True:
-            time.sleep(interval)
-            if os.getppid() != expected_parent:
-                sys.stderr.write("lrc worker: the manager is gone; exiting\n")
-                sys.stderr.flush()
-                os._exit(EXIT_ORPHANED)
+            try:
+                time.sleep(interval)
+                if not gone():
+                    continue
+            except BaseException:
+                continue  # a failed check is not a dead manager: look again
+            _exit_orphaned("the manager is gone")
 
     threading.Thread(target=run, name="lrc-parent-watch", daemon=True).start()
+
+
+def ignore_interrupts() -> Callable[[], None]:
+    """Ignore SIGINT (Ctrl-C): a Ctrl-C in the terminal reaches the whole process group,
+    but the manager stops its workers itself (``quit``, then a kill), so a worker neither
+    dies mid-frame nor prints a KeyboardInterrupt traceback. Returns the undo (for
+    in-process callers); a no-op off the main thread, where signals cannot be set."""
+    import signal
+
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        return lambda: None
+
+    def restore() -> None:
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except (ValueError, TypeError):
+            pass
+
+    return restore
 
 
 def _flush_all() -> None:
@@ -192,7 +316,7 @@ class WorkerSession:
             if ":" in node:  # referenced layers are not ours to render
                 continue
             try:
-                name = self.mel.eval(f'renderLayerDisplayName "{node}"') or node
+                name = self.mel.eval(mel_call("renderLayerDisplayName", str(node))) or node
             except Exception:
                 name = node
             if node == "defaultRenderLayer":
@@ -272,7 +396,7 @@ class WorkerSession:
         """
         cmds = self.cmds
         try:
-            self.mel.eval(f'removeRenderLayerAdjustmentAndUnlock "{plug}";')
+            self.mel.eval(mel_call("removeRenderLayerAdjustmentAndUnlock", plug))
         except Exception:
             pass
         try:
@@ -509,15 +633,34 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None) -> int:
+    restore_interrupts = ignore_interrupts()
+    try:
+        return _main(argv, stdin)
+    finally:
+        restore_interrupts()
+
+
+def _manager_pid() -> int | None:
+    """The process to outlive never: ``LRC_PARENT_PID`` (the manager), else the process
+    that started us (a farm task's ``run_chunk``, ``describe``'s caller), unless that is
+    init (pid 1), which means we already lost it."""
+    parent = os.environ.get("LRC_PARENT_PID", "")
+    if parent.isdigit():
+        return int(parent)
+    ppid = os.getppid()
+    return ppid if ppid > 1 else None
+
+
+def _main(argv: Sequence[str] | None, stdin: TextIO | None) -> int:
     try:
         args = _parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
     stdout = sys.stdout
     emit = Emitter(stdout)
-    parent = os.environ.get("LRC_PARENT_PID", "")
-    if parent.isdigit():
-        watch_parent(int(parent))
+    manager = _manager_pid()
+    if manager is not None:
+        watch_parent(manager)
     try:
         import maya.standalone
 
