@@ -1,7 +1,7 @@
 """Device check for issue 12 item 12: do NVML's per-process lists show a pinned process on
 its own GPU only? No Maya, no simulator: nvidia-ml-py, and libcuda through ctypes.
 
-    python device_check_gpu_isolation.py        (from the repository root; < 60 s)
+    python scripts/device_check_gpu_isolation.py   (from the repository root; < 60 s)
 
 Starts one child with CUDA_VISIBLE_DEVICES=<UUID of GPU 0> that creates a CUDA context
 (cuInit + cuCtxCreate), prints what ``gpu_utils.gpu_process_lists()`` reports for every
