@@ -671,8 +671,11 @@ class BatchRenderDialog(QtWidgets.QDialog):
             shown = "; ".join(f"{f.layer} frame {f.frame}: {f.reason}" for f in own[:3])
             more = f" (and {len(own) - 3} more)" if len(own) > 3 else ""
             lines.append(f"{len(own)} frame(s) failed: {shown}{more}.")
-        if len(failed) > len(own):
-            lines.append(f"{len(failed) - len(own)} frame(s) were not rendered.")
+        # frames the batch never got to: failed with the batch's own reason, or (since a
+        # batch that stops for its environment keeps them for resume) still pending
+        not_rendered = len(failed) - len(own) + summary.pending
+        if not_rendered:
+            lines.append(f"{not_rendered} frame(s) were not rendered.")
         lines.append(
             f"Resume renders the frames that are not done (batch {batch}); the log has the details."
         )
