@@ -216,3 +216,15 @@ def test_a_product_outside_the_output_folder_is_never_done(
     assert "outside the output folder" in summary["failed_frames"][0]["reason"]
     ready = read_ready(sim / "images")
     assert ready is not None and ready["layers"]["BG"]["files"] == {}
+
+
+def test_the_cli_end_text_says_what_is_left_and_how_to_resume() -> None:
+    from lrc_toolbox.cli.run_batch import _summary_text
+    from lrc_toolbox.records.batch import BatchSummary
+    from lrc_toolbox.records.models import BatchState
+
+    summary = BatchSummary(
+        batch_id="b1", state=BatchState.FAILED, done=3, pending=5, environment=True
+    )
+    text = _summary_text(summary)
+    assert "5 left pending" in text and "lrc-batch-render resume b1" in text

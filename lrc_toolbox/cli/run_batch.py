@@ -249,6 +249,7 @@ def _summary_text(summary: BatchSummary) -> str:
         "skipped": summary.skipped,
         "failed": summary.failed,
         "cancelled": summary.cancelled,
+        "left pending": summary.pending,  # a batch stopped for its environment keeps them
     }
     parts = [f"{n} {k}" for k, n in counts.items() if n]
     line = f"batch {summary.batch_id} {summary.state.value}: " + (
@@ -258,6 +259,8 @@ def _summary_text(summary: BatchSummary) -> str:
         line += f" ({summary.retries} retried)"
     if summary.error:
         line += f"\n{summary.error}"
+    if summary.pending and summary.resumable:
+        line += f"\nresume with: lrc-batch-render resume {summary.batch_id}"
     for failed in summary.failed_frames[:20]:
         line += f"\n  failed {failed.layer} frame {failed.frame}: {failed.reason}"
     return line
