@@ -339,11 +339,24 @@ def test_processes_claiming_one_batch_at_once_exactly_one_wins(
 
 
 def _fake_worker(manager_pid: int) -> subprocess.Popen[bytes]:
+    import psutil
+
     env = dict(os.environ, LRC_PARENT_PID=str(manager_pid))
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(120)", "-m", "lrc_toolbox.worker"],
         env=env,
     )
+    # until the child has exec'd, its command line is still the test's (a loaded machine
+    # makes that window long): reaping looks at the command line
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if "lrc_toolbox.worker" in " ".join(psutil.Process(proc.pid).cmdline()):
+                break
+        except psutil.Error:
+            pass
+        time.sleep(0.01)
+    return proc
 
 
 def test_reaping_skips_a_worker_whose_manager_is_alive() -> None:
