@@ -63,7 +63,14 @@ SHAPES: dict[str, tuple[Any, ...]] = {
 
 
 def true_refs_taken(action: Callable[[], object], times: int = N) -> int:
-    """How many references to True ``times`` calls of ``action`` took (negative: gave)."""
+    """How many references to True ``times`` calls of ``action`` took (negative: gave).
+
+    Only on Python < 3.12: from 3.12 ``True`` is immortal (PEP 683), so a binding that
+    drops references to it cannot free it, and extensions built for the stable ABI still
+    move its raw count (PySide6 6.8 on 3.13 delivering a bool to a Python slot does), which
+    says nothing about a crash. The legs that matter (3.10, 3.11, newest) measure."""
+    if sys.version_info >= (3, 12):
+        pytest.skip("True is immortal from Python 3.12 (PEP 683): its count proves nothing")
     action()  # first calls fill caches
     before = sys.getrefcount(True)
     for _ in range(times):
