@@ -407,23 +407,13 @@ def test_the_worker_skip_check_wants_a_complete_image(tmp_path: Path) -> None:
 
 
 def test_skip_existing_renders_a_short_or_text_exr_again(tmp_path: Path) -> None:
-    import os
     import subprocess
-    import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LRC_SIM", "LRC_SIMULATE"))}
-    env.update(
-        LRC_PREFS_DIR=str(tmp_path / "prefs"),
-        LRC_TEMP_ROOT=str(tmp_path / "tmp"),
-        LRC_JOB_STORE_PATH=str(tmp_path / "jobs.sqlite"),
-        LRC_MIN_FREE_DISK_MB="0",
-        LRC_WARN_FREE_DISK_MB="0",
-        LRC_SIMULATE_GPUS="2",
-        LRC_SIM_TIME_SCALE="0.002",
-        LRC_SIM_STATE_DIR=str(tmp_path / "sim-state"),
-    )
+    from test_cli_render import CLI, cli_env
+
+    env = cli_env(tmp_path, LRC_SIMULATE_GPUS="2")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "lrc_toolbox.cli.batch_render_cli", "render"]
+    command = [*CLI, "render"]
     command += ["--scene", str(SHOT), "--layers", "BG", "--frames", "1-3"]
     command += ["--output", str(out), "--simulate", "--json"]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)

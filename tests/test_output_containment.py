@@ -7,37 +7,25 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sim_helpers import SCENES, SHOT
+from test_cli_render import CLI
+from test_cli_render import cli_env as cli_env_of
 
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI, OutputOutsideFolder
 from lrc_toolbox.records.models import RenderConfig
 from lrc_toolbox.utils.output_paths import OutputSpec, expected_outputs, path_inside
 
-CLI = [sys.executable, "-m", "lrc_toolbox.cli.batch_render_cli"]
 SHOT_TEXT = SHOT.read_text(encoding="utf-8")
 SHOT_PREFIX = '"<Scene>/<RenderLayer>/<RenderLayer>"'
 
 
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LRC_SIM", "LRC_SIMULATE"))}
-    env.update(
-        LRC_PREFS_DIR=str(tmp_path / "prefs"),
-        LRC_TEMP_ROOT=str(tmp_path / "tmp"),
-        LRC_JOB_STORE_PATH=str(tmp_path / "jobs.sqlite"),
-        LRC_MIN_FREE_DISK_MB="0",
-        LRC_WARN_FREE_DISK_MB="0",
-        LRC_SIMULATE_GPUS="2",
-        LRC_SIM_TIME_SCALE="0.002",
-        LRC_SIM_STATE_DIR=str(tmp_path / "sim-state"),
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    return env
+    return cli_env_of(tmp_path, LRC_SIMULATE_GPUS="2")
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

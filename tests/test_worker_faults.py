@@ -415,18 +415,10 @@ def test_ctrl_c_to_the_group_while_describe_starts_maya_prints_no_traceback(
 
 @posix_only
 def test_ctrl_c_to_the_whole_cli_group_prints_no_worker_traceback(tmp_path: Path) -> None:
-    cli = [sys.executable, "-m", "lrc_toolbox.cli.batch_render_cli"]
-    env = {k: v for k, v in sim_env(tmp_path).items() if not k.startswith("LRC_SIMULATE")}
-    env.update(
-        LRC_PREFS_DIR=str(tmp_path / "prefs"),
-        LRC_TEMP_ROOT=str(tmp_path / "tmp"),
-        LRC_JOB_STORE_PATH=str(tmp_path / "jobs.sqlite"),
-        LRC_MIN_FREE_DISK_MB="0",
-        LRC_WARN_FREE_DISK_MB="0",
-        LRC_STOP_GRACE_SECONDS="1",
-        LRC_SIMULATE_GPUS="4",
-        LRC_SIM_TIME_SCALE="0.05",
-    )
+    from test_cli_render import CLI as cli
+    from test_cli_render import cli_env
+
+    env = cli_env(tmp_path, LRC_SIM_TIME_SCALE="0.05")
     proc = subprocess.Popen(
         [
             *cli,
