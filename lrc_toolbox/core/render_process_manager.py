@@ -50,6 +50,7 @@ from lrc_toolbox.utils.render_subprocess import (
     build_worker_environment,
     terminate_process_tree,
 )
+from lrc_toolbox.utils.temp_file_manager import check_disk_space
 
 __all__ = ["RenderProcessManager", "WorkerLaunch"]
 
@@ -66,8 +67,8 @@ STARTUP_FAILURES_BEFORE_DISABLE = 3
 #: with many plug-ins and a heavy scene takes minutes; the frame timeout is for frames)
 STARTUP_TIMEOUT = 600.0
 _MAX_BUFFER = 1 << 20  # bytes of an unterminated line kept before it is flushed as log
-#: free space under which the output folder counts as full when a frame fails (bytes)
-OUTPUT_FULL_BYTES = 1 << 20
+#: free space under which the output folder counts as full when a frame fails (MB)
+OUTPUT_FULL_MB = 1
 #: distinct worker slots a frame may kill with a fatal renderer line before the FRAME is
 #: blamed (failed for good, slots kept); distinct frames a slot may fail fatally on before
 #: the SLOT is disabled (issue 12: one bad frame must not take every GPU)
@@ -735,7 +736,7 @@ class RenderProcessManager(QtCore.QObject):
 
     def _output_problem(self) -> str | None:
         """Why the output folder cannot take more images (full, read-only, gone), or None:
-        probed with a real write, plus the free space."""
+        probed with a real write, plus the free space (utils.temp_file_manager)."""
         folder = self.launch.output_dir
         fix = f"free space or fix the folder, then resume the batch ({self.batch_id})"
         try:
@@ -746,7 +747,6 @@ class RenderProcessManager(QtCore.QObject):
             finally:
                 os.close(handle)
                 os.unlink(probe)
-            free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
         except OSError as exc:
             what = {
                 errno.ENOSPC: "is full",
@@ -757,10 +757,9 @@ class RenderProcessManager(QtCore.QObject):
                 errno.ENOENT: "no longer exists",
             }.get(exc.errno or 0, f"cannot be written ({exc.strerror or exc})")
             return f"the output folder {folder} {what}: {fix}"
-        except AttributeError:  # no statvfs (Windows): the write probe decided
-            return None
-        if free < OUTPUT_FULL_BYTES:
-            return f"the output folder {folder} is full ({free} bytes free): {fix}"
+        space = check_disk_space(Path(folder), min_free_mb=OUTPUT_FULL_MB, warn_free_mb=0)
+        if not space.ok:
+            return f"the output folder {folder} is full ({space.free_mb} MB free): {fix}"
         return None
 
     def abort(self, reason: str) -> None:
