@@ -516,7 +516,7 @@ class WorkerSession:
             padding=self.handler.padding(cmds),
             # Maya's folder rule counts the scene's render layers, renderable or not
             # (ADSK-SUB "more than one render layer"; MTOA counts the same way)
-            multiple_layers=len(self.layer_nodes()) > 1,
+            multiple_layers=len(self.layer_names) > 1,  # read at the layer switch
             multiple_cameras=cameras > 1,
             version=str(cmds.getAttr("defaultRenderGlobals.renderVersion") or ""),
             passes=[self.handler.beauty_pass],
