@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from sim_helpers import LEGACY, REDSHIFT, SCENES, SHOT
+from test_render_engine import make_api
 
-from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 from lrc_toolbox.records.batch import BatchSummary
 from lrc_toolbox.records.models import RenderConfig
@@ -29,15 +29,7 @@ TIMEOUT_MS = 90_000
 def api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[BatchRenderAPI]:
     monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.002")
     monkeypatch.setenv("LRC_SIM_STATE_DIR", str(tmp_path / "sim-state"))
-    settings = Settings(
-        simulate_gpus=2,
-        temp_root=str(tmp_path / "tmp"),
-        job_store_path=str(tmp_path / "jobs.sqlite"),
-        stop_grace_seconds=1.0,
-        min_free_disk_mb=0,
-        warn_free_disk_mb=0,
-    )
-    instance = BatchRenderAPI(settings, simulate=True)
+    instance = make_api(tmp_path, simulate_gpus=2)
     yield instance
     instance.shutdown()
 
