@@ -628,3 +628,13 @@ def test_the_managers_timer_writes_a_frame_that_finished_between_writes(
 
     data = on_disk(out)
     assert (data["state"], data["layers"]["BG"]["frames"]) == ("cancelled", "1-2")
+
+
+def test_lists_says_which_frames_are_recorded(tmp_path: Path) -> None:
+    manifest = ReadyManifest(tmp_path, batch_id="b", scene="s.ma", plan={"BG": [1, 300]})
+    manifest.add("BG", 300, [str(tmp_path / "a.exr")], write=False)
+    assert (manifest.lists("BG", 300), manifest.lists("BG", 1), manifest.lists("FG", 300)) == (
+        True,
+        False,
+        False,
+    )

@@ -830,10 +830,11 @@ class BatchRenderAPI(QtCore.QObject):
         if self.ready is not None:
             if self.manager is not None:
                 # a frame the job store failed to record is still done: the scheduler
-                # knows, and ready.json keeps it for `resume` to find (issue 12); adding
-                # a frame again only replaces its entry
+                # knows, and ready.json keeps it for `resume` to find (issue 12)
                 for task in self.manager.scheduler.tasks:
-                    if task.state is FrameState.DONE:
+                    if task.state is FrameState.DONE and not self.ready.lists(
+                        task.layer, task.frame
+                    ):
                         self.ready.add(
                             task.layer, task.frame, task.outputs, task.provenance, write=False
                         )

@@ -213,6 +213,12 @@ class ReadyManifest:
 
     # ------------------------------------------------------------------ frames
 
+    def lists(self, layer: str, frame: int) -> bool:
+        """Whether the frame is already recorded as finished."""
+        entry = self._layers.get(layer)
+        chunk = entry.chunks.get(int(frame) // _CHUNK) if entry is not None else None
+        return chunk is not None and int(frame) in chunk.entries
+
     def add(
         self,
         layer: str,
