@@ -540,3 +540,23 @@ def test_a_folder_taken_between_the_check_and_the_record_is_refused_leaving_noth
     assert info.value.exit_code == ExitCode.BAD_INPUT
     assert list((tmp_path / "tmp" / "snapshots").glob("*")) == []
     assert [r.id for r in api.store.list_batches()] == [running]
+
+
+def test_a_refused_managers_clean_up_leaves_the_worker_folders_of_a_resumable_batch(
+    tmp_path: Path,
+) -> None:
+    """A second `resume` refused at the moment the first takes the batch over must not
+    delete the worker folders the first is creating (the dead manager's pid is still in
+    their owner file until the winner rewrites it)."""
+    from test_render_engine import make_api
+
+    api = make_api(tmp_path)
+    batch_id = _batch(api.store, _identity_of_dead(), state=BatchState.INTERRUPTED)
+    folder = api.temp.worker_dir(batch_id, "gpu1")
+    (folder.parent / "owner.pid").write_text(f"{_dead_pid()}\n")
+    api.shutdown()
+    assert folder.is_dir()
+
+
+def _identity_of_dead() -> ManagerIdentity:
+    return ManagerIdentity(pid=_dead_pid(), host=HOST, started=None)

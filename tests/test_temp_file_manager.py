@@ -191,6 +191,15 @@ def test_worker_dir_has_app_dir_tmp_and_owner(manager: TempFileManager) -> None:
     assert (folder.parent / "owner.pid").read_text().strip() == str(os.getpid())
 
 
+def test_worker_dir_takes_over_a_folder_a_dead_manager_of_the_batch_left(
+    manager: TempFileManager,
+) -> None:
+    first = manager.worker_dir("resumed", "gpu1")
+    (first.parent / "owner.pid").write_text("999999999\n")  # the killed manager
+    manager.worker_dir("resumed", "gpu1")
+    assert (first.parent / "owner.pid").read_text().strip() == str(os.getpid())
+
+
 # --------------------------------------------------------------------------- copies
 
 

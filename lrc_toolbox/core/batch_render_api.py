@@ -849,17 +849,23 @@ class BatchRenderAPI(QtCore.QObject):
                     "",
                     f"{exc}; the job store has the finished frames (lrc-batch-render status)",
                 )
-        protected = [Path(p) for p in self._resumable_snapshots()]
-        self.temp.cleanup(protected=protected)
+        self.temp.cleanup(protected=self._protected_temp())
         # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
         emit_signal(self, "batch_finished", summary)
 
-    def _resumable_snapshots(self) -> list[str]:
-        return [
-            record.snapshot
-            for record in self.store.list_batches(limit=200)
-            if record.snapshot and record.state.keeps_snapshot
-        ]
+    def _protected_temp(self) -> list[Path]:
+        """What a clean-up must leave: the snapshot and the worker folders of every batch
+        that may still run or be resumed. Another manager may be taking such a batch over
+        right now (a second ``resume`` refused at the same moment must not delete the
+        folders the winner is creating)."""
+        kept: list[Path] = []
+        for record in self.store.list_batches(limit=200):
+            if not record.state.keeps_snapshot:
+                continue
+            kept.append(self.temp.batch_dir(record.id))
+            if record.snapshot:
+                kept.append(Path(record.snapshot))
+        return kept
 
     def stop_all_renders(self) -> bool:
         if self.manager is None or not self.manager.is_running:
@@ -895,7 +901,7 @@ class BatchRenderAPI(QtCore.QObject):
                         "resume it to render the rest",
                     )
         if self._store is not None:
-            self.temp.cleanup_on_exit(protected=[Path(p) for p in self._resumable_snapshots()])
+            self.temp.cleanup_on_exit(protected=self._protected_temp())
 
 
 def _first_outside(spec: OutputSpec, frame: int) -> str | None:

@@ -267,9 +267,12 @@ class TempFileManager:
         self._make_private_dir(self.workers_dir)
         batch = self.batch_dir(batch_id)
         self._make_private_dir(batch)
-        owner = batch / OWNER_FILE
-        if not owner.exists():
-            owner.write_text(f"{self.pid}\n", encoding="ascii")
+        if self._read_owner(batch) != self.pid:
+            # a folder left by a dead manager of the same batch (resume) becomes ours, so
+            # another session's clean-up leaves it alone while this process lives
+            fresh = batch / f"{OWNER_FILE}.{self.pid}.tmp"
+            fresh.write_text(f"{self.pid}\n", encoding="ascii")
+            os.replace(fresh, batch / OWNER_FILE)
         folder = batch / sanitize_name_part(worker_id)
         for sub in (folder, folder / "maya_app_dir", folder / "tmp"):
             self._make_private_dir(sub)
