@@ -120,7 +120,12 @@ def run_batch(
             api.stop_all_renders()
         else:
             printer.text("killing the workers", important=True)
-            api.shutdown()
+            from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+            if isinstance(api, ServiceBatchAPI):  # its workers are the service's
+                api.kill_all_renders()
+            else:
+                api.shutdown()
 
     live = _LiveDisplay(api, out) if out.isatty() and not (as_json or verbose or quiet) else None
     previous = signal.signal(signal.SIGINT, on_sigint)

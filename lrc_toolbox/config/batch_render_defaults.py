@@ -40,6 +40,7 @@ __all__ = [
     "load_settings",
     "prefs_dir",
     "save_settings",
+    "settings_env",
 ]
 
 PREFS_FILE_NAME = "batch_render.json"
@@ -82,6 +83,11 @@ class Settings(JsonModel):
     #: when Maya quits during a batch: stop the workers (default) or hand the rest of the
     #: batch to a background mayapy that resumes it (see docs/maya-integration.md).
     keep_rendering_on_quit: bool = False
+    #: run batches in the local render service (beside Maya: they survive a Maya crash);
+    #: false runs them in the calling process (``render --foreground``)
+    render_service: bool = True
+    #: the render service exits after this long with no batch and no client attached
+    service_idle_seconds: float = 300.0
 
     def validate(self) -> Settings:
         """Reject values that would make the manager misbehave; returns ``self``."""
@@ -109,6 +115,7 @@ class Settings(JsonModel):
             ("progress_rate_hz", self.progress_rate_hz > 0, "more than 0"),
             ("log_view_lines", self.log_view_lines >= 100, "100 or more"),
             ("history_keep_days", self.history_keep_days >= 0, "0 or more"),
+            ("service_idle_seconds", self.service_idle_seconds >= 0, "0 or more seconds"),
         ]
         for f in fields(self):  # inf, 1e999 and nan are numbers to JSON and float()
             value = getattr(self, f.name)
@@ -259,3 +266,17 @@ def save_settings(settings: Settings, path: Path | str | None = None) -> Path:
     tmp.write_text(json.dumps(settings.validate().to_dict(), indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, target)
     return target
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``settings`` as ``LRC_<NAME>`` variables, so a process started from here (the render
+    service, a headless manager) uses the same job store, temp root and mayapy even where
+    they were never saved."""
+    env: dict[str, str] = {}
+    for name, value in settings.to_dict().items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = int(value)
+        env[f"{ENV_PREFIX}{name.upper()}"] = str(value)
+    return env

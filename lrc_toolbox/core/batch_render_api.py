@@ -586,6 +586,34 @@ class BatchRenderAPI(QtCore.QObject):
                 f"batch {self.batch_id} is still running: stop it or wait for it to finish"
             )
         planned = self.plan_batch(config)
+        batch_id, snapshot = self._record(config, planned)
+        scheduler = Scheduler(
+            planned.plan.frames_by_layer,
+            chunk_size=config.chunk_size,
+            order=config.frame_order,
+            max_attempts=config.max_attempts,
+        )
+        batch_lock.hold(batch_id)
+        try:
+            with _store_errors():
+                self._run(batch_id, planned, scheduler, snapshot)
+        except BaseException:
+            batch_lock.release(batch_id)
+            raise
+        return batch_id
+
+    def record_batch(self, config: RenderConfig) -> str:
+        """Validate, snapshot the scene and record the batch PENDING, owned by this
+        process, without starting it: the render service queues a batch asked for while
+        another renders, and starts it later with :meth:`resume`. Returns its id.
+
+        Raises:
+            BadRequest, EnvironmentProblem: as :meth:`start_batch_render`.
+        """
+        return self._record(config, self.plan_batch(config))[0]
+
+    def _record(self, config: RenderConfig, planned: PlannedBatch) -> tuple[str, str]:
+        """The snapshot and the job store's record of a planned batch: (id, snapshot)."""
         plan = planned.plan
         with _store_errors():
             busy = self.store.output_folder_owner(plan.output_dir)
@@ -611,20 +639,7 @@ class BatchRenderAPI(QtCore.QObject):
                 with contextlib.suppress(OSError):  # our own copy, made a moment ago
                     Path(snapshot).unlink()
                 raise
-        scheduler = Scheduler(
-            plan.frames_by_layer,
-            chunk_size=config.chunk_size,
-            order=config.frame_order,
-            max_attempts=config.max_attempts,
-        )
-        batch_lock.hold(batch_id)
-        try:
-            with _store_errors():
-                self._run(batch_id, planned, scheduler, str(snapshot))
-        except BaseException:
-            batch_lock.release(batch_id)
-            raise
-        return batch_id
+        return batch_id, str(snapshot)
 
     def resume(self, batch_id: str) -> str:
         """Render what a stopped, failed or killed batch left undone.

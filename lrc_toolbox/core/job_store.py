@@ -275,6 +275,12 @@ class ClaimResult:
         """The line that tells the user about a take-over, or None."""
         if not self.took_over:
             return None
+        if (
+            self.previous_state is BatchState.PENDING
+            and self.previous_owner is not None
+            and self.previous_owner.same_process(self.owner)
+        ):
+            return None  # its own queued batch (the render service starting it)
         who = self.previous_owner.describe() if self.previous_owner else "an unknown manager"
         return (
             f"batch {self.batch_id} was left unfinished by its previous manager ({who}), "

@@ -1,0 +1,301 @@
+"""Find, start and talk to the local render service. Standard library only: no Qt, so the
+command line, the Python API and Nuke can use it as they are.
+
+:meth:`ServiceClient.attach` connects to the service of the user's temp root, starting one
+(detached: it outlives the caller, Maya included) when none runs or the one recorded has
+died. Requests are answered in order; the service's events arrive on a reader thread and
+wait in :attr:`ServiceClient.events` until the caller takes them, so a GUI thread reads them
+when it chooses (the dashboard's timer) and never waits for the socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from lrc_toolbox import __version__
+from lrc_toolbox.config.batch_render_defaults import Settings, settings_env
+from lrc_toolbox.core.batch_lock import process_alive
+from lrc_toolbox.records.service import (
+    PROTOCOL,
+    ChannelError,
+    EventBatch,
+    Hello,
+    Op,
+    Refused,
+    Reply,
+    Request,
+    Welcome,
+    decode,
+    encode,
+)
+from lrc_toolbox.service.channel import (
+    LOG_FILE,
+    ServiceInfo,
+    connect,
+    read_info,
+    read_token,
+    service_dir,
+)
+
+__all__ = [
+    "PACKAGE_ROOT",
+    "START_TIMEOUT",
+    "ServiceClient",
+    "ServiceRefused",
+    "ServiceUnavailable",
+    "service_command",
+    "start_service",
+]
+
+#: the folder that holds the lrc_toolbox package (put on the service's PYTHONPATH)
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+#: seconds a freshly started service has to listen
+START_TIMEOUT = 30.0
+#: seconds a service has to answer a hello
+HELLO_TIMEOUT = 10.0
+#: the variable that marks a render worker (never inherited by the service)
+_WORKER_ENV = "LRC_WORKER_ID"
+
+
+class ServiceUnavailable(RuntimeError):
+    """No render service could be reached or started; the message says why and what to do."""
+
+
+class ServiceRefused(ServiceUnavailable):
+    """The service answered and would not talk to this client (another user's token, another
+    version, another kind of workers); the message is the service's reason."""
+
+
+def service_python(settings: Settings, *, simulate: bool) -> str:
+    """The Python that runs the service: this one, except inside the Maya GUI, whose
+    executable is Maya itself: then its mayapy."""
+    name = os.path.basename(sys.executable).lower()
+    if simulate or not name.startswith("maya") or name.startswith("mayapy"):
+        return sys.executable
+    from lrc_toolbox.utils.render_subprocess import find_mayapy
+
+    return find_mayapy(settings.mayapy, running_executable=sys.executable)
+
+
+def service_command(settings: Settings, *, simulate: bool) -> list[str]:
+    command = [service_python(settings, simulate=simulate), "-m", "lrc_toolbox.service"]
+    return [*command, "--simulate"] if simulate else command
+
+
+def start_service(
+    settings: Settings, *, simulate: bool, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a service for ``settings``' temp root, detached from this process (its own
+    session / process group, so a crash or Ctrl-C of the caller does not reach it). It
+    prints to ``<temp_root>/service/service.log``. Returns at once."""
+    folder = service_dir(settings.resolved_temp_root())
+    environment = dict(os.environ if env is None else env)
+    environment.update(settings_env(settings))
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PACKAGE_ROOT), environment.get("PYTHONPATH", "")) if p
+    )
+    environment.pop(_WORKER_ENV, None)
+    environment.setdefault("QT_QPA_PLATFORM", "offscreen")  # it never shows a window
+    options: dict[str, Any] = {}
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        options["creationflags"] = (
+            getattr(subprocess, "DETACHED_PROCESS", 0x8)
+            | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200)
+            | getattr(subprocess, "CREATE_BREAKAWAY_FROM_JOB", 0x01000000)
+        )
+    else:
+        options["start_new_session"] = True
+    with (folder / LOG_FILE).open("ab") as log:
+        return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+            service_command(settings, simulate=simulate),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            close_fds=True,
+            cwd=str(folder),
+            **options,
+        )
+
+
+def _log_tail(folder: Path, lines: int = 8) -> str:
+    try:
+        text = (folder / LOG_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class ServiceClient:
+    """One connection to the render service.
+
+    Args:
+        connection: a connection that has been welcomed.
+        welcome: the service's answer to the hello.
+    """
+
+    def __init__(self, connection: Connection, welcome: Welcome, info: ServiceInfo) -> None:
+        self.connection = connection
+        self.welcome = welcome
+        self.info = info
+        #: event batches (and ``None`` once the service has gone), in arrival order
+        self.events: queue.Queue[EventBatch | None] = queue.Queue()
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, tuple[threading.Event, list[Reply]]] = {}
+        self._lock = threading.Lock()
+        self.connected = True
+        threading.Thread(target=self._read, name="lrc-service-client", daemon=True).start()
+
+    # ------------------------------------------------------------------ finding it
+
+    @classmethod
+    def attach(
+        cls,
+        settings: Settings,
+        *,
+        simulate: bool = False,
+        client: str = "",
+        start: bool = True,
+        timeout: float = START_TIMEOUT,
+    ) -> ServiceClient | None:
+        """Connect to the running service; with ``start``, start one when none runs (or the
+        recorded one has died). None when none runs and ``start`` is False.
+
+        Raises:
+            ServiceRefused: the service would not talk to this client (the reason says why).
+            ServiceUnavailable: it could not be started, or does not answer.
+        """
+        folder = service_dir(settings.resolved_temp_root())
+        name = client or f"{Path(sys.argv[0] or 'python').name} {os.getpid()}"
+        found = cls._existing(folder, name, simulate)
+        if found is not None or not start:
+            return found
+        process = start_service(settings, simulate=simulate)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = cls._existing(folder, name, simulate)
+            if found is not None:
+                return found
+            code = process.poll()
+            if code is not None and code != 0:
+                raise ServiceUnavailable(
+                    f"the render service could not start (exit {code}); its log "
+                    f"({folder / LOG_FILE}) ends:\n{_log_tail(folder)}"
+                )
+            time.sleep(0.05)
+        raise ServiceUnavailable(
+            f"the render service did not start listening within {timeout:.0f} s; see "
+            f"{folder / LOG_FILE}, or run `lrc-batch-render render --foreground` to render "
+            "without it"
+        )
+
+    @classmethod
+    def _existing(cls, folder: Path, name: str, simulate: bool) -> ServiceClient | None:
+        info = read_info(folder)
+        if info is None or not process_alive(info.pid, info.started):
+            return None  # none, or a dead one: it is replaced
+        token = read_token(folder)
+        if token is None:
+            return None
+        try:
+            connection = connect(info.address, info.family)
+        except OSError:
+            return None  # it is going away, or not listening yet
+        try:
+            connection.send_bytes(
+                encode(
+                    Hello(
+                        protocol=PROTOCOL,
+                        version=__version__,
+                        token=token,
+                        client=name,
+                        simulate=simulate,
+                    )
+                )
+            )
+            if not connection.poll(HELLO_TIMEOUT):
+                raise ServiceUnavailable(
+                    f"the render service (pid {info.pid}) does not answer; if it hangs, "
+                    f"end it (`kill {info.pid}`) and try again"
+                )
+            answer = decode(connection.recv_bytes())
+        except (OSError, EOFError, ChannelError):
+            with contextlib.suppress(OSError):
+                connection.close()
+            return None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                connection.close()
+            raise
+        if isinstance(answer, Refused):
+            connection.close()
+            raise ServiceRefused(f"the render service (pid {info.pid}) refused: {answer.reason}")
+        if not isinstance(answer, Welcome):
+            connection.close()
+            return None
+        return cls(connection, answer, info)
+
+    # ------------------------------------------------------------------ talking
+
+    def request(self, op: Op, *, timeout: float = 60.0, **fields: Any) -> Reply:
+        """Ask the service and wait for its answer.
+
+        Raises:
+            ServiceUnavailable: the service went away, or did not answer within ``timeout``.
+        """
+        if not self.connected:
+            raise ServiceUnavailable("the render service has gone (it stopped or crashed)")
+        request_id = next(self._ids)
+        done = threading.Event()
+        slot: list[Reply] = []
+        self._waiting[request_id] = (done, slot)
+        try:
+            data = encode(Request(id=request_id, op=op, **fields))
+            with self._lock:
+                self.connection.send_bytes(data)
+            if not done.wait(timeout):
+                raise ServiceUnavailable(
+                    f"the render service (pid {self.info.pid}) did not answer {op.value!r} "
+                    f"within {timeout:.0f} s"
+                )
+        except (OSError, ValueError) as exc:
+            raise ServiceUnavailable(f"the render service has gone ({exc})") from exc
+        finally:
+            self._waiting.pop(request_id, None)
+        if not slot:
+            raise ServiceUnavailable("the render service has gone (it stopped or crashed)")
+        return slot[0]
+
+    def close(self) -> None:
+        self.connected = False
+        with contextlib.suppress(OSError):
+            self.connection.close()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = decode(self.connection.recv_bytes())
+            except (EOFError, OSError, ChannelError):
+                break
+            if isinstance(message, Reply):
+                waiter = self._waiting.get(message.id)
+                if waiter is not None:
+                    waiter[1].append(message)
+                    waiter[0].set()
+            elif isinstance(message, EventBatch):
+                self.events.put(message)
+        self.connected = False
+        for done, _slot in list(self._waiting.values()):
+            done.set()
+        self.events.put(None)
