@@ -28,6 +28,7 @@ import hmac
 import json
 import os
 import secrets
+import socket
 import stat
 import sys
 import tempfile
@@ -48,6 +49,7 @@ __all__ = [
     "ServiceLock",
     "address_for",
     "connect",
+    "hang_up",
     "listen",
     "new_token",
     "private_dir",
@@ -236,3 +238,21 @@ def connect(address: str, family: str) -> Connection:
     """
     connection: Any = Client(address, family=family)
     return connection  # type: ignore[no-any-return]
+
+
+def hang_up(connection: Connection) -> None:
+    """End ``connection`` so that the peer sees the end and a thread of ours blocked in
+    ``recv_bytes`` on it wakes up (on Linux, closing the descriptor does neither; ``shutdown``
+    does both). The descriptor stays open: the thread that reads it closes it when it
+    stops, so that no thread ever reads a descriptor number the OS has given to a new
+    connection meanwhile."""
+    if sys.platform == "win32":  # pragma: no cover - a pipe handle: closing it wakes the reader
+        with contextlib.suppress(OSError):
+            connection.close()
+        return
+    with contextlib.suppress(OSError, ValueError):
+        duplicate = socket.socket(fileno=os.dup(connection.fileno()))
+        try:
+            duplicate.shutdown(socket.SHUT_RDWR)
+        finally:
+            duplicate.close()

@@ -43,6 +43,7 @@ from lrc_toolbox.service.channel import (
     LOG_FILE,
     ServiceInfo,
     connect,
+    hang_up,
     read_info,
     read_token,
     service_dir,
@@ -182,6 +183,8 @@ class ServiceClient:
         if found is not None or not start:
             return found
         process = start_service(settings, simulate=simulate)
+        # reap it when it exits (it outlives us if we go first): no zombie is left behind
+        threading.Thread(target=process.wait, name="lrc-service-reaper", daemon=True).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = cls._existing(folder, name, simulate)
@@ -263,6 +266,8 @@ class ServiceClient:
         try:
             data = encode(Request(id=request_id, op=op, **fields))
             with self._lock:
+                if not self.connected:
+                    raise OSError("the connection is closed")
                 self.connection.send_bytes(data)
             if not done.wait(timeout):
                 raise ServiceUnavailable(
@@ -278,15 +283,17 @@ class ServiceClient:
         return slot[0]
 
     def close(self) -> None:
-        self.connected = False
-        with contextlib.suppress(OSError):
-            self.connection.close()
+        """Hang up; the reader thread closes the connection as it stops."""
+        with self._lock:
+            self.connected = False
+        hang_up(self.connection)
 
     def _read(self) -> None:
         while True:
             try:
                 message = decode(self.connection.recv_bytes())
-            except (EOFError, OSError, ChannelError):
+            except (EOFError, OSError, ChannelError, TypeError, ValueError):
+                # TypeError/ValueError: closed by close() on another thread
                 break
             if isinstance(message, Reply):
                 waiter = self._waiting.get(message.id)
@@ -295,7 +302,10 @@ class ServiceClient:
                     waiter[0].set()
             elif isinstance(message, EventBatch):
                 self.events.put(message)
-        self.connected = False
+        with self._lock:
+            self.connected = False
+            with contextlib.suppress(OSError):
+                self.connection.close()
         for done, _slot in list(self._waiting.values()):
             done.set()
         self.events.put(None)

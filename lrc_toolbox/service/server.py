@@ -69,7 +69,7 @@ from lrc_toolbox.records.service import (
     decode,
     encode,
 )
-from lrc_toolbox.service.channel import same_token
+from lrc_toolbox.service.channel import hang_up, same_token
 
 __all__ = ["FLUSH_SECONDS", "LINES_PER_FLUSH", "OUTBOX_LIMIT", "RenderService"]
 
@@ -112,10 +112,14 @@ class _Link:
         self.subscribed = False
         self.log_level = "warning"
         self.alive = True
+        self._writer: threading.Thread | None = None
 
     def start(self) -> None:
-        for target, name in ((self._read, "read"), (self._write, "write")):
-            threading.Thread(target=target, name=f"lrc-link{self.id}-{name}", daemon=True).start()
+        self._writer = threading.Thread(
+            target=self._write, name=f"lrc-link{self.id}-write", daemon=True
+        )
+        self._writer.start()
+        threading.Thread(target=self._read, name=f"lrc-link{self.id}-read", daemon=True).start()
 
     def send(self, data: bytes) -> bool:
         """Queue one frame; False (and the client is dropped) when it stopped reading."""
@@ -134,15 +138,14 @@ class _Link:
         self.alive = False
         with contextlib.suppress(queue.Full):
             self.outbox.put_nowait(None)
-        with contextlib.suppress(OSError):
-            self.connection.close()
+        hang_up(self.connection)
         self.inbox.put(("gone", self, None))
 
     def _read(self) -> None:
         while self.alive:
             try:
                 data = self.connection.recv_bytes()
-            except (EOFError, OSError):
+            except (EOFError, OSError, TypeError, ValueError):  # closed on another thread
                 break
             try:
                 message = decode(data, Request)
@@ -151,6 +154,11 @@ class _Link:
                 break
             self.inbox.put(("request", self, message))
         self.close()
+        # the descriptor is closed here, by its reader, once the writer has stopped too
+        if self._writer is not None:
+            self._writer.join(5.0)
+        with contextlib.suppress(OSError):
+            self.connection.close()
 
     def _write(self) -> None:
         while True:
@@ -367,6 +375,7 @@ class RenderService(QtCore.QObject):
                 kind, link, payload = self.inbox.get_nowait()
             except queue.Empty:
                 return
+            self._idle_since = time.monotonic()  # a client came, went or asked: not idle
             if kind == "hello":
                 self.links.append(link)
                 link.start()
