@@ -28,6 +28,7 @@ FORBIDDEN = {
     "utils": {"core", "cli", "ui", "sim", "maya_host"},
     "config": {"core", "cli", "ui", "sim", "maya_host"},
     "core": {"ui", "cli", "sim", "maya_host"},
+    "service": {"ui", "cli", "sim", "maya_host"},
 }
 MAYA_DOORS = {"maya_host", "worker"}
 
