@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         service = RenderService(
             api, listener, token, idle_seconds=idle, on_exit=app.quit, simulate=args.simulate
         )
+        service.info_folder = folder
         install_stop_signals(service)
         service.start()
         pid = os.getpid()

@@ -117,17 +117,51 @@ def start_service(
         )
     else:
         options["start_new_session"] = True
+    _rotate_log(folder)
     with (folder / LOG_FILE).open("ab") as log:
-        return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
-            service_command(settings, simulate=simulate),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            close_fds=True,
-            cwd=str(folder),
-            **options,
-        )
+        try:
+            return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+                service_command(settings, simulate=simulate),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                close_fds=True,
+                cwd=str(folder),
+                **options,
+            )
+        except PermissionError:  # pragma: no cover - Windows: a job that forbids breakaway
+            if sys.platform != "win32":
+                raise
+            options["creationflags"] &= ~0x01000000
+            return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+                service_command(settings, simulate=simulate),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                close_fds=True,
+                cwd=str(folder),
+                **options,
+            )
+
+
+def _spawn(settings: Settings, simulate: bool) -> subprocess.Popen[bytes]:
+    process = start_service(settings, simulate=simulate)
+    # reap it when it exits (it outlives us if we go first): no zombie is left behind
+    threading.Thread(target=process.wait, name="lrc-service-reaper", daemon=True).start()
+    return process
+
+
+#: service.log is moved to service.log.1 beyond this size when a service starts
+LOG_LIMIT = 5 * 1024 * 1024
+
+
+def _rotate_log(folder: Path) -> None:
+    log = folder / LOG_FILE
+    with contextlib.suppress(OSError):
+        if log.stat().st_size > LOG_LIMIT:
+            os.replace(log, log.with_name(LOG_FILE + ".1"))
 
 
 def _log_tail(folder: Path, lines: int = 8) -> str:
@@ -182,20 +216,22 @@ class ServiceClient:
         found = cls._existing(folder, name, simulate)
         if found is not None or not start:
             return found
-        process = start_service(settings, simulate=simulate)
-        # reap it when it exits (it outlives us if we go first): no zombie is left behind
-        threading.Thread(target=process.wait, name="lrc-service-reaper", daemon=True).start()
+        process = _spawn(settings, simulate)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = cls._existing(folder, name, simulate)
             if found is not None:
                 return found
-            code = process.poll()
+            code = process.returncode if process.returncode is not None else process.poll()
             if code is not None and code != 0:
                 raise ServiceUnavailable(
                     f"the render service could not start (exit {code}); its log "
                     f"({folder / LOG_FILE}) ends:\n{_log_tail(folder)}"
                 )
+            if code == 0 and read_info(folder) is None:
+                # it found the lock held by a service on its way out: try again
+                time.sleep(0.2)
+                process = _spawn(settings, simulate)
             time.sleep(0.05)
         raise ServiceUnavailable(
             f"the render service did not start listening within {timeout:.0f} s; see "

@@ -37,6 +37,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Listener
+from pathlib import Path
 from typing import Any
 
 from Qt import QtCore
@@ -69,7 +70,7 @@ from lrc_toolbox.records.service import (
     decode,
     encode,
 )
-from lrc_toolbox.service.channel import hang_up, same_token
+from lrc_toolbox.service.channel import hang_up, remove_info, same_token
 
 __all__ = ["FLUSH_SECONDS", "LINES_PER_FLUSH", "OUTBOX_LIMIT", "RenderService"]
 
@@ -236,6 +237,8 @@ class RenderService(QtCore.QObject):
         self.idle_seconds = idle_seconds
         self.simulate = simulate
         self._on_exit = on_exit
+        #: where its service.json is (removed as soon as it decides to exit)
+        self.info_folder: Path | None = None
         self.started = time.time()
         self.inbox: queue.Queue[Any] = queue.Queue()
         self.links: list[_Link] = []
@@ -290,6 +293,8 @@ class RenderService(QtCore.QObject):
         if self._exiting:
             return
         self._exiting = True
+        if self.info_folder is not None:  # new clients start a new service from now on
+            remove_info(self.info_folder, os.getpid())
         self._flush()
         for link in list(self.links):
             link.close()
