@@ -448,3 +448,18 @@ def test_a_waiting_batch_can_be_stopped_before_it_starts(
     state = client.request(Op.STATUS).state
     assert state is not None and [b.status for b in state.batches] == ["running"]
     client.request(Op.STOP, batch_id=first.batch_id)
+
+
+def test_a_client_that_attaches_after_the_batch_is_replayed_how_it_ended(
+    settings: Settings, tmp_path: Path
+) -> None:
+    first = _attach(settings)
+    first.request(Op.SUBSCRIBE)
+    reply = first.request(Op.START, config=_config(tmp_path, "1-2"), timeout=120)
+    _events_until_finished(first, reply.batch_id)
+    late = _attach(settings, client="late")
+    late.request(Op.SUBSCRIBE)
+    replay = late.events.get(timeout=30)
+    assert replay is not None and replay.replay
+    assert [e.name for e in replay.events] == [EventName.BATCH_STARTED, EventName.BATCH_FINISHED]
+    assert _finished(replay.events, reply.batch_id).done == 4

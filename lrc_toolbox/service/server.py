@@ -246,6 +246,8 @@ class RenderService(QtCore.QObject):
         self.history: deque[ServiceBatch] = deque(maxlen=HISTORY)
         self.current: _Queued | None = None
         self._plan: BatchPlan | None = None
+        #: the last batch that finished here, replayed when nothing runs
+        self._last: tuple[BatchPlan, BatchSummary] | None = None
         self._recent_logs: deque[Event] = deque(maxlen=REPLAY_LOG_LINES)
         self._pending = _Coalescer()
         self._last_statuses: list[RenderStatus] | None = None
@@ -638,6 +640,8 @@ class RenderService(QtCore.QObject):
             )
         )
         self.current = None
+        if self._plan is not None:
+            self._last = (self._plan, summary)
         self._plan = None
         self._flush()
         QtCore.QTimer.singleShot(0, self._next)
@@ -680,10 +684,22 @@ class RenderService(QtCore.QObject):
             link.send(data)
 
     def _replay(self) -> EventBatch:
-        """The running batch as events, for a client that attaches now."""
+        """The running batch as events, for a client that attaches now; when none runs, the
+        last one that finished here (its plan and how it ended)."""
         api, manager, plan = self.api, self.api.manager, self._plan
         if not api.is_running or manager is None or plan is None or not api.batch_id:
-            return EventBatch(replay=True)
+            if self._last is None:
+                return EventBatch(replay=True)
+            last_plan, summary = self._last  # how the last batch here ended
+            return EventBatch(
+                events=[
+                    Event(name=EventName.BATCH_STARTED, batch_id=summary.batch_id, plan=last_plan),
+                    Event(
+                        name=EventName.BATCH_FINISHED, batch_id=summary.batch_id, summary=summary
+                    ),
+                ],
+                replay=True,
+            )
         batch_id = api.batch_id
         events = [Event(name=EventName.BATCH_STARTED, batch_id=batch_id, plan=plan)]
         statuses = api.get_render_status()
