@@ -7,6 +7,7 @@ CLI do; every service is killed when its test ends.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -18,6 +19,8 @@ from multiprocessing.connection import Client
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sim_helpers import SHOT
 from test_cli_render import wait_gone
 
@@ -105,6 +108,61 @@ def test_keys_a_newer_peer_adds_are_ignored() -> None:
 def test_a_frame_that_is_not_a_message_is_a_channel_error(data: bytes) -> None:
     with pytest.raises(ChannelError):
         decode(data)
+
+
+_events = st.builds(
+    Event,
+    name=st.sampled_from(list(EventName)),
+    batch_id=st.text(max_size=8),
+    worker=st.text(max_size=8),
+    layer=st.text(max_size=8),
+    frame=st.integers(-(2**31), 2**31),
+    percent=st.floats(0, 100),
+    pid=st.integers(0, 2**22),
+    device=st.text(max_size=8),
+    outputs=st.lists(st.text(max_size=12), max_size=3),
+    reason=st.text(max_size=20),
+    retry=st.booleans(),
+    state=st.text(max_size=8),
+    time=st.floats(0, 2e9),
+    level=st.sampled_from(["", "info", "warning", "error", "fatal"]),
+    text=st.text(max_size=40),
+)
+
+
+@given(st.lists(_events, max_size=5))
+def test_any_event_batch_comes_back_as_it_was_sent(events: list[Event]) -> None:
+    batch = EventBatch(events=events)
+    assert decode(encode(batch)) == batch
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"name": "frame_finished", "frame": "3"},
+        {"name": "frame_failed", "retry": 1},
+        {"name": "frame_progress", "percent": True},
+        {"name": "frame_finished", "outputs": "a.exr"},
+        {"name": "frame_exploded"},
+    ],
+)
+def test_an_event_field_of_the_wrong_type_is_a_channel_error(event: dict[str, object]) -> None:
+    data = encode(EventBatch()).replace(
+        b'"events":[]', b'"events":[' + json.dumps(event).encode() + b"]"
+    )
+    with pytest.raises(ChannelError):
+        decode(data)
+
+
+def test_an_event_leaves_its_unused_fields_off_the_wire() -> None:
+    event = Event(name=EventName.FRAME_STARTED, batch_id="b", worker="gpu1", layer="BG", frame=4)
+    assert event.to_wire() == {
+        "name": "frame_started",
+        "batch_id": "b",
+        "worker": "gpu1",
+        "layer": "BG",
+        "frame": 4,
+    }
 
 
 def test_decode_refuses_an_unexpected_type() -> None:

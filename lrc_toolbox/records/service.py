@@ -44,6 +44,7 @@ __all__ = [
     "ErrorKind",
     "Event",
     "EventBatch",
+    "EventName",
     "Hello",
     "Message",
     "Op",
@@ -241,6 +242,94 @@ class Event(JsonModel):
     plan: BatchPlan | None = None
     summary: BatchSummary | None = None
 
+    def to_wire(self) -> dict[str, Any]:
+        """The event's JSON without the fields left at their defaults (most of them: an
+        event uses 3 to 5), made without the generic record walk: events are the channel's
+        bulk (~40 us an event instead of ~140)."""
+        data: dict[str, Any] = {"name": self.name.value}
+        for key in _EVENT_SCALARS:
+            value = getattr(self, key)
+            if value != _EVENT_DEFAULTS[key]:
+                data[key] = value
+        if self.outputs:
+            data["outputs"] = list(self.outputs)
+        if self.plan is not None:
+            data["plan"] = JsonModel.to_dict(self.plan)  # field by field, as from_stored reads
+        if self.summary is not None:
+            data["summary"] = self.summary.to_dict()
+        return data
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Event:
+        """The event in ``data`` (:meth:`to_wire`'s shape; keys it does not know are
+        ignored), every field checked against its type.
+
+        Raises:
+            ChannelError: a field of the wrong type, or no valid name.
+        """
+        if not isinstance(data, dict):
+            raise ChannelError("an event that is not an object")
+        try:
+            name = EventName(data.get("name"))
+        except ValueError:
+            raise ChannelError(f"unknown event {data.get('name')!r}") from None
+        fields: dict[str, Any] = {}
+        for key, kind in _EVENT_SCALARS.items():
+            if key not in data:
+                continue
+            value = data[key]
+            if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+                raise ChannelError(f"event field {key!r}: {value!r} is not {_KIND_WORDS[kind]}")
+            fields[key] = float(value) if kind == (int, float) else value
+        outputs = data.get("outputs", [])
+        if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
+            raise ChannelError("event field 'outputs' is not a list of paths")
+        try:
+            plan = BatchPlan.from_stored(data["plan"]) if data.get("plan") else None
+            summary = BatchSummary.from_stored(data["summary"]) if data.get("summary") else None
+        except (ValidationError, TypeError) as exc:
+            raise ChannelError(f"an event's plan or summary does not fit: {exc}") from exc
+        return cls(name=name, outputs=list(outputs), plan=plan, summary=summary, **fields)
+
+
+#: Event's plain fields and their JSON types
+_EVENT_SCALARS: dict[str, Any] = {
+    "batch_id": str,
+    "worker": str,
+    "layer": str,
+    "frame": int,
+    "percent": (int, float),
+    "pid": int,
+    "device": str,
+    "reason": str,
+    "retry": bool,
+    "state": str,
+    "time": (int, float),
+    "level": str,
+    "text": str,
+}
+_EVENT_DEFAULTS: dict[str, Any] = {
+    "batch_id": "",
+    "worker": "",
+    "layer": "",
+    "frame": 0,
+    "percent": 0.0,
+    "pid": 0,
+    "device": "",
+    "reason": "",
+    "retry": False,
+    "state": "",
+    "time": 0.0,
+    "level": "",
+    "text": "",
+}
+_KIND_WORDS: dict[Any, str] = {
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+    (int, float): "a number",
+}
+
 
 @dataclass
 class EventBatch(Message):
@@ -265,10 +354,42 @@ _M = TypeVar("_M", bound=Message)
 
 
 def encode(message: Message) -> bytes:
-    """The message's frame: ``{"type": TYPE, "body": to_dict()}`` as UTF-8 JSON."""
-    return json.dumps(
-        {"type": message.TYPE, "body": message.to_dict()}, separators=(",", ":")
-    ).encode("utf-8")
+    """The message's frame: ``{"type": TYPE, "body": to_dict()}`` as UTF-8 JSON (an event
+    batch's events through :meth:`Event.to_wire`)."""
+    if isinstance(message, EventBatch):
+        body: dict[str, Any] = {
+            "events": [event.to_wire() for event in message.events],
+            "statuses": None
+            if message.statuses is None
+            else [status.to_dict() for status in message.statuses],
+            "replay": message.replay,
+            "dropped_lines": message.dropped_lines,
+        }
+    else:
+        body = message.to_dict()
+    return json.dumps({"type": message.TYPE, "body": body}, separators=(",", ":")).encode("utf-8")
+
+
+def _event_batch(body: dict[str, Any]) -> EventBatch:
+    events = body.get("events", [])
+    statuses = body.get("statuses")
+    if not isinstance(events, list) or not (statuses is None or isinstance(statuses, list)):
+        raise ChannelError("an event batch whose events or statuses are not lists")
+    try:
+        status_records = (
+            None if statuses is None else [RenderStatus.from_stored(s) for s in statuses]
+        )
+    except (ValidationError, TypeError) as exc:
+        raise ChannelError(f"a worker status that does not fit: {exc}") from exc
+    replay, dropped = body.get("replay", False), body.get("dropped_lines", 0)
+    if not isinstance(replay, bool) or isinstance(dropped, bool) or not isinstance(dropped, int):
+        raise ChannelError("an event batch whose replay or dropped_lines has the wrong type")
+    return EventBatch(
+        events=[Event.from_wire(e) for e in events],
+        statuses=status_records,
+        replay=replay,
+        dropped_lines=dropped,
+    )
 
 
 def decode(data: bytes, expected: type[_M] | None = None) -> Message:
@@ -289,6 +410,8 @@ def decode(data: bytes, expected: type[_M] | None = None) -> Message:
         raise ChannelError(f"unknown message type {raw.get('type')!r}")
     if expected is not None and cls is not expected:
         raise ChannelError(f"expected {expected.TYPE!r}, got {cls.TYPE!r}")
+    if cls is EventBatch:
+        return _event_batch(raw["body"])
     try:
         return cls.from_stored(raw["body"])
     except (ValidationError, TypeError) as exc:
