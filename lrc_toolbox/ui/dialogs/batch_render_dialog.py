@@ -29,7 +29,13 @@ from lrc_toolbox.records.batch import (
     batch_log_dir,
     remaining_seconds,
 )
-from lrc_toolbox.records.models import BatchState, RenderConfig, RenderStatus, SystemInfo
+from lrc_toolbox.records.models import (
+    BatchState,
+    FrameState,
+    RenderConfig,
+    RenderStatus,
+    SystemInfo,
+)
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
 from lrc_toolbox.ui.widgets.active_renders import (
@@ -60,6 +66,7 @@ _ENDED_WORDS = {
     BatchState.DONE: "Done",
     BatchState.FAILED: "Finished with failures",
     BatchState.CANCELLED: "Stopped",
+    BatchState.INTERRUPTED: "Interrupted",
 }
 
 
@@ -167,6 +174,10 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._failed = 0
         self._skipped = 0
         self._started_at = 0.0
+        #: (time, frames finished then) the ETA counts from: frames replayed by the render
+        #: service to a window that attached late finished before it watched
+        self._rate_base: tuple[float, int] = (0.0, 0)
+        self._watching_since_start = True
         self._finished_at: float | None = None
         self._frame_started: dict[str, float] = {}
         self._pending_plan: BatchPlan | None = None
@@ -193,20 +204,69 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._update_controls()
 
     def _adopt_running_batch(self) -> None:
-        """Show a batch that started before this window existed (best effort: the frame
-        counts come from the engine's scheduler; the log starts now)."""
+        """Show a batch that started before this window existed (a script, another window,
+        the render service after a Maya crash). Its frames and counts come from the job
+        store, which the engine keeps current wherever it runs (the scheduler of an engine
+        in this process is preferred for the counts); the log starts now.
+
+        A service-backed API also replays the running batch shortly after it attaches
+        (``batch_started`` and every finished frame): that replaces what is shown here.
+        """
         self._running = True
-        self._batch_id = self.api.batch_id
-        self._started_at = time.time()
+        batch_id = self._batch_id = self.api.batch_id
+        now = self._started_at = time.time()
         manager = self.api.manager
-        counts = manager.scheduler.summary() if manager is not None else LayerCounts()
+        counts: LayerCounts | BatchSummary | None = (
+            manager.scheduler.summary() if manager is not None else None
+        )
+        if batch_id:
+            self.progress_widget.set_log_dir(str(batch_log_dir(self.api.temp.root, batch_id)))
+            try:
+                counts = self._adopt_from_store(batch_id, counts)
+            except Exception as exc:  # a damaged or busy store: show what the engine says
+                log.warning("batch %s: its frames could not be read: %s", batch_id, exc)
+        counts = counts or LayerCounts()
         self._total = counts.total
         self._done = counts.done
         self._failed = counts.failed
         self._skipped = counts.skipped
-        if self._batch_id:
-            self.progress_widget.set_log_dir(str(batch_log_dir(self.api.temp.root, self._batch_id)))
+        # the start of the batch's workers when the store knows it, else the frames that
+        # finished before this window watched are left out of the ETA
+        known = self._started_at != now
+        self._rate_base = (self._started_at, 0 if known else self._finished_count())
         self._mark_dirty()
+
+    def _adopt_from_store(
+        self, batch_id: str, counts: LayerCounts | BatchSummary | None
+    ) -> LayerCounts | BatchSummary:
+        """The adopted batch's plan (its frame strip) and frame states from the job store;
+        returns ``counts``, or the store's when None."""
+        store = self.api.store
+        record = store.get_batch(batch_id)
+        frames = store.frames(batch_id)
+        layers: dict[str, list[int]] = {}
+        states: dict[tuple[str, int], str] = {}
+        for outcome in frames:
+            layers.setdefault(outcome.layer, []).append(outcome.frame)
+            if outcome.state is not FrameState.PENDING:
+                states[(outcome.layer, outcome.frame)] = outcome.state.value
+        config = record.config
+        plan = BatchPlan(
+            config=config,
+            scene_name=config.scene_name or "",
+            renderer="",
+            frames_by_layer=layers,
+            output_dir=config.output_dir or "",
+            project=config.project,
+            batch_id=record.id,
+            log_dir=str(batch_log_dir(self.api.temp.root, record.id)),
+        )
+        self._plan = self._pending_plan = plan
+        self._pending_frames = states
+        started = [w.started for w in store.workers(batch_id) if w.ended is None and w.started]
+        if started:  # this run's workers: the ETA and "took" count from their start
+            self._started_at = min(started)
+        return counts if counts is not None else record.counts
 
     def _on_system_refreshed(self, info: object) -> None:
         assert isinstance(info, SystemInfo)
@@ -521,6 +581,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._total = plan.frame_count
         self._done = self._failed = self._skipped = 0
         self._started_at = time.time()
+        self._rate_base = (self._started_at, 0)
+        self._watching_since_start = False  # settled at the next flush (see _flush)
         self._finished_at = None
         self._mark_dirty()
 
@@ -556,10 +618,13 @@ class BatchRenderDialog(QtWidgets.QDialog):
     def _on_batch_finished(self, summary: object) -> None:
         assert isinstance(summary, BatchSummary)
         self._pending_summary = summary
-        self._done = summary.done
-        self._failed = summary.failed
-        self._skipped = summary.skipped
-        self._total = summary.total
+        if summary.total or not self._total:
+            self._done = summary.done
+            self._failed = summary.failed
+            self._skipped = summary.skipped
+            self._total = summary.total
+        # else a summary without counts (the render service died: the API ends the batch
+        # as interrupted without them): the counts seen so far stay
         self._finished_at = time.time()
         self._running = False
         self._stop_requested = False
@@ -574,6 +639,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if self._shut_down:
             return
         progress = self.progress_widget
+        if not self._watching_since_start:
+            self._settle_start()
         if self._pending_plan is not None:
             plan, self._pending_plan = self._pending_plan, None
             self.renders_model.clear()
@@ -604,6 +671,29 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if not self._running and not self._pending_logs and not self._pending_frames:
             self._flush_timer.stop()
 
+    def _settle_start(self) -> None:
+        """After a ``batch_started``: frames already finished by the first flush (the render
+        service replays them to a window that attaches late, in the same delivery) were
+        rendered before this window watched; the ETA leaves them out and "took" counts from
+        the start of the batch's workers (job store) instead of from now."""
+        self._watching_since_start = True
+        finished = self._finished_count()
+        if not finished or not self._running or not self._batch_id:
+            return
+        now = time.time()
+        self._rate_base = (now, finished)
+        try:
+            started = [
+                w.started
+                for w in self.api.store.workers(self._batch_id)
+                if w.ended is None and w.started
+            ]
+        except Exception:  # only the "took" time is less exact
+            started = []
+        if started:
+            self._started_at = min(min(started), self._started_at)
+            self._rate_base = (self._started_at, 0)
+
     def _finished_count(self) -> int:
         return self._done + self._failed + self._skipped
 
@@ -623,7 +713,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
             parts.append(f"{self._skipped} skipped")
         if self._running:
             parts.append(f"{self._live_workers} worker{'s' if self._live_workers != 1 else ''}")
-            remaining = remaining_seconds(time.time() - self._started_at, finished, total)
+            since, base = self._rate_base
+            remaining = remaining_seconds(time.time() - since, finished - base, total - base)
             if self._stop_requested:
                 parts.append("stopping…")
             elif remaining is not None and finished < total:
@@ -659,6 +750,18 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 f"Stopped: {self._finished_count()} of {self._total} frames finished, {left} "
                 f"not rendered. Resume renders the rest (batch {batch}).",
                 "info",
+            )
+            return
+        if state is BatchState.INTERRUPTED:
+            left = max(0, self._total - self._finished_count())
+            reason = (summary.error or "the batch's manager stopped").rstrip(".")
+            advice = (
+                "" if "resume" in reason.lower() else f" Resume renders the rest (batch {batch})."
+            )
+            self.message_area.show_message(
+                f"Interrupted: {self._finished_count()} of {self._total} frames finished, "
+                f"{left} not rendered: {reason}.{advice}",
+                "error",
             )
             return
         error = summary.error or ""
