@@ -234,6 +234,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         # finished before this window watched are left out of the ETA
         known = self._started_at != now
         self._rate_base = (self._started_at, 0 if known else self._finished_count())
+        self._note_attached(self._finished_count())
         self._mark_dirty()
 
     def _adopt_from_store(
@@ -250,6 +251,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
             layers.setdefault(outcome.layer, []).append(outcome.frame)
             if outcome.state is not FrameState.PENDING:
                 states[(outcome.layer, outcome.frame)] = outcome.state.value
+            if outcome.state is FrameState.RUNNING and outcome.worker and outcome.started:
+                self._frame_started[outcome.worker] = outcome.started
         config = record.config
         plan = BatchPlan(
             config=config,
@@ -680,19 +683,35 @@ class BatchRenderDialog(QtWidgets.QDialog):
         finished = self._finished_count()
         if not finished or not self._running or not self._batch_id:
             return
+        self._note_attached(finished)
         now = time.time()
         self._rate_base = (now, finished)
         try:
+            store = self.api.store
             started = [
-                w.started
-                for w in self.api.store.workers(self._batch_id)
-                if w.ended is None and w.started
+                w.started for w in store.workers(self._batch_id) if w.ended is None and w.started
             ]
-        except Exception:  # only the "took" time is less exact
+            for outcome in store.frames(self._batch_id, states=[FrameState.RUNNING]):
+                if outcome.worker in self._frame_started and outcome.started:
+                    self._frame_started[outcome.worker] = outcome.started  # not "now"
+        except Exception:  # only the times shown are less exact
             started = []
         if started:
             self._started_at = min(min(started), self._started_at)
             self._rate_base = (self._started_at, 0)
+
+    def _note_attached(self, finished: int) -> None:
+        """Say in the log that this window joined a batch already under way."""
+        self._pending_logs.append(
+            (
+                time.time(),
+                "info",
+                "",
+                f"Showing batch {self._batch_id}, already rendering: {finished} of "
+                f"{self._total} frames had finished. Earlier log lines are in the log files "
+                "(Open log file).",
+            )
+        )
 
     def _finished_count(self) -> int:
         return self._done + self._failed + self._skipped
