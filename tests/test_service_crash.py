@@ -76,6 +76,10 @@ config = RenderConfig(
 if not dialog.start(config):
     print("ERROR", dialog.message_area.text(), flush=True)
     sys.exit(2)
+# the service announces the batch a moment later: a double click must not queue a second
+if dialog.start(config) or dialog.start_button.isEnabled():
+    print("ERROR a second start was accepted before the batch was announced", flush=True)
+    sys.exit(3)
 
 
 def started():
@@ -267,6 +271,11 @@ def test_a_dashboard_killed_mid_batch_leaves_every_frame_rendering_and_a_new_one
         assert counts["total"] == 24 and counts["done"] >= killed_at
         qtbot.waitUntil(lambda: "/ 24 frames" in dialog.status_label.text(), timeout=5000)
         assert dialog.status_label.text() != "No batch yet."
+        log = dialog.progress_widget.log_view.model
+        qtbot.waitUntil(
+            lambda: any(f"Showing batch {batch_id}" in line[-1] for line in log.lines()),
+            timeout=5000,
+        )
         assert dialog.stop_button.isEnabled() and not dialog.start_button.isEnabled()
         strip = dialog.progress_widget.frame_strip
         assert [row.name for row in strip.layers()] == LAYERS

@@ -267,7 +267,7 @@ def ask_keep_rendering(batch_id: str, cmds: Any = None) -> bool | None:
         )
     except Exception:  # no UI to ask with (or it is already torn down)
         return None
-    return answer != QUIT_STOP
+    return str(answer) != QUIT_STOP
 
 
 def handoff_command(mayapy: str, batch_id: str) -> list[str]:

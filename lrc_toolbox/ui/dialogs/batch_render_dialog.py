@@ -143,6 +143,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
     #: Stop asks first when the batch ran longer than this or has more frames left
     STOP_CONFIRM_SECONDS = 30.0
     STOP_CONFIRM_FRAMES = 20
+    #: after a start or resume the API accepted, how long its ``batch_started`` may take
+    #: (the render service's arrives a moment later) before Start is offered again
+    START_ANNOUNCE_MS = 5000
 
     def __init__(
         self,
@@ -165,6 +168,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.resize(1320, 860)
         # recorded by the signal handlers, pushed into the widgets by _flush
         self._running = False
+        #: a start or resume was accepted and its batch_started has not arrived yet
+        self._starting = False
+        self._announced = 0  # batch_started signals seen
         self._stop_requested = False
         self._batch_id: str | None = None
         self._last_batch: tuple[str, BatchState] | None = None  # (id, final state)
@@ -199,6 +205,15 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._flush_timer = QtCore.QTimer(self)
         self._flush_timer.setInterval(FLUSH_INTERVAL_MS)  # a repeating tick, unlike the views'
         self._flush_timer.timeout.connect(self._flush)
+        self._starting_timer = QtCore.QTimer(self)
+        self._starting_timer.setSingleShot(True)
+        self._starting_timer.setInterval(self.START_ANNOUNCE_MS)
+        self._starting_timer.timeout.connect(self._started_or_not)
+        # fires once the events delivered with a batch_started are handled (see _settle_start)
+        self._announce_timer = QtCore.QTimer(self)
+        self._announce_timer.setSingleShot(True)
+        self._announce_timer.setInterval(0)
+        self._announce_timer.timeout.connect(self._settle_start)
         if api.is_running:  # opened on a batch started elsewhere (script, another window)
             self._adopt_running_batch()
         self._update_controls()
@@ -431,7 +446,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
     def start(self, config: RenderConfig | None = None) -> bool:
         """Start a batch with ``config`` (default: the panel's). Errors go to the message
         area; returns True when the batch started."""
-        if self._running or self.api.is_running:
+        if self._running or self._starting or self.api.is_running:
             return False  # no double start
         if config is None:
             reason = self.config_widget.validation_error()
@@ -444,7 +459,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
 
     def resume(self) -> bool:
         """Render what the last stopped/failed batch of this window left undone."""
-        if self._running or self._last_batch is None:
+        if self._running or self._starting or self._last_batch is None:
             return False
         batch_id = self._last_batch[0]
         self.message_area.clear()
@@ -452,6 +467,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
 
     def _call_api(self, call: Callable[[], object], what: str) -> bool:
         self.start_button.setEnabled(False)  # until the answer: no double click
+        announced = self._announced
         try:
             call()
         except BadRequest as exc:
@@ -468,6 +484,11 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 "error",
             )
         else:
+            if self._announced == announced:
+                # the render service announces the batch a moment later (batch_started):
+                # until then (at most START_ANNOUNCE_MS) Start and Resume stay disabled
+                self._starting = True
+                self._starting_timer.start()
             self._flush()
             return True
         finally:
@@ -554,6 +575,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
             return
         self._shut_down = True
         self._flush_timer.stop()
+        self._starting_timer.stop()
+        self._announce_timer.stop()
         self._disconnect_api()
         self.system_widget.shutdown()
         self.config_widget.shutdown()
@@ -572,6 +595,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
 
     def _on_batch_started(self, batch_id: str, plan: object) -> None:
         assert isinstance(plan, BatchPlan)
+        self._starting = False
+        self._announced += 1
         self._running = True
         self._stop_requested = False
         self._batch_id = batch_id
@@ -585,9 +610,18 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._done = self._failed = self._skipped = 0
         self._started_at = time.time()
         self._rate_base = (self._started_at, 0)
-        self._watching_since_start = False  # settled at the next flush (see _flush)
+        self._watching_since_start = False
+        self._announce_timer.start()  # after the frames replayed with it (_settle_start)
         self._finished_at = None
         self._mark_dirty()
+
+    def _started_or_not(self) -> None:
+        """No ``batch_started`` came in time (a batch queued behind another one in the
+        render service starts later): offer Start again."""
+        if self._starting:
+            self._starting = False
+            self._controls_key = None
+            self._update_controls()
 
     def _on_worker_event(self, *_args: Any) -> None:
         self._mark_dirty()
@@ -642,8 +676,6 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if self._shut_down:
             return
         progress = self.progress_widget
-        if not self._watching_since_start:
-            self._settle_start()
         if self._pending_plan is not None:
             plan, self._pending_plan = self._pending_plan, None
             self.renders_model.clear()
@@ -675,10 +707,14 @@ class BatchRenderDialog(QtWidgets.QDialog):
             self._flush_timer.stop()
 
     def _settle_start(self) -> None:
-        """After a ``batch_started``: frames already finished by the first flush (the render
-        service replays them to a window that attaches late, in the same delivery) were
-        rendered before this window watched; the ETA leaves them out and "took" counts from
-        the start of the batch's workers (job store) instead of from now."""
+        """Just after a ``batch_started``, in the next turn of the event loop: frames that
+        finished already came with it (the render service replays a running batch to a
+        window that attaches late, in one delivery; an engine's own frames come later, from
+        its workers). They were rendered before this window watched: the log says so, the
+        ETA leaves them out, and "took" and the running frames' times come from the job
+        store instead of from now."""
+        if self._watching_since_start or self._shut_down:
+            return
         self._watching_since_start = True
         finished = self._finished_count()
         if not finished or not self._running or not self._batch_id:
@@ -699,6 +735,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if started:
             self._started_at = min(min(started), self._started_at)
             self._rate_base = (self._started_at, 0)
+        self._mark_dirty()
 
     def _note_attached(self, finished: int) -> None:
         """Say in the log that this window joined a batch already under way."""
@@ -811,6 +848,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         reason = self.config_widget.validation_error()
         key = (
             running,
+            self._starting,
             reason,
             self._stop_requested,
             self._last_batch,
@@ -820,11 +858,11 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if key == self._controls_key:
             return  # called every flush: touch the widgets only when something changed
         self._controls_key = key
-        self.start_button.setEnabled(not running and reason is None)
+        self.start_button.setEnabled(not running and not self._starting and reason is None)
         self.start_button.setToolTip(reason or "Start rendering in the background")
         resumable = self._last_batch is not None and self._last_batch[1].resumable
         self.resume_button.setVisible(resumable and not running)
-        self.resume_button.setEnabled(resumable and not running)
+        self.resume_button.setEnabled(resumable and not running and not self._starting)
         self.stop_button.setEnabled(running)
         if self._stop_requested:
             self.stop_button.setText("Force stop")
