@@ -1100,6 +1100,35 @@ def test_a_handed_over_batch_finishes_after_maya_has_gone(
     assert all(f"--scene-name shot_v003 --project {tmp_path} " in line for line in starts)
 
 
+def test_the_service_backed_session_api_exports_here_and_starts_in_the_service(
+    session: types.SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The method order: the live session is exported first (LiveSessionBatchAPI), then
+    the export goes to ServiceBatchAPI.start_batch_render; planning stays local."""
+    mro = live.LiveSessionServiceAPI.__mro__
+    assert mro.index(live.LiveSessionBatchAPI) < mro.index(ServiceBatchAPI)
+    api = live.LiveSessionServiceAPI(make_api(tmp_path).settings, simulate=True, attach=False)
+    sent: list[RenderConfig] = []
+
+    def start_in_service(self: ServiceBatchAPI, config: RenderConfig) -> str:
+        sent.append(config)
+        return "20261205-1200-abcdef"
+
+    monkeypatch.setattr(ServiceBatchAPI, "start_batch_render", start_in_service)
+    try:
+        assert not api.is_running and api.batch_id is None and api.manager is None
+        plan = api.plan_batch(RenderConfig(scene="", frames="3")).plan
+        assert plan.scene_name == "shot_v003" and plan.config.scene == ""
+        assert api.start_batch_render(RenderConfig(scene="", layers=["CHAR"])) == (
+            "20261205-1200-abcdef"
+        )
+        assert len(sent) == 1 and Path(sent[0].scene).parent.parent.name == "live"
+        assert sent[0].scene_name == "shot_v003" and sent[0].project == str(tmp_path)
+        assert api.client_name == "Maya"
+    finally:
+        api.shutdown()
+
+
 def stop_service(temp_root: Path) -> None:
     """SIGTERM the render service of ``temp_root`` (it stops its batch), then kill it."""
     import signal
