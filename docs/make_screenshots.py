@@ -1,11 +1,14 @@
 """Make the dashboard screenshots of docs/user-guide.md, offscreen, on the simulator.
 
     python docs/make_screenshots.py            # writes docs/images/dashboard_*.png
+    python docs/make_screenshots.py reattached # only dashboard_reattached.png
 
 Every picture is of the real dashboard driving real (simulated) worker processes:
 ``dashboard_idle.png`` (a scene read, ready to start), ``dashboard_rendering.png`` (mid-batch,
-three GPU workers rendering) and ``dashboard_error.png`` (a frame that failed, and a bad
-frame list being typed). Needs a Qt binding (PySide2 or PySide6) and Qt.py.
+three GPU workers rendering), ``dashboard_error.png`` (a frame that failed, and a bad
+frame list being typed) and ``dashboard_reattached.png`` (a dashboard opened after the one
+that started the batch went away, as after a Maya crash: the batch renders on in the render
+service and the new dashboard shows it). Needs a Qt binding (PySide2 or PySide6) and Qt.py.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from Qt import QtWidgets  # noqa: E402
 
 from lrc_toolbox.config.batch_render_defaults import Settings  # noqa: E402
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI  # noqa: E402
+from lrc_toolbox.core.service_api import ServiceBatchAPI  # noqa: E402
 from lrc_toolbox.records.models import WorkerState  # noqa: E402
 from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog  # noqa: E402
 from lrc_toolbox.ui.style import apply_maya_style  # noqa: E402
@@ -76,21 +80,72 @@ class ScreenshotDialog(BatchRenderDialog):
         return "stop"
 
 
+def settings(**changes: object) -> Settings:
+    values: dict[str, object] = {
+        "simulate_gpus": 4,
+        "temp_root": str(WORK / "tmp"),
+        "job_store_path": str(WORK / "jobs.sqlite"),
+        "min_free_disk_mb": 0,
+        "warn_free_disk_mb": 0,
+        "stop_grace_seconds": 1.0,
+    }
+    values.update(changes)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def reattached(app: QtWidgets.QApplication) -> None:
+    """A batch started from one dashboard, which then goes away (as Maya would crash); a new
+    dashboard attaches to the render service mid-batch and shows it."""
+    os.environ["LRC_SIM_TIME_SCALE"] = "0.5"
+    os.environ["LRC_SIM_CONFIG"] = json.dumps(
+        {"startup": 1.0, "frame_cost": {"BG": 4, "CHAR": 6}, "progress_steps": 25}
+    )
+    service_settings = settings(service_idle_seconds=3.0)
+    first = ServiceBatchAPI(service_settings, simulate=True, client="Maya (before the crash)")
+    old = ScreenshotDialog(first)
+    old.config_widget.set_output_dir(str(WORK / "project" / "images"))
+    old.set_scene(str(SCENE))
+    wait_until(app, lambda: old.config_widget.scene() is not None, 20)
+    old.config_widget.set_frames("1-24")
+    assert old.start(), old.message_area.text()
+    wait_until(app, lambda: old.counts()["done"] >= 7, 120)
+    old.shutdown()
+    first.shutdown()  # the window and its API are gone; the batch is not
+    settle(app, 1.0)
+
+    api = ServiceBatchAPI(service_settings, simulate=True, client="Maya (restarted)")
+    dialog = ScreenshotDialog(api)
+    dialog.resize(*SIZE)
+    dialog.config_widget.set_output_dir(str(WORK / "project" / "images"))
+    dialog.set_scene(str(SCENE))
+    dialog.show()
+    try:
+        wait_until(app, lambda: dialog.running and dialog.counts()["done"] >= 9, 60)
+        wait_until(
+            app,
+            lambda: sum(s.state is WorkerState.RENDERING for s in api.get_render_status()) == 3,
+            60,
+        )
+        settle(app, 0.8)
+        save(dialog, "dashboard_reattached.png")
+    finally:
+        if dialog.running:
+            dialog.stop()
+            wait_until(app, lambda: not dialog.running, 60)
+        dialog.shutdown()
+        api.shutdown()
+        for name in ("LRC_SIM_TIME_SCALE", "LRC_SIM_CONFIG"):
+            os.environ.pop(name, None)
+
+
 def main() -> int:
     IMAGES.mkdir(parents=True, exist_ok=True)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     apply_maya_style(app)
-    api = BatchRenderAPI(
-        Settings(
-            simulate_gpus=4,
-            temp_root=str(WORK / "tmp"),
-            job_store_path=str(WORK / "jobs.sqlite"),
-            min_free_disk_mb=0,
-            warn_free_disk_mb=0,
-            stop_grace_seconds=1.0,
-        ),
-        simulate=True,
-    )
+    if sys.argv[1:] == ["reattached"]:
+        reattached(app)
+        return 0
+    api = BatchRenderAPI(settings(), simulate=True)
     dialog = ScreenshotDialog(api)
     dialog.resize(*SIZE)
     dialog.config_widget.set_output_dir(str(WORK / "project" / "images"))
@@ -145,6 +200,7 @@ def main() -> int:
             api.stop_all_renders()
         dialog.shutdown()
         api.shutdown()
+    reattached(app)
     return 0
 
 

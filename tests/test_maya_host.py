@@ -15,6 +15,7 @@ import sys
 import time
 import types
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ import pytest
 from sim_helpers import SHOT
 
 from lrc_toolbox.config.batch_render_defaults import Settings
+from lrc_toolbox.core.batch_lock import process_alive
 from lrc_toolbox.core.batch_render_api import BadRequest
+from lrc_toolbox.core.service_api import ServiceBatchAPI
 from lrc_toolbox.maya_host import scene as live
 from lrc_toolbox.maya_host import startup, ui
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary
@@ -622,12 +625,23 @@ def test_the_real_dashboard_opens_on_the_live_session(
     assert dashboard.api is api
 
 
-def test_the_session_has_one_shared_api_on_real_mayapy(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("service", [True, False])
+def test_the_session_has_one_shared_api_on_real_mayapy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, service: bool
+) -> None:
+    monkeypatch.setenv("LRC_TEMP_ROOT", str(tmp_path / "tmp"))  # no service runs there
+    monkeypatch.setenv("LRC_RENDER_SERVICE", "1" if service else "0")
     monkeypatch.setattr(ui, "_api", None)
     assert ui.current_api() is None
     first = ui.shared_api()
-    assert ui.shared_api() is first and ui.current_api() is first
-    assert isinstance(first, live.LiveSessionBatchAPI) and first.simulate is False
+    try:
+        assert ui.shared_api() is first and ui.current_api() is first
+        assert isinstance(first, live.LiveSessionBatchAPI) and first.simulate is False
+        # with the render service (the default) the batch renders beside Maya
+        assert isinstance(first, ServiceBatchAPI) is service
+        assert first.manager is None and not first.is_running
+    finally:
+        first.shutdown()
 
 
 def test_the_package_entry_point_shows_the_dashboard(maya_ui: types.SimpleNamespace) -> None:
@@ -907,6 +921,104 @@ def test_a_failed_hand_over_still_leaves_the_batch_resumable() -> None:
     assert "could not keep batch" in done and "resume 20240101-abcdef" in done
 
 
+class ServiceRunningAPI(ServiceBatchAPI):
+    """A service-backed API whose service renders batch 20240101-abcdef (no service)."""
+
+    def __init__(self, settings: Settings | None = None, running: bool = True) -> None:
+        super().__init__(settings or Settings(), simulate=True, attach=False)
+        self._fake_running = running
+        self.batch_id = "20240101-abcdef"
+        self.calls: list[str] = []
+
+    @property
+    def is_running(self) -> bool:
+        return self._fake_running
+
+    @property
+    def service_pid(self) -> int | None:
+        return 5150
+
+    def stop_batch(self, batch_id: str) -> bool:
+        self.calls.append(f"stop {batch_id}")
+        return True
+
+    def shutdown(self) -> None:
+        self.calls.append("shutdown")
+        super().shutdown()
+
+
+def never_hand_off(_api: Any, _batch: str) -> int:
+    raise AssertionError("with the render service nothing is handed off")
+
+
+def test_quitting_with_the_service_asks_and_keeps_the_batch_rendering() -> None:
+    api = ServiceRunningAPI()
+    asked: list[str] = []
+    done = startup.on_maya_quit(
+        api, hand_off=never_hand_off, ask=lambda batch: asked.append(batch) or True
+    )
+    assert asked == ["20240101-abcdef"] and api.calls == ["shutdown"]  # detached, not stopped
+    assert "goes on rendering in the render service (pid 5150)" in done
+    assert "Batch Render Manager" in done
+    assert "lrc-batch-render status --follow 20240101-abcdef" in done
+
+
+def test_quitting_with_the_service_and_stop_stops_the_batch_through_it() -> None:
+    api = ServiceRunningAPI()
+    done = startup.on_maya_quit(api, hand_off=never_hand_off, ask=lambda _batch: False)
+    assert api.calls == ["stop 20240101-abcdef", "shutdown"]
+    assert "stopped batch 20240101-abcdef" in done
+    assert "lrc-batch-render resume 20240101-abcdef" in done
+
+
+def test_without_a_ui_to_ask_the_preference_decides_and_keeps_by_default() -> None:
+    def cannot_ask(_batch: str) -> None:
+        return None
+
+    api = ServiceRunningAPI()
+    assert "goes on rendering" in startup.on_maya_quit(api, ask=cannot_ask)
+    assert api.calls == ["shutdown"]
+    api = ServiceRunningAPI(Settings(keep_rendering_on_quit=False))
+    assert "stopped batch" in startup.on_maya_quit(api, ask=cannot_ask)
+    assert api.calls == ["stop 20240101-abcdef", "shutdown"]
+
+
+def test_quitting_with_the_service_and_no_batch_only_detaches() -> None:
+    api = ServiceRunningAPI(running=False)
+    asked: list[str] = []
+    assert startup.on_maya_quit(api, ask=lambda b: asked.append(b) or True) == "no batch running"
+    assert api.calls == ["shutdown"] and asked == []
+
+
+class QuitDialogCmds:
+    """``cmds.about`` and ``cmds.confirmDialog``: answers as the artist would."""
+
+    def __init__(self, answer: str | None, batch: bool = False) -> None:
+        self.answer, self.batch = answer, batch
+        self.dialogs: list[dict[str, Any]] = []
+
+    def about(self, batch: bool = False) -> bool:
+        return self.batch
+
+    def confirmDialog(self, **kwargs: Any) -> str:  # Maya's name
+        self.dialogs.append(kwargs)
+        return self.answer if self.answer is not None else str(kwargs["dismissString"])
+
+
+def test_the_quit_question_keeps_rendering_for_enter_escape_and_the_default() -> None:
+    cmds = QuitDialogCmds(answer=None)  # Esc / window closed: the dismiss string
+    assert startup.ask_keep_rendering("20240101-abcdef", cmds) is True
+    dialog = cmds.dialogs[0]
+    assert dialog["button"] == [startup.QUIT_KEEP, startup.QUIT_STOP]
+    assert dialog["defaultButton"] == dialog["cancelButton"] == startup.QUIT_KEEP
+    assert "lrc-batch-render status --follow 20240101-abcdef" in dialog["message"]
+    assert "Batch Render Manager" in dialog["message"]
+    assert startup.ask_keep_rendering("x", QuitDialogCmds(startup.QUIT_KEEP)) is True
+    assert startup.ask_keep_rendering("x", QuitDialogCmds(startup.QUIT_STOP)) is False
+    batch = QuitDialogCmds(startup.QUIT_STOP, batch=True)  # maya -batch: nobody to ask
+    assert startup.ask_keep_rendering("x", batch) is None and batch.dialogs == []
+
+
 def test_quitting_without_a_batch_only_tidies_up() -> None:
     api = RunningAPI(running=False)
     assert startup.on_maya_quit(api) == "no batch running"
@@ -927,8 +1039,21 @@ def test_keep_rendering_comes_from_the_prefs_file_then_the_variable(tmp_path: Pa
     assert startup.keep_rendering_on_quit(env=env, prefs_file=prefs) is False
     env = {"LRC_KEEP_RENDERING_ON_QUIT": "yes"}
     assert startup.keep_rendering_on_quit(env=env, prefs_file=tmp_path / "none.json") is True
-    settings = types.SimpleNamespace(keep_rendering_on_quit=False)  # a future Settings field
+    settings = types.SimpleNamespace(keep_rendering_on_quit=False)  # the Settings field wins
     assert startup.keep_rendering_on_quit(settings, env=env, prefs_file=prefs) is False
+
+
+def test_keep_rendering_is_the_default_only_with_the_render_service(tmp_path: Path) -> None:
+    none = tmp_path / "none.json"
+    assert Settings().keep_rendering_on_quit is None and Settings().render_service is True
+    assert startup.keep_rendering_on_quit(Settings(), env={}, prefs_file=none) is True
+    local = Settings(render_service=False)
+    assert startup.keep_rendering_on_quit(local, env={}, prefs_file=none) is False
+    assert (
+        startup.keep_rendering_on_quit(Settings(), env={}, prefs_file=none, service=False) is False
+    )
+    stop = Settings(keep_rendering_on_quit=False)
+    assert startup.keep_rendering_on_quit(stop, env={}, prefs_file=none) is False
 
 
 def test_the_headless_manager_resumes_the_batch_under_mayapy() -> None:
@@ -973,6 +1098,90 @@ def test_a_handed_over_batch_finishes_after_maya_has_gone(
     ]
     assert len(starts) > 2  # the session's workers, then the headless manager's
     assert all(f"--scene-name shot_v003 --project {tmp_path} " in line for line in starts)
+
+
+def test_the_service_backed_session_api_exports_here_and_starts_in_the_service(
+    session: types.SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The method order: the live session is exported first (LiveSessionBatchAPI), then
+    the export goes to ServiceBatchAPI.start_batch_render; planning stays local."""
+    mro = live.LiveSessionServiceAPI.__mro__
+    assert mro.index(live.LiveSessionBatchAPI) < mro.index(ServiceBatchAPI)
+    api = live.LiveSessionServiceAPI(make_api(tmp_path).settings, simulate=True, attach=False)
+    sent: list[RenderConfig] = []
+
+    def start_in_service(self: ServiceBatchAPI, config: RenderConfig) -> str:
+        sent.append(config)
+        return "20261205-1200-abcdef"
+
+    monkeypatch.setattr(ServiceBatchAPI, "start_batch_render", start_in_service)
+    try:
+        assert not api.is_running and api.batch_id is None and api.manager is None
+        plan = api.plan_batch(RenderConfig(scene="", frames="3")).plan
+        assert plan.scene_name == "shot_v003" and plan.config.scene == ""
+        assert api.start_batch_render(RenderConfig(scene="", layers=["CHAR"])) == (
+            "20261205-1200-abcdef"
+        )
+        assert len(sent) == 1 and Path(sent[0].scene).parent.parent.name == "live"
+        assert sent[0].scene_name == "shot_v003" and sent[0].project == str(tmp_path)
+        assert api.client_name == "Maya"
+    finally:
+        api.shutdown()
+
+
+def stop_service(temp_root: Path) -> None:
+    """SIGTERM the render service of ``temp_root`` (it stops its batch), then kill it."""
+    import signal
+
+    try:
+        info = json.loads((temp_root / "service" / "service.json").read_text(encoding="utf-8"))
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            return
+        deadline = time.time() + 15
+        while process_alive(pid) and time.time() < deadline:
+            time.sleep(0.1)
+        if not process_alive(pid):
+            return
+
+
+@pytest.mark.qt
+@pytest.mark.slow
+def test_the_live_session_renders_in_the_render_service_and_goes_on_after_maya_quits(
+    qtbot: Any, session: types.SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's API with the render service: the live session is exported here, the
+    service renders it with the artist's scene name and project, and quitting Maya with
+    "keep rendering" only detaches: the batch finishes without Maya."""
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.3")
+    settings = replace(make_api(tmp_path).settings, service_idle_seconds=2.0)
+    api = live.LiveSessionServiceAPI(settings, simulate=True)
+    try:
+        plans: list[BatchPlan] = []
+        api.batch_started.connect(lambda _id, plan: plans.append(plan))
+        batch = api.start_batch_render(RenderConfig(scene="", layers=["CHAR"], frames="1-12"))
+        qtbot.waitUntil(lambda: bool(plans), timeout=TIMEOUT_MS)
+        assert plans[0].scene_name == "shot_v003" and plans[0].project == str(tmp_path)
+        assert api.is_running and api.batch_id == batch and api.manager is None
+        assert len(session.exports) == 1  # exported here, in "Maya"
+        done = startup.on_maya_quit(api, ask=lambda _batch: True)
+        assert "goes on rendering in the render service" in done
+        assert api.store.get_batch(batch).counts.done < 12, "ended before Maya quit"
+        deadline = time.time() + TIMEOUT_MS / 1000
+        record = api.store.get_batch(batch)
+        while record.state is not BatchState.DONE and time.time() < deadline:
+            time.sleep(0.2)
+            record = api.store.get_batch(batch)
+        assert record.state is BatchState.DONE, record.error
+        assert len(list((tmp_path / "images" / "shot_v003" / "CHAR").iterdir())) == 12
+    finally:
+        api.shutdown()
+        stop_service(tmp_path / "tmp")
 
 
 def test_the_live_include_all_lights_preference_wins_over_the_saved_file(

@@ -18,7 +18,8 @@ from sim_helpers import SHOT, alive_pids
 
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
-from lrc_toolbox.records.batch import BatchSummary, batch_log_dir
+from lrc_toolbox.core.qt_compat import emit_signal
+from lrc_toolbox.records.batch import BatchPlan, BatchSummary, batch_log_dir
 from lrc_toolbox.records.models import (
     BatchState,
     CPUInfo,
@@ -756,3 +757,41 @@ def test_a_dashboard_opened_during_a_batch_opens_its_log_folder(
             api.stop_all_renders()
         window.shutdown()
         window.deleteLater()
+
+
+def test_a_batch_the_render_service_left_interrupted_keeps_its_counts_and_offers_resume(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI
+) -> None:
+    """The render service died mid-batch: its API ends the batch as INTERRUPTED with a
+    summary that has no counts; the window keeps the counts it saw and offers Resume."""
+    plan = BatchPlan(
+        config=RenderConfig(scene=str(SHOT)),
+        scene_name="shot010_lighting",
+        renderer="arnold",
+        frames_by_layer={"BG": [1, 2, 3, 4]},
+    )
+    emit_signal(api, "batch_started", "20261205-1200-abcdef", plan)
+    for frame in (1, 2):
+        emit_signal(api, "frame_finished", "gpu1", "BG", frame, [])
+    qtbot.waitUntil(lambda: dialog.counts()["done"] == 2 and dialog.running)
+    reason = (
+        "the render service stopped while batch 20261205-1200-abcdef was rendering; its "
+        "workers stopped with it. Resume it to render the rest: lrc-batch-render resume "
+        "20261205-1200-abcdef"
+    )
+    summary = BatchSummary(
+        batch_id="20261205-1200-abcdef",
+        state=BatchState.INTERRUPTED,
+        finished=True,
+        error=reason,
+        environment=True,
+    )
+    emit_signal(api, "batch_finished", summary)
+    qtbot.waitUntil(lambda: dialog.status_label.text().startswith("Interrupted: 2 / 4 frames"))
+    assert dialog.counts() == {"total": 4, "done": 2, "failed": 0, "skipped": 0}
+    assert dialog.message_area.level() == "error"
+    text = dialog.message_area.text()
+    assert text.startswith("Interrupted: 2 of 4 frames finished, 2 not rendered")
+    assert "render service stopped" in text and "Resume renders the rest" not in text
+    assert dialog.resume_button.isVisible() and dialog.resume_button.isEnabled()
+    assert dialog.start_button.isEnabled() and not dialog.stop_button.isEnabled()

@@ -80,9 +80,11 @@ class Settings(JsonModel):
     #: log lines a log view keeps in memory; full logs stay on disk.
     log_view_lines: int = 5000
     history_keep_days: int = 30
-    #: when Maya quits during a batch: stop the workers (default) or hand the rest of the
-    #: batch to a background mayapy that resumes it (see docs/maya-integration.md).
-    keep_rendering_on_quit: bool = False
+    #: when Maya quits during a batch (and Maya cannot ask: batch mode): keep it rendering
+    #: or stop it (resumable). None (the default) keeps it when it renders in the render
+    #: service and stops it otherwise; true without the service hands the rest to a
+    #: background mayapy that resumes it (see docs/maya-integration.md).
+    keep_rendering_on_quit: bool | None = None
     #: run batches in the local render service (beside Maya: they survive a Maya crash);
     #: false runs them in the calling process (``render --foreground``)
     render_service: bool = True
@@ -184,7 +186,9 @@ def _coerce_env(name: str, text: str, current: Any) -> Any:
         if name == "simulate_gpus":
             return int(text)
         return text
-    if kind is bool:
+    if name == "keep_rendering_on_quit" and text.strip().lower() in {"", "auto", "default"}:
+        return None
+    if kind is bool or name == "keep_rendering_on_quit":
         lowered = text.strip().lower()
         if lowered in {"1", "true", "yes", "on"}:
             return True

@@ -10,6 +10,9 @@ Runs INSIDE the interactive Maya session (one of the two doors to Maya, with ``w
 - :class:`LiveSessionBatchAPI` is the :class:`BatchRenderAPI` of a Maya session: a request
   whose ``scene`` is empty (or is the open scene's path) renders the live session from a
   fresh snapshot, keeping the artist's scene name for ``<Scene>`` and the session's project.
+- :class:`LiveSessionServiceAPI` is the same, with the batch rendered in the local render
+  service (:class:`~lrc_toolbox.core.service_api.ServiceBatchAPI`) instead of inside Maya:
+  the session is exported here, the service renders the export and outlives a Maya crash.
 
 Why ``file -exportAll`` and not "rename, save, rename back": an export writes a separate
 file and never touches the session's name, file type or modified flag, so nothing has to
@@ -42,6 +45,7 @@ from lrc_toolbox.core.batch_render_api import (
     EnvironmentProblem,
     PlannedBatch,
 )
+from lrc_toolbox.core.service_api import ServiceBatchAPI
 from lrc_toolbox.records.models import BatchState, JsonModel, RenderConfig, ValidationError
 from lrc_toolbox.scene.description import SceneDescription
 from lrc_toolbox.scene.scene_source import SceneSource, SceneSourceError, scene_source_for
@@ -53,6 +57,7 @@ __all__ = [
     "LIVE_EXPORTS_DIR",
     "UNTITLED_SCENE_NAME",
     "LiveSessionBatchAPI",
+    "LiveSessionServiceAPI",
     "LiveSessionSource",
     "SessionExport",
     "SessionOrigin",
@@ -452,10 +457,7 @@ class LiveSessionBatchAPI(BatchRenderAPI):
         """
         if not self.follows_session(config):
             return super().start_batch_render(config)
-        if self.is_running:
-            raise BadRequest(
-                f"batch {self.batch_id} is still running: stop it or wait for it to finish"
-            )
+        self._refuse_while_running()
         self._check_request(config)
         try:
             prune_session_exports(self)
@@ -467,6 +469,13 @@ class LiveSessionBatchAPI(BatchRenderAPI):
         except BaseException:
             export.discard()
             raise
+
+    def _refuse_while_running(self) -> None:
+        """One batch at a time in this process: refuse before the (long) export."""
+        if self.is_running:
+            raise BadRequest(
+                f"batch {self.batch_id} is still running: stop it or wait for it to finish"
+            )
 
     @staticmethod
     def _check_request(config: RenderConfig) -> None:
@@ -485,6 +494,29 @@ class LiveSessionBatchAPI(BatchRenderAPI):
             scene=str(export.path),
             output_dir=config.output_dir or export.origin.images_dir,
         )
+
+
+class LiveSessionServiceAPI(LiveSessionBatchAPI, ServiceBatchAPI):
+    """:class:`LiveSessionBatchAPI` whose batches render in the local render service.
+
+    The method order puts the live session first: a live-session request is exported HERE
+    (``maya.cmds`` belongs to this Maya), then :meth:`ServiceBatchAPI.start_batch_render`
+    sends the export to the service, which copies it and renders it beside Maya; a Maya
+    crash leaves it rendering. Planning stays local (it starts nothing), the signals come
+    from the service (every batch it runs, replayed on attach), and :meth:`shutdown` only
+    detaches.
+
+    Args:
+        As :class:`LiveSessionBatchAPI` and :class:`ServiceBatchAPI` (``follow``,
+        ``attach``, ``client``...).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("client", "Maya")
+        super().__init__(*args, **kwargs)
+
+    def _refuse_while_running(self) -> None:
+        """The service queues a batch asked for while another renders: nothing to refuse."""
 
 
 def _with_origin(config: RenderConfig, origin: SessionOrigin) -> RenderConfig:

@@ -7,12 +7,19 @@ process that is a render worker (``LRC_WORKER_ID`` is set), and it can run again
 duplicating anything: the menu is rebuilt, the shelf button is updated in place, and the
 quit handler is registered once.
 
-On quit (``scriptJob -event quitApplication``), a running batch is either stopped (the
-default: workers are killed, the batch stays resumable from the dashboard or
-``lrc-batch-render resume``) or, when the artist's preference ``keep_rendering_on_quit``
-is on, handed to a headless manager (``mayapy -m lrc_toolbox.maya_host.startup resume
-<batch>``, see :func:`resume_main`) that renders the rest in the background; the
-dashboard shows it again next time from the job store.
+On quit (``scriptJob -event quitApplication``) with the render service (``render_service``,
+the default), the batch already renders beside Maya, so nothing has to move: Maya asks
+whether to keep rendering (the default, also for Enter and Esc; in batch mode, the
+``keep_rendering_on_quit`` preference, which keeps by default) and says where to see the
+batch later (the Batch Render Manager of the next Maya, or ``lrc-batch-render status
+--follow <batch>``); stopping stops it through the service and leaves it resumable.
+
+Without the service (``render_service`` false) the workers are children of Maya: a running
+batch is either stopped (the default: the batch stays resumable from the dashboard or
+``lrc-batch-render resume``) or, when ``keep_rendering_on_quit`` is true, handed to a
+headless manager (``mayapy -m lrc_toolbox.maya_host.startup resume <batch>``, see
+:func:`resume_main`) that renders the rest in the background; the dashboard shows it again
+next time from the job store.
 
 Sources: menu parented to ``MayaWindow`` with ``tearOff`` and deferred from userSetup
 (MAYA_REFERENCE §7); the shelf container is the MEL global ``$gShelfTopLevel`` and
@@ -40,10 +47,13 @@ __all__ = [
     "KEEP_RENDERING_KEY",
     "MENU_LABEL",
     "MENU_NAME",
+    "QUIT_KEEP",
+    "QUIT_STOP",
     "SHELF_ANNOTATION",
     "SHELF_COMMAND",
     "SHELF_LABEL",
     "SHELF_NAME",
+    "ask_keep_rendering",
     "handoff_command",
     "install_menu",
     "install_shelf_button",
@@ -65,6 +75,9 @@ SHELF_ICON = "pythonFamily.png"  # one of Maya's own icons, always on XBMLANGPAT
 KEEP_RENDERING_KEY = "keep_rendering_on_quit"
 KEEP_RENDERING_ENV = "LRC_KEEP_RENDERING_ON_QUIT"
 WORKER_ENV = "LRC_WORKER_ID"
+#: the quit question's buttons (:func:`ask_keep_rendering`)
+QUIT_KEEP = "Keep rendering"
+QUIT_STOP = "Stop the batch"
 #: the repository root: what must be on PYTHONPATH for ``import lrc_toolbox``
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -188,18 +201,25 @@ def keep_rendering_on_quit(
     settings: Any = None,
     env: Mapping[str, str] | None = None,
     prefs_file: Path | None = None,
+    *,
+    service: bool | None = None,
 ) -> bool:
-    """The artist's choice for a running batch when Maya quits (default: stop it).
+    """The artist's choice for a running batch when Maya quits without asking (batch mode),
+    or the old hand-off's (no render service).
 
-    ``Settings.keep_rendering_on_quit`` when that field exists; until then the
-    ``keep_rendering_on_quit`` key of ``batch_render.json``, overridden by
-    ``LRC_KEEP_RENDERING_ON_QUIT`` (1/0, true/false, yes/no, on/off).
+    ``Settings.keep_rendering_on_quit`` when it is set (true or false). Unset (None, the
+    default), it is the ``keep_rendering_on_quit`` key of ``batch_render.json``, overridden
+    by ``LRC_KEEP_RENDERING_ON_QUIT`` (1/0, true/false, yes/no, on/off); with neither, keep
+    when the batch renders in the render service (``service``, default: the settings'
+    ``render_service``), else stop.
     """
     value = getattr(settings, KEEP_RENDERING_KEY, None)
     if isinstance(value, bool):
         return value
+    if service is None:
+        service = bool(getattr(settings, "render_service", False))
     env = os.environ if env is None else env
-    keep = False
+    keep = service
     if prefs_file is None:
         from lrc_toolbox.config.batch_render_defaults import PREFS_FILE_NAME, prefs_dir
 
@@ -216,6 +236,38 @@ def keep_rendering_on_quit(
     elif text in {"0", "false", "no", "off"}:
         keep = False
     return keep
+
+
+def ask_keep_rendering(batch_id: str, cmds: Any = None) -> bool | None:
+    """Ask the artist, in Maya, whether the batch keeps rendering after Maya quits.
+
+    A ``confirmDialog``: "Keep rendering" is the default button, and Enter, Esc and
+    closing the dialog all keep it (a quit never throws renders away by accident).
+    Returns None when Maya cannot ask (batch mode, no UI): the preference decides.
+    """
+    cmds = cmds or _cmds()
+    try:
+        if cmds.about(batch=True):
+            return None
+        answer = cmds.confirmDialog(
+            title="LRC Batch Render",
+            message=(
+                f"Batch {batch_id} is still rendering in the render service.\n\n"
+                "Keep rendering: it goes on after Maya has closed. Open the Batch Render "
+                "Manager again (in the next Maya) to see it, or run\n"
+                f"    lrc-batch-render status --follow {batch_id}\n\n"
+                "Stop the batch: the frames rendering now are lost; resume renders the rest "
+                "later."
+            ),
+            button=[QUIT_KEEP, QUIT_STOP],
+            defaultButton=QUIT_KEEP,
+            cancelButton=QUIT_KEEP,
+            dismissString=QUIT_KEEP,
+            icon="question",
+        )
+    except Exception:  # no UI to ask with (or it is already torn down)
+        return None
+    return str(answer) != QUIT_STOP
 
 
 def handoff_command(mayapy: str, batch_id: str) -> list[str]:
@@ -316,8 +368,15 @@ def on_maya_quit(
     *,
     keep: bool | None = None,
     hand_off: Callable[[Any, str], int] | None = None,
+    ask: Callable[[str], bool | None] | None = None,
 ) -> str:
-    """Maya is quitting: stop the session's batch, or hand it to a headless manager.
+    """Maya is quitting: keep the session's batch rendering, or stop it.
+
+    With the render service (a service-backed API) the batch already renders beside Maya:
+    ``keep`` (None: ask the artist with ``ask``, default :func:`ask_keep_rendering`, and
+    where Maya cannot ask, the preference) detaches, else the batch is stopped through the
+    service (resumable). Without it, the workers are Maya's children: they are stopped, and
+    with ``keep`` the batch is handed to a headless manager (``hand_off``).
 
     Returns what was done (also printed), for the log and the tests.
     """
@@ -327,12 +386,14 @@ def on_maya_quit(
         api = ui.current_api()
     if api is None:
         return "nothing to do"
+    if _in_service(api):
+        return _quit_with_service(api, keep, ask or ask_keep_rendering)
     if not api.is_running:
         api.shutdown()  # tidies temp files, keeps what a resumable batch needs
         return "no batch running"
     batch_id = str(api.batch_id)
     if keep is None:
-        keep = keep_rendering_on_quit(getattr(api, "settings", None))
+        keep = keep_rendering_on_quit(getattr(api, "settings", None), service=False)
     api.shutdown()  # the workers are children of Maya: they go now either way
     if not keep:
         done = (
@@ -351,6 +412,55 @@ def on_maya_quit(
         _say(done)
         return done
     done = f"batch {batch_id} goes on rendering in the background (manager pid {pid})"
+    _say(done)
+    return done
+
+
+def _in_service(api: Any) -> bool:
+    """Whether ``api``'s batches render in the render service (not in this Maya)."""
+    from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+    return isinstance(api, ServiceBatchAPI)
+
+
+def _quit_with_service(api: Any, keep: bool | None, ask: Callable[[str], bool | None]) -> str:
+    """Maya quits while its batches render in the service: nothing to hand off."""
+    if not api.is_running:
+        api.shutdown()  # detach; a batch waiting in the service's queue still runs
+        return "no batch running"
+    batch_id = str(api.batch_id)
+    if keep is None:
+        keep = ask(batch_id)
+    if keep is None:  # Maya cannot ask (batch mode): the preference, keep by default
+        keep = keep_rendering_on_quit(getattr(api, "settings", None), service=True)
+    if keep:
+        pid = getattr(api, "service_pid", None)
+        api.shutdown()  # only detaches: the service goes on rendering
+        where = f" (pid {pid})" if pid else ""
+        done = (
+            f"batch {batch_id} goes on rendering in the render service{where}; open the "
+            f"Batch Render Manager again to see it, or run "
+            f"'lrc-batch-render status --follow {batch_id}'"
+        )
+        _say(done)
+        return done
+    try:
+        stopped = api.stop_batch(batch_id)
+    except Exception as exc:
+        stopped = False
+        _say(f"could not stop batch {batch_id}: {exc}")
+    finally:
+        api.shutdown()
+    if not stopped:
+        done = (
+            f"batch {batch_id} could not be stopped and may still be rendering in the render "
+            f"service; see it with 'lrc-batch-render status --follow {batch_id}'"
+        )
+    else:
+        done = (
+            f"stopped batch {batch_id}; resume it from the Batch Render Manager or with "
+            f"'lrc-batch-render resume {batch_id}'"
+        )
     _say(done)
     return done
 

@@ -6,8 +6,12 @@
   making a second.
 - :func:`restore_batch_render` is the workspace control's ``uiScript``: Maya runs it when
   it restores a saved workspace at start-up, so it must import without side effects.
-- :func:`shared_api` is the session's one :class:`LiveSessionBatchAPI` (real mayapy, next
-  to this Maya): the dashboard, the shelf, the menu and scripts all watch the same batch.
+- :func:`shared_api` is the session's one API (real mayapy): the dashboard, the shelf, the
+  menu and scripts all watch the same batch. With ``Settings.render_service`` (the default)
+  it is a :class:`LiveSessionServiceAPI`: the batch renders in the local render service
+  beside Maya and survives a Maya crash; a dashboard opened later (in this Maya or the next)
+  attaches to it and shows the running batch. Without it, a :class:`LiveSessionBatchAPI`
+  renders inside this Maya, as before.
 
 Docking follows Autodesk's "Writing Workspace controls" (Maya SDK): a widget that mixes
 ``maya.app.general.mayaMixin.MayaQWidgetDockableMixin`` in front of its Qt class, shown
@@ -24,7 +28,7 @@ from typing import Any
 
 from Qt import QtCompat, QtCore, QtWidgets
 
-from lrc_toolbox.maya_host.scene import LiveSessionBatchAPI
+from lrc_toolbox.maya_host.scene import LiveSessionBatchAPI, LiveSessionServiceAPI
 
 __all__ = [
     "OBJECT_NAME",
@@ -59,10 +63,17 @@ _dock_classes: dict[int, type] = {}
 
 
 def shared_api() -> LiveSessionBatchAPI:
-    """The session's one API (created on first use; real mayapy, not the simulator)."""
+    """The session's one API (created on first use; real mayapy, not the simulator):
+    service-backed when the artist's ``render_service`` setting is on (the default)."""
     global _api
     if _api is None:
-        _api = LiveSessionBatchAPI(simulate=False)
+        from lrc_toolbox.config.batch_render_defaults import load_settings
+
+        settings = load_settings().settings
+        if settings.render_service:
+            _api = LiveSessionServiceAPI(settings, simulate=False)
+        else:
+            _api = LiveSessionBatchAPI(settings, simulate=False)
     return _api
 
 

@@ -1,9 +1,14 @@
 """``python -m lrc_toolbox.ui``: the dashboard outside Maya, on the simulator.
 
-Opens the LRC Toolbox window and the Batch Render Manager with a ``BatchRenderAPI`` whose
-workers are the simulated mayapy (``lrc_toolbox.sim``) on simulated GPUs
-(``LRC_SIMULATE_GPUS=4`` unless set). The sample scene is pre-filled and images go to a
-temp folder, so Start works at once. Quitting kills every worker and tidies temp files.
+Opens the LRC Toolbox window and the Batch Render Manager with an API whose workers are
+the simulated mayapy (``lrc_toolbox.sim``) on simulated GPUs (``LRC_SIMULATE_GPUS=4``
+unless set). The sample scene is pre-filled and images go to a temp folder, so Start works
+at once.
+
+With ``render_service`` on (the default) the batch renders in the local render service, as
+it does from Maya: quitting (or killing) this window leaves it rendering, and opening the
+dashboard again shows it. With ``LRC_RENDER_SERVICE=0`` it renders in this process:
+quitting kills every worker and tidies temp files.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from lrc_toolbox.config.batch_render_defaults import load_settings
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI
+    from lrc_toolbox.core.service_api import ServiceBatchAPI
     from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog
     from lrc_toolbox.ui.main_window import MainWindow
     from lrc_toolbox.ui.style import apply_maya_style
@@ -53,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("LRC Toolbox")
     apply_maya_style(app)
     loaded = load_settings()
-    api = BatchRenderAPI(loaded.settings, simulate=True)
+    if loaded.settings.render_service:
+        api: BatchRenderAPI = ServiceBatchAPI(loaded.settings, simulate=True, client="dashboard")
+    else:
+        api = BatchRenderAPI(loaded.settings, simulate=True)
     app.aboutToQuit.connect(api.shutdown)
 
     def prefill(dialog: BatchRenderDialog) -> None:
@@ -68,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_dialog:
         window.open_batch_render_dialog()
     code = int(QtCompat.QApplication.exec_())
+    if isinstance(api, ServiceBatchAPI):
+        return code  # detached on aboutToQuit: the batch goes on in the render service
     # the workers were killed on aboutToQuit: let their QProcesses report it, so the batch
     # is recorded as ended rather than found "interrupted" next time
     deadline = time.monotonic() + 3.0

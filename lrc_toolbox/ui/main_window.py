@@ -31,7 +31,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     Args:
         api: the ``BatchRenderAPI`` the dashboard uses; None creates one (with the user's
-            settings) when the dashboard is first opened, and shuts it down on close.
+            settings) when the dashboard is first opened, and shuts it down on close: a
+            ``ServiceBatchAPI`` when ``render_service`` is on (the default: the batch
+            renders in the local render service and outlives this window and process),
+            else a ``BatchRenderAPI`` that renders in this process.
         scene_source_factory: passed to the dashboard (tests, Maya's live session).
         current_scene: passed to the dashboard (in Maya: the open scene's path).
         dialog_setup: called with each new dashboard (the demo pre-fills a scene).
@@ -105,9 +108,17 @@ class MainWindow(QtWidgets.QMainWindow):
     @property
     def api(self) -> BatchRenderAPI:
         if self._api is None:
-            from lrc_toolbox.core.batch_render_api import BatchRenderAPI
+            from lrc_toolbox.config.batch_render_defaults import load_settings
 
-            self._api = BatchRenderAPI(parent=self)
+            settings = load_settings().settings
+            if settings.render_service:
+                from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+                self._api = ServiceBatchAPI(settings, client="dashboard", parent=self)
+            else:
+                from lrc_toolbox.core.batch_render_api import BatchRenderAPI
+
+                self._api = BatchRenderAPI(settings, parent=self)
         return self._api
 
     @property
@@ -168,9 +179,20 @@ class MainWindow(QtWidgets.QMainWindow):
             dialog.hide()  # "keep rendering": the API (and its workers) outlive the window
         elif dialog is not None:
             dialog.shutdown()
-        if self._owns_api and self._api is not None and not self._api.is_running:
-            self._api.shutdown()
+        if (
+            self._owns_api
+            and self._api is not None
+            and (not self._api.is_running or _in_service(self._api))
+        ):
+            self._api.shutdown()  # a service-backed API only detaches: the batch goes on
         super().closeEvent(event)
+
+
+def _in_service(api: BatchRenderAPI) -> bool:
+    """Whether ``api``'s batches render in the render service (not in this process)."""
+    from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+    return isinstance(api, ServiceBatchAPI)
 
 
 def _binding() -> str:

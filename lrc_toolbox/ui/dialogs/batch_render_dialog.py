@@ -29,7 +29,13 @@ from lrc_toolbox.records.batch import (
     batch_log_dir,
     remaining_seconds,
 )
-from lrc_toolbox.records.models import BatchState, RenderConfig, RenderStatus, SystemInfo
+from lrc_toolbox.records.models import (
+    BatchState,
+    FrameState,
+    RenderConfig,
+    RenderStatus,
+    SystemInfo,
+)
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
 from lrc_toolbox.ui.widgets.active_renders import (
@@ -60,6 +66,7 @@ _ENDED_WORDS = {
     BatchState.DONE: "Done",
     BatchState.FAILED: "Finished with failures",
     BatchState.CANCELLED: "Stopped",
+    BatchState.INTERRUPTED: "Interrupted",
 }
 
 
@@ -136,6 +143,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
     #: Stop asks first when the batch ran longer than this or has more frames left
     STOP_CONFIRM_SECONDS = 30.0
     STOP_CONFIRM_FRAMES = 20
+    #: after a start or resume the API accepted, how long its ``batch_started`` may take
+    #: (the render service's arrives a moment later) before Start is offered again
+    START_ANNOUNCE_MS = 5000
 
     def __init__(
         self,
@@ -158,6 +168,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.resize(1320, 860)
         # recorded by the signal handlers, pushed into the widgets by _flush
         self._running = False
+        #: a start or resume was accepted and its batch_started has not arrived yet
+        self._starting = False
+        self._announced = 0  # batch_started signals seen
         self._stop_requested = False
         self._batch_id: str | None = None
         self._last_batch: tuple[str, BatchState] | None = None  # (id, final state)
@@ -167,6 +180,10 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._failed = 0
         self._skipped = 0
         self._started_at = 0.0
+        #: (time, frames finished then) the ETA counts from: frames replayed by the render
+        #: service to a window that attached late finished before it watched
+        self._rate_base: tuple[float, int] = (0.0, 0)
+        self._watching_since_start = True
         self._finished_at: float | None = None
         self._frame_started: dict[str, float] = {}
         self._pending_plan: BatchPlan | None = None
@@ -188,25 +205,86 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._flush_timer = QtCore.QTimer(self)
         self._flush_timer.setInterval(FLUSH_INTERVAL_MS)  # a repeating tick, unlike the views'
         self._flush_timer.timeout.connect(self._flush)
+        self._starting_timer = QtCore.QTimer(self)
+        self._starting_timer.setSingleShot(True)
+        self._starting_timer.setInterval(self.START_ANNOUNCE_MS)
+        self._starting_timer.timeout.connect(self._started_or_not)
+        # fires once the events delivered with a batch_started are handled (see _settle_start)
+        self._announce_timer = QtCore.QTimer(self)
+        self._announce_timer.setSingleShot(True)
+        self._announce_timer.setInterval(0)
+        self._announce_timer.timeout.connect(self._settle_start)
         if api.is_running:  # opened on a batch started elsewhere (script, another window)
             self._adopt_running_batch()
         self._update_controls()
 
     def _adopt_running_batch(self) -> None:
-        """Show a batch that started before this window existed (best effort: the frame
-        counts come from the engine's scheduler; the log starts now)."""
+        """Show a batch that started before this window existed (a script, another window,
+        the render service after a Maya crash). Its frames and counts come from the job
+        store, which the engine keeps current wherever it runs (the scheduler of an engine
+        in this process is preferred for the counts); the log starts now.
+
+        A service-backed API also replays the running batch shortly after it attaches
+        (``batch_started`` and every finished frame): that replaces what is shown here.
+        """
         self._running = True
-        self._batch_id = self.api.batch_id
-        self._started_at = time.time()
+        batch_id = self._batch_id = self.api.batch_id
+        now = self._started_at = time.time()
         manager = self.api.manager
-        counts = manager.scheduler.summary() if manager is not None else LayerCounts()
+        counts: LayerCounts | BatchSummary | None = (
+            manager.scheduler.summary() if manager is not None else None
+        )
+        if batch_id:
+            self.progress_widget.set_log_dir(str(batch_log_dir(self.api.temp.root, batch_id)))
+            try:
+                counts = self._adopt_from_store(batch_id, counts)
+            except Exception as exc:  # a damaged or busy store: show what the engine says
+                log.warning("batch %s: its frames could not be read: %s", batch_id, exc)
+        counts = counts or LayerCounts()
         self._total = counts.total
         self._done = counts.done
         self._failed = counts.failed
         self._skipped = counts.skipped
-        if self._batch_id:
-            self.progress_widget.set_log_dir(str(batch_log_dir(self.api.temp.root, self._batch_id)))
+        # the start of the batch's workers when the store knows it, else the frames that
+        # finished before this window watched are left out of the ETA
+        known = self._started_at != now
+        self._rate_base = (self._started_at, 0 if known else self._finished_count())
+        self._note_attached(self._finished_count())
         self._mark_dirty()
+
+    def _adopt_from_store(
+        self, batch_id: str, counts: LayerCounts | BatchSummary | None
+    ) -> LayerCounts | BatchSummary:
+        """The adopted batch's plan (its frame strip) and frame states from the job store;
+        returns ``counts``, or the store's when None."""
+        store = self.api.store
+        record = store.get_batch(batch_id)
+        frames = store.frames(batch_id)
+        layers: dict[str, list[int]] = {}
+        states: dict[tuple[str, int], str] = {}
+        for outcome in frames:
+            layers.setdefault(outcome.layer, []).append(outcome.frame)
+            if outcome.state is not FrameState.PENDING:
+                states[(outcome.layer, outcome.frame)] = outcome.state.value
+            if outcome.state is FrameState.RUNNING and outcome.worker and outcome.started:
+                self._frame_started[outcome.worker] = outcome.started
+        config = record.config
+        plan = BatchPlan(
+            config=config,
+            scene_name=config.scene_name or "",
+            renderer="",
+            frames_by_layer=layers,
+            output_dir=config.output_dir or "",
+            project=config.project,
+            batch_id=record.id,
+            log_dir=str(batch_log_dir(self.api.temp.root, record.id)),
+        )
+        self._plan = self._pending_plan = plan
+        self._pending_frames = states
+        started = [w.started for w in store.workers(batch_id) if w.ended is None and w.started]
+        if started:  # this run's workers: the ETA and "took" count from their start
+            self._started_at = min(started)
+        return counts if counts is not None else record.counts
 
     def _on_system_refreshed(self, info: object) -> None:
         assert isinstance(info, SystemInfo)
@@ -368,7 +446,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
     def start(self, config: RenderConfig | None = None) -> bool:
         """Start a batch with ``config`` (default: the panel's). Errors go to the message
         area; returns True when the batch started."""
-        if self._running or self.api.is_running:
+        if self._running or self._starting or self.api.is_running:
             return False  # no double start
         if config is None:
             reason = self.config_widget.validation_error()
@@ -381,7 +459,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
 
     def resume(self) -> bool:
         """Render what the last stopped/failed batch of this window left undone."""
-        if self._running or self._last_batch is None:
+        if self._running or self._starting or self._last_batch is None:
             return False
         batch_id = self._last_batch[0]
         self.message_area.clear()
@@ -389,6 +467,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
 
     def _call_api(self, call: Callable[[], object], what: str) -> bool:
         self.start_button.setEnabled(False)  # until the answer: no double click
+        announced = self._announced
         try:
             call()
         except BadRequest as exc:
@@ -405,6 +484,11 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 "error",
             )
         else:
+            if self._announced == announced:
+                # the render service announces the batch a moment later (batch_started):
+                # until then (at most START_ANNOUNCE_MS) Start and Resume stay disabled
+                self._starting = True
+                self._starting_timer.start()
             self._flush()
             return True
         finally:
@@ -491,6 +575,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
             return
         self._shut_down = True
         self._flush_timer.stop()
+        self._starting_timer.stop()
+        self._announce_timer.stop()
         self._disconnect_api()
         self.system_widget.shutdown()
         self.config_widget.shutdown()
@@ -509,6 +595,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
 
     def _on_batch_started(self, batch_id: str, plan: object) -> None:
         assert isinstance(plan, BatchPlan)
+        self._starting = False
+        self._announced += 1
         self._running = True
         self._stop_requested = False
         self._batch_id = batch_id
@@ -521,8 +609,19 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._total = plan.frame_count
         self._done = self._failed = self._skipped = 0
         self._started_at = time.time()
+        self._rate_base = (self._started_at, 0)
+        self._watching_since_start = False
+        self._announce_timer.start()  # after the frames replayed with it (_settle_start)
         self._finished_at = None
         self._mark_dirty()
+
+    def _started_or_not(self) -> None:
+        """No ``batch_started`` came in time (a batch queued behind another one in the
+        render service starts later): offer Start again."""
+        if self._starting:
+            self._starting = False
+            self._controls_key = None
+            self._update_controls()
 
     def _on_worker_event(self, *_args: Any) -> None:
         self._mark_dirty()
@@ -556,10 +655,13 @@ class BatchRenderDialog(QtWidgets.QDialog):
     def _on_batch_finished(self, summary: object) -> None:
         assert isinstance(summary, BatchSummary)
         self._pending_summary = summary
-        self._done = summary.done
-        self._failed = summary.failed
-        self._skipped = summary.skipped
-        self._total = summary.total
+        if summary.total or not self._total:
+            self._done = summary.done
+            self._failed = summary.failed
+            self._skipped = summary.skipped
+            self._total = summary.total
+        # else a summary without counts (the render service died: the API ends the batch
+        # as interrupted without them): the counts seen so far stay
         self._finished_at = time.time()
         self._running = False
         self._stop_requested = False
@@ -604,6 +706,50 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if not self._running and not self._pending_logs and not self._pending_frames:
             self._flush_timer.stop()
 
+    def _settle_start(self) -> None:
+        """Just after a ``batch_started``, in the next turn of the event loop: frames that
+        finished already came with it (the render service replays a running batch to a
+        window that attaches late, in one delivery; an engine's own frames come later, from
+        its workers). They were rendered before this window watched: the log says so, the
+        ETA leaves them out, and "took" and the running frames' times come from the job
+        store instead of from now."""
+        if self._watching_since_start or self._shut_down:
+            return
+        self._watching_since_start = True
+        finished = self._finished_count()
+        if not finished or not self._running or not self._batch_id:
+            return
+        self._note_attached(finished)
+        now = time.time()
+        self._rate_base = (now, finished)
+        try:
+            store = self.api.store
+            started = [
+                w.started for w in store.workers(self._batch_id) if w.ended is None and w.started
+            ]
+            for outcome in store.frames(self._batch_id, states=[FrameState.RUNNING]):
+                if outcome.worker in self._frame_started and outcome.started:
+                    self._frame_started[outcome.worker] = outcome.started  # not "now"
+        except Exception:  # only the times shown are less exact
+            started = []
+        if started:
+            self._started_at = min(min(started), self._started_at)
+            self._rate_base = (self._started_at, 0)
+        self._mark_dirty()
+
+    def _note_attached(self, finished: int) -> None:
+        """Say in the log that this window joined a batch already under way."""
+        self._pending_logs.append(
+            (
+                time.time(),
+                "info",
+                "",
+                f"Showing batch {self._batch_id}, already rendering: {finished} of "
+                f"{self._total} frames had finished. Earlier log lines are in the log files "
+                "(Open log file).",
+            )
+        )
+
     def _finished_count(self) -> int:
         return self._done + self._failed + self._skipped
 
@@ -623,7 +769,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
             parts.append(f"{self._skipped} skipped")
         if self._running:
             parts.append(f"{self._live_workers} worker{'s' if self._live_workers != 1 else ''}")
-            remaining = remaining_seconds(time.time() - self._started_at, finished, total)
+            since, base = self._rate_base
+            remaining = remaining_seconds(time.time() - since, finished - base, total - base)
             if self._stop_requested:
                 parts.append("stopping…")
             elif remaining is not None and finished < total:
@@ -661,6 +808,18 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 "info",
             )
             return
+        if state is BatchState.INTERRUPTED:
+            left = max(0, self._total - self._finished_count())
+            reason = (summary.error or "the batch's manager stopped").rstrip(".")
+            advice = (
+                "" if "resume" in reason.lower() else f" Resume renders the rest (batch {batch})."
+            )
+            self.message_area.show_message(
+                f"Interrupted: {self._finished_count()} of {self._total} frames finished, "
+                f"{left} not rendered: {reason}.{advice}",
+                "error",
+            )
+            return
         error = summary.error or ""
         failed = summary.failed_frames
         lines = [f"The batch failed: {error}." if error else ""]
@@ -689,6 +848,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         reason = self.config_widget.validation_error()
         key = (
             running,
+            self._starting,
             reason,
             self._stop_requested,
             self._last_batch,
@@ -698,11 +858,11 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if key == self._controls_key:
             return  # called every flush: touch the widgets only when something changed
         self._controls_key = key
-        self.start_button.setEnabled(not running and reason is None)
+        self.start_button.setEnabled(not running and not self._starting and reason is None)
         self.start_button.setToolTip(reason or "Start rendering in the background")
         resumable = self._last_batch is not None and self._last_batch[1].resumable
         self.resume_button.setVisible(resumable and not running)
-        self.resume_button.setEnabled(resumable and not running)
+        self.resume_button.setEnabled(resumable and not running and not self._starting)
         self.stop_button.setEnabled(running)
         if self._stop_requested:
             self.stop_button.setText("Force stop")
