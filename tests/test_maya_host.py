@@ -1110,7 +1110,7 @@ def test_the_service_backed_session_api_exports_here_and_starts_in_the_service(
     api = live.LiveSessionServiceAPI(make_api(tmp_path).settings, simulate=True, attach=False)
     sent: list[RenderConfig] = []
 
-    def start_in_service(self: ServiceBatchAPI, config: RenderConfig) -> str:
+    def start_in_service(self: ServiceBatchAPI, config: RenderConfig, **_: object) -> str:
         sent.append(config)
         return "20261205-1200-abcdef"
 
@@ -1193,6 +1193,34 @@ def test_the_live_include_all_lights_preference_wins_over_the_saved_file(
 
     api = live.LiveSessionBatchAPI(make_api(tmp_path).settings, cmds=Cmds(), mel=object())
     assert api.include_all_lights(SceneDescription(path="", maya_version="2024")) is False
+
+
+def test_the_service_is_sent_the_sessions_live_include_all_lights_preference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service plans the batch and cannot ask this Maya: the session's preference of
+    now goes with the request."""
+    from lrc_toolbox.records.service import Reply
+
+    class Cmds:  # Maya's optionVar: -exists, -query
+        def optionVar(self, exists: str = "", query: str = "") -> int:
+            return 1 if exists else 0  # the artist turned it off in this session
+
+    api = live.LiveSessionServiceAPI(
+        make_api(tmp_path).settings, simulate=True, attach=False, cmds=Cmds(), mel=object()
+    )
+    asked: list[dict[str, object]] = []
+
+    def ask(self: ServiceBatchAPI, op: object, **fields: object) -> Reply:
+        asked.append(fields)
+        return Reply(id=1, batch_id="20261205-1200-abcdef")
+
+    monkeypatch.setattr(ServiceBatchAPI, "_ask", ask)
+    try:
+        api.resume("20261205-1200-abcdef")
+    finally:
+        api.shutdown()
+    assert asked[0]["include_all_lights"] is False
 
 
 def test_without_maya_the_saved_preference_is_read(

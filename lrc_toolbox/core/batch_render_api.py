@@ -574,8 +574,14 @@ class BatchRenderAPI(QtCore.QObject):
 
     # ------------------------------------------------------------------ running
 
-    def start_batch_render(self, config: RenderConfig) -> str:
+    def start_batch_render(
+        self, config: RenderConfig, *, include_all_lights: bool | None = None
+    ) -> str:
         """Validate, snapshot the scene, record the batch, start the workers; returns its id.
+
+        ``include_all_lights``: the artist's Render Setup "include all lights" preference as
+        the asking Maya has it now (the render service gets it from the session); None
+        reads it here (:meth:`include_all_lights`).
 
         Raises:
             BadRequest: bad input, or another live batch renders into the output folder.
@@ -596,7 +602,7 @@ class BatchRenderAPI(QtCore.QObject):
         batch_lock.hold(batch_id)
         try:
             with _store_errors():
-                self._run(batch_id, planned, scheduler, snapshot)
+                self._run(batch_id, planned, scheduler, snapshot, include_all_lights)
         except BaseException:
             batch_lock.release(batch_id)
             raise
@@ -641,7 +647,7 @@ class BatchRenderAPI(QtCore.QObject):
                 raise
         return batch_id, str(snapshot)
 
-    def resume(self, batch_id: str) -> str:
+    def resume(self, batch_id: str, *, include_all_lights: bool | None = None) -> str:
         """Render what a stopped, failed or killed batch left undone.
 
         This process first becomes the batch's one manager (refused, with who owns it, when
@@ -694,7 +700,7 @@ class BatchRenderAPI(QtCore.QObject):
                     max_attempts=config.max_attempts,
                 )
                 scheduler.restore(self.store.frames(batch_id, states=None))
-                self._run(batch_id, planned, scheduler, snapshot)
+                self._run(batch_id, planned, scheduler, snapshot, include_all_lights)
         except BaseException:
             self._unclaim(claim)
             raise
@@ -720,7 +726,12 @@ class BatchRenderAPI(QtCore.QObject):
             )
 
     def _run(
-        self, batch_id: str, planned: PlannedBatch, scheduler: Scheduler, snapshot: str
+        self,
+        batch_id: str,
+        planned: PlannedBatch,
+        scheduler: Scheduler,
+        snapshot: str,
+        include_all_lights: bool | None = None,
     ) -> None:
         plan = replace(
             planned.plan,
@@ -740,7 +751,9 @@ class BatchRenderAPI(QtCore.QObject):
             worker_dir=lambda worker_id: self.temp.worker_dir(batch_id, worker_id),
             log_dir=Path(plan.log_dir) if plan.log_dir else None,
             overrides=RenderOverrides.from_config(config),
-            include_all_lights=self.include_all_lights(planned.scene),
+            include_all_lights=include_all_lights
+            if include_all_lights is not None
+            else self.include_all_lights(planned.scene),
             renderer_by_layer={
                 name: layer.renderer
                 for name in plan.frames_by_layer

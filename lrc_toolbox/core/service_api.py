@@ -153,13 +153,34 @@ class ServiceBatchAPI(BatchRenderAPI):
     def get_render_status(self) -> list[RenderStatus]:
         return list(self._statuses) if self._running is not None else []
 
-    def start_batch_render(self, config: RenderConfig) -> str:
-        reply = self._ask(Op.START, config=config, timeout=START_REPLY_TIMEOUT)
+    def start_batch_render(
+        self, config: RenderConfig, *, include_all_lights: bool | None = None
+    ) -> str:
+        reply = self._ask(
+            Op.START,
+            config=config,
+            include_all_lights=self._lights(include_all_lights),
+            timeout=START_REPLY_TIMEOUT,
+        )
         return self._took(reply)
 
-    def resume(self, batch_id: str) -> str:
-        reply = self._ask(Op.RESUME, batch_id=batch_id, timeout=START_REPLY_TIMEOUT)
+    def resume(self, batch_id: str, *, include_all_lights: bool | None = None) -> str:
+        reply = self._ask(
+            Op.RESUME,
+            batch_id=batch_id,
+            include_all_lights=self._lights(include_all_lights),
+            timeout=START_REPLY_TIMEOUT,
+        )
         return self._took(reply)
+
+    def _lights(self, given: bool | None) -> bool | None:
+        return given if given is not None else self.live_include_all_lights()
+
+    def live_include_all_lights(self) -> bool | None:
+        """The asking session's Render Setup "include all lights" preference, sent with a
+        start or resume (the service cannot ask this Maya); None: the service reads the
+        saved preference. The Maya session's API answers from the live optionVar."""
+        return None
 
     def _took(self, reply: Reply) -> str:
         self._followed.add(reply.batch_id)

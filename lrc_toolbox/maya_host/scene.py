@@ -379,13 +379,18 @@ class LiveSessionBatchAPI(BatchRenderAPI):
     def include_all_lights(self, scene: SceneDescription) -> bool | None:
         """The live preference (optionVar ``renderSetup_includeAllLights``), which the
         artist may have changed since Maya last saved its preferences."""
+        live = self.live_include_all_lights()
+        return live if live is not None else super().include_all_lights(scene)
+
+    def live_include_all_lights(self) -> bool | None:
+        """The session's preference now, or None (no Maya here, or no answer)."""
         try:
             cmds = self._maya()[0]
             if cmds.optionVar(exists=INCLUDE_ALL_LIGHTS_OPTION):
                 return bool(cmds.optionVar(query=INCLUDE_ALL_LIGHTS_OPTION))
         except Exception:  # no Maya (a hand-off after quitting), or no answer: the file
             pass
-        return super().include_all_lights(scene)
+        return None
 
     def session_scene_path(self) -> str:
         """The open scene's file (``""`` when untitled): the dashboard's "current scene"."""
@@ -448,7 +453,9 @@ class LiveSessionBatchAPI(BatchRenderAPI):
 
     # ------------------------------------------------------------------ running
 
-    def start_batch_render(self, config: RenderConfig) -> str:
+    def start_batch_render(
+        self, config: RenderConfig, *, include_all_lights: bool | None = None
+    ) -> str:
         """Start a batch; a live-session request first snapshots the session.
 
         Raises:
@@ -456,7 +463,7 @@ class LiveSessionBatchAPI(BatchRenderAPI):
             SnapshotError: the session could not be written to a snapshot.
         """
         if not self.follows_session(config):
-            return super().start_batch_render(config)
+            return super().start_batch_render(config, include_all_lights=include_all_lights)
         self._refuse_while_running()
         self._check_request(config)
         try:
@@ -465,7 +472,9 @@ class LiveSessionBatchAPI(BatchRenderAPI):
             pass  # tidying must never block a render
         export = export_session(self.temp.root, cmds=self._maya()[0])
         try:
-            return super().start_batch_render(self._session_config(config, export))
+            return super().start_batch_render(
+                self._session_config(config, export), include_all_lights=include_all_lights
+            )
         except BaseException:
             export.discard()
             raise

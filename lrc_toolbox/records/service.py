@@ -154,6 +154,9 @@ class Request(Message):
     worker_id: str = ""
     kill: bool = False
     log_level: str = "warning"
+    #: start/resume: the asking Maya's Render Setup "include all lights" preference now
+    #: (None: the service reads the saved one)
+    include_all_lights: bool | None = None
 
 
 @dataclass

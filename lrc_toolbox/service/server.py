@@ -180,6 +180,7 @@ class _Queued:
     scene: str
     #: a resume of a batch that stopped (else a new batch recorded at submission)
     resume: bool = False
+    include_all_lights: bool | None = None
 
 
 @dataclass
@@ -451,21 +452,40 @@ class RenderService(QtCore.QObject):
                 "the render service is shutting down; start the batch again in a moment"
             )
         if not self._busy():
-            batch_id = self.api.start_batch_render(config)
+            batch_id = self.api.start_batch_render(
+                config, include_all_lights=request.include_all_lights
+            )
             self.current = _Queued(batch_id, link.name, config.scene)
             return Reply(id=request.id, batch_id=batch_id)
         batch_id = self.api.record_batch(config)
-        self.waiting.append(_Queued(batch_id, link.name, config.scene))
+        self.waiting.append(
+            _Queued(
+                batch_id,
+                link.name,
+                config.scene,
+                include_all_lights=request.include_all_lights,
+            )
+        )
         self._log("info", f"batch {batch_id} from {link.name} waits for the batch before it")
         return Reply(id=request.id, batch_id=batch_id, queued=True)
 
     def _resume(self, link: _Link, request: Request) -> Reply:
         if not self._busy():
-            batch_id = self.api.resume(request.batch_id)
+            batch_id = self.api.resume(
+                request.batch_id, include_all_lights=request.include_all_lights
+            )
             self.current = _Queued(batch_id, link.name, "", resume=True)
             return Reply(id=request.id, batch_id=batch_id)
         record = self.api.store.get_batch(request.batch_id)
-        self.waiting.append(_Queued(record.id, link.name, record.scene, resume=True))
+        self.waiting.append(
+            _Queued(
+                record.id,
+                link.name,
+                record.scene,
+                resume=True,
+                include_all_lights=request.include_all_lights,
+            )
+        )
         return Reply(id=request.id, batch_id=record.id, queued=True)
 
     def _stop(self, request: Request) -> Reply:
@@ -493,7 +513,7 @@ class RenderService(QtCore.QObject):
         while self.waiting and not self.api.is_running and not self._exiting:
             item = self.waiting.pop(0)
             try:
-                self.api.resume(item.batch_id)
+                self.api.resume(item.batch_id, include_all_lights=item.include_all_lights)
             except BatchError as exc:
                 self._log("error", f"batch {item.batch_id} could not start: {exc}")
                 continue
