@@ -10,6 +10,10 @@ reason, retry}, ``worker_finished`` {worker, state, reason}, ``log`` {level, wor
 
 Ctrl-C stops gracefully (workers finish or are terminated after the grace period); a second
 Ctrl-C kills them at once. Either way no worker is left behind and the exit code is 130.
+With a :class:`~lrc_toolbox.core.service_api.ServiceBatchAPI` (the batch renders in the
+local render service) Ctrl-C stops that batch there, a batch still waiting in the service's
+queue included; with ``on_interrupt="detach"`` (``status --follow``) it only stops following:
+the batch goes on rendering in the service.
 """
 
 from __future__ import annotations
@@ -74,8 +78,12 @@ def run_batch(
     as_json: bool = False,
     verbose: bool = False,
     quiet: bool = False,
+    on_interrupt: str = "stop",
 ) -> int:
     """Run batches one after another: each ``start()`` starts one and returns its id.
+
+    ``on_interrupt``: what Ctrl-C (or SIGTERM) does: ``"stop"`` the batch, or ``"detach"``:
+    stop following a batch that renders in the render service, which goes on rendering.
 
     Several jobs from one job file run in turn in this one command; the exit code is the
     worst of them (130 as soon as the user interrupts: the remaining jobs do not start).
@@ -88,6 +96,10 @@ def run_batch(
     printer = _Printer(out, err, as_json=as_json, verbose=verbose, quiet=quiet or live_view)
     result: dict[str, BatchSummary] = {}
     interrupted = {"count": 0}
+    current: dict[str, str] = {}  # the batch id the last start() returned
+    from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+    in_service = isinstance(api, ServiceBatchAPI)
 
     def on_event(name: str, data: dict[str, Any]) -> None:
         printer.event(name, **data)
@@ -111,19 +123,35 @@ def run_batch(
         # SIGTERM (a farm, systemd, `kill`) is the first Ctrl-C: a graceful stop that ends
         # the batch with its state and ready.json true, not a bare exit 143 (issue 12)
         interrupted["count"] += 1
+        what = "terminated" if signum == signal.SIGTERM else "interrupted"
+        again = "Ctrl-C" if signum != signal.SIGTERM else "the signal"
+        if in_service and on_interrupt == "detach":
+            batch = current.get("batch_id", "")
+            printer.text(
+                f"{what}: stopped following batch {batch}; it goes on rendering in the render "
+                f"service (lrc-batch-render status --follow {batch})",
+                important=True,
+            )
+            app.quit()
+            return
         if interrupted["count"] == 1:
-            what = "terminated" if signum == signal.SIGTERM else "interrupted"
-            again = "Ctrl-C" if signum != signal.SIGTERM else "the signal"
+            if in_service:
+                printer.text(
+                    f"{what}: stopping batch {current.get('batch_id', '')} in the render "
+                    f"service ({again} again to kill its workers)",
+                    important=True,
+                )
+                _stop_in_service(api, current.get("batch_id", ""), app)
+                return
             printer.text(
                 f"{what}: stopping the workers ({again} again to kill them)", important=True
             )
             api.stop_all_renders()
         else:
             printer.text("killing the workers", important=True)
-            from lrc_toolbox.core.service_api import ServiceBatchAPI
-
             if isinstance(api, ServiceBatchAPI):  # its workers are the service's
-                api.kill_all_renders()
+                with contextlib.suppress(Exception):
+                    api.kill_all_renders()
             else:
                 api.shutdown()
 
@@ -140,8 +168,12 @@ def run_batch(
             if interrupted["count"]:
                 break
             result.pop("summary", None)
-            start()
-            if "summary" not in result:
+            current["batch_id"] = start()
+            if interrupted["count"] and in_service:
+                # interrupted while the service took the batch: stop it there now
+                _stop_in_service(api, current["batch_id"], app)
+            stopped_waiting = in_service and interrupted["count"] and not api.is_running
+            if "summary" not in result and not stopped_waiting:
                 exec_loop(app)
             if live:
                 live.finish()
@@ -158,6 +190,21 @@ def run_batch(
     if interrupted["count"] or ExitCode.INTERRUPTED in codes:
         return int(ExitCode.INTERRUPTED)
     return int(max(codes, default=ExitCode.OK))
+
+
+def _stop_in_service(api: BatchRenderAPI, batch_id: str, app: QtCore.QCoreApplication) -> None:
+    """Stop ``batch_id`` in the render service. A batch that renders ends with its
+    ``batch_finished`` (cancelled); one that still waited in the service's queue never
+    started, so the loop ends here."""
+    from lrc_toolbox.core.batch_render_api import BatchError
+
+    if api.is_running:
+        with contextlib.suppress(BatchError):
+            api.stop_all_renders()
+        return
+    if batch_id:
+        api.stop_batch(batch_id)
+    app.quit()
 
 
 class _LiveDisplay:

@@ -16,6 +16,8 @@ command line's ``--json`` lines (see ``docs/cli.md``), from the thread running t
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 import threading
 import time
@@ -30,9 +32,31 @@ from lrc_toolbox.core.events import connect_events
 from lrc_toolbox.records.batch import BatchSummary
 from lrc_toolbox.records.models import RenderConfig
 
-__all__ = ["BatchHandle", "render", "submit"]
+__all__ = ["BatchHandle", "absolute_config", "render", "submit"]
 
 EventCallback = Callable[[str, dict[str, Any]], None]
+
+
+def absolute_config(config: RenderConfig, cwd: str | None = None) -> RenderConfig:
+    """``config`` with its relative scene, output, project and mayapy paths made absolute
+    from ``cwd`` (default: this process's): the render service runs in a folder of its
+    own, so a path it is sent must not depend on the caller's working directory. A mayapy
+    given as a bare name (found on PATH) stays as it is."""
+    base = cwd or os.getcwd()
+
+    def absolute(path: str | None) -> str | None:
+        return path if not path else os.path.normpath(os.path.join(base, path))
+
+    mayapy = config.mayapy
+    if mayapy and (os.sep in mayapy or (os.altsep and os.altsep in mayapy)):
+        mayapy = absolute(mayapy)
+    return dataclasses.replace(
+        config,
+        scene=absolute(config.scene) or config.scene,
+        output_dir=absolute(config.output_dir),
+        project=absolute(config.project),
+        mayapy=mayapy,
+    )
 
 
 def _as_config(config: RenderConfig | Mapping[str, Any]) -> RenderConfig:
