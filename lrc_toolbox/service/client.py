@@ -286,7 +286,8 @@ class ServiceClient:
         while True:
             try:
                 message = decode(self.connection.recv_bytes())
-            except (EOFError, OSError, ChannelError):
+            except (EOFError, OSError, ChannelError, TypeError, ValueError):
+                # TypeError / ValueError: close() from another thread took the handle
                 break
             if isinstance(message, Reply):
                 waiter = self._waiting.get(message.id)
