@@ -31,7 +31,7 @@ from Qt import QtCore
 
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
-from lrc_toolbox.core.qt_compat import exec_loop
+from lrc_toolbox.core.qt_compat import emit_signal, exec_loop
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary, ExitCode
 
 
@@ -155,6 +155,8 @@ def run_batch(
             else:
                 api.shutdown()
 
+    watch = _QueueWatch(api, current, result, printer, app) if in_service else None
+
     live = _LiveDisplay(api, out) if out.isatty() and not (as_json or verbose or quiet) else None
     previous = signal.signal(signal.SIGINT, on_sigint)
     previous_term = signal.signal(signal.SIGTERM, on_sigint)
@@ -162,6 +164,10 @@ def run_batch(
     waker = QtCore.QTimer()
     waker.timeout.connect(live.redraw if live else (lambda: None))
     waker.start(250 if live else 200)
+    watcher = QtCore.QTimer()
+    if watch is not None:
+        watcher.timeout.connect(watch.check)
+        watcher.start(int(_QueueWatch.EVERY_SECONDS * 1000))
     codes: list[ExitCode] = []
     try:
         for start in starts:
@@ -180,10 +186,14 @@ def run_batch(
             summary = result.get("summary")
             if interrupted["count"]:
                 codes.append(ExitCode.INTERRUPTED)
+            elif watch is not None and watch.ended is not None and summary is None:
+                codes.append(watch.ended)
+                break
             else:
                 codes.append(summary.exit_code if summary else ExitCode.FAILED_FRAMES)
     finally:
         waker.stop()
+        watcher.stop()
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)
         api.shutdown()
@@ -205,6 +215,70 @@ def _stop_in_service(api: BatchRenderAPI, batch_id: str, app: QtCore.QCoreApplic
     if batch_id:
         api.stop_batch(batch_id)
     app.quit()
+
+
+class _QueueWatch:
+    """A batch that waits in the render service's queue sends no events until it starts:
+    every few seconds ask the service whether it still waits, so the command does not wait
+    forever for a batch another client took out of the queue, or a service that went away."""
+
+    EVERY_SECONDS = 2.0
+
+    def __init__(
+        self,
+        api: BatchRenderAPI,
+        current: dict[str, str],
+        result: dict[str, BatchSummary],
+        printer: _Printer,
+        app: QtCore.QCoreApplication,
+    ) -> None:
+        self.api, self.current, self.result = api, current, result
+        self.printer, self.app = printer, app
+        self.strikes = 0
+        #: the exit code when the batch ended without its batch_finished
+        self.ended: ExitCode | None = None
+
+    def check(self) -> None:
+        from lrc_toolbox.core.batch_render_api import BatchError
+        from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+        api, batch_id = self.api, self.current.get("batch_id", "")
+        if "summary" in self.result or api.is_running or not batch_id:
+            self.strikes = 0
+            return
+        assert isinstance(api, ServiceBatchAPI)
+        if not api.attached:
+            self._end(
+                f"error: the render service stopped before batch {batch_id} started; start it "
+                f"again with: lrc-batch-render resume {batch_id}",
+                ExitCode.ENVIRONMENT,
+            )
+            return
+        try:
+            state = api.service_state()
+        except BatchError:
+            return  # the next check, or the lost connection, tells
+        entry = next((b for b in state.batches if b.batch_id == batch_id), None) if state else None
+        if entry is not None and entry.status in ("running", "queued"):
+            self.strikes = 0
+            return
+        self.strikes += 1
+        if self.strikes < 2:
+            return  # its events may be on their way
+        if entry is not None and entry.summary is not None:
+            emit_signal(api, "batch_finished", entry.summary)  # it ran: its own summary
+            return
+        self._end(
+            f"batch {batch_id} was taken out of the render service's queue before it started",
+            ExitCode.INTERRUPTED,
+        )
+
+    def _end(self, text: str, code: ExitCode) -> None:
+        if code is ExitCode.ENVIRONMENT:  # as a batch that could not start: an error event
+            self.printer.event("error", message=text.removeprefix("error: "), exit_code=code)
+        self.printer.text(text, important=True)
+        self.ended = code
+        self.app.quit()
 
 
 class _LiveDisplay:
