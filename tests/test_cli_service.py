@@ -358,3 +358,48 @@ def test_a_waiting_render_ends_with_exit_3_when_the_service_stops(
     assert second.returncode == 3, err
     assert "the render service stopped before batch" in err and "resume" in err
     assert first.wait(timeout=60) == 130  # its batch was stopped: cancelled, resumable
+
+
+def test_foreground_and_detach_cannot_be_combined(capsys: pytest.CaptureFixture[str]) -> None:
+    from lrc_toolbox.cli.batch_render_cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["render", "--scene", str(SHOT), "--foreground", "--detach"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument --foreground" in capsys.readouterr().err
+
+
+def test_service_status_text_lists_running_queued_and_finished_batches() -> None:
+    from lrc_toolbox.cli.service_command import format_service_state
+    from lrc_toolbox.records.batch import BatchSummary
+    from lrc_toolbox.records.service import ServiceBatch, ServiceState
+
+    done = BatchSummary(batch_id="b1", state=BatchState.DONE, total=4, done=4, finished=True)
+    state = ServiceState(
+        pid=4242, version="9.9", started=time.time() - 300, clients=1, simulate=True,
+        batches=[
+            ServiceBatch("b1", "finished", "/s/a.ma", "lrc-batch-render 1", done),
+            ServiceBatch("b2", "running", "/s/b.ma", "maya 7",
+                         BatchSummary(batch_id="b2", total=10, done=3, failed=1)),
+            ServiceBatch("b3", "queued", "/s/c.ma", "python 8"),
+        ],
+    )  # fmt: skip
+    text = format_service_state(state, Path("/t"))
+    assert "pid 4242, lrc_toolbox 9.9, simulated workers" in text and "(5 min ago)" in text
+    rows = [line.split() for line in text.splitlines() if line.startswith("  ")]
+    assert [row[:2] for row in rows] == [["finished", "b1"], ["running", "b2"], ["queued", "b3"]]
+    assert "done: 4/4 done" in text and "3/10 done, 1 failed" in text and "(from maya 7)" in text
+
+
+def test_relative_paths_are_made_absolute_before_the_service_gets_them() -> None:
+    from lrc_toolbox.core.batch_handle import absolute_config
+    from lrc_toolbox.records.models import RenderConfig
+
+    config = absolute_config(
+        RenderConfig(scene="shots/a.ma", output_dir="../img", project=None, mayapy="mayapy",
+                     image_prefix="<Scene>/<RenderLayer>"),
+        cwd="/work/job",
+    )  # fmt: skip
+    assert (config.scene, config.output_dir) == ("/work/job/shots/a.ma", "/work/img")
+    assert config.project is None and config.mayapy == "mayapy"  # found on PATH: kept
+    assert config.image_prefix == "<Scene>/<RenderLayer>"  # relative to the output folder
