@@ -29,6 +29,11 @@ from lrc_toolbox.records.models import BatchState, FrameState
 SERVICE_ENV = {"LRC_RENDER_SERVICE": "1", "LRC_SERVICE_IDLE_SECONDS": "2"}
 
 
+def own_lines(text: str) -> list[str]:
+    """The command's stderr lines, without Qt.py's import warnings (the PySide2 leg)."""
+    return [line for line in text.splitlines() if not line.startswith("Qt.py [")]
+
+
 def service_info(tmp_path: Path) -> dict[str, Any] | None:
     try:
         return json.loads((tmp_path / "tmp" / "service" / "service.json").read_text())  # type: ignore[no-any-return]
@@ -281,7 +286,7 @@ def test_a_service_that_cannot_be_reached_is_one_error_line_and_exit_3(
     (tmp_path / "tmp" / "service").write_text("not a folder")
     result = run(render_args(tmp_path, "1-3"), env, timeout=60)
     assert result.returncode == 3
-    (line,) = result.stderr.splitlines()
+    (line,) = own_lines(result.stderr)
     assert line.startswith("error: the render service cannot be used") and "--foreground" in line
     (error,) = events(result.stdout)
     assert error["event"] == "error" and error["exit_code"] == 3
@@ -331,7 +336,10 @@ def _render_then_queue(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert second.stderr is not None
-    assert "waits in the render service" in second.stderr.readline()
+    line = second.stderr.readline()
+    while line.startswith("Qt.py ["):
+        line = second.stderr.readline()
+    assert "waits in the render service" in line
     return first, second
 
 
@@ -403,3 +411,27 @@ def test_relative_paths_are_made_absolute_before_the_service_gets_them() -> None
     assert (config.scene, config.output_dir) == ("/work/job/shots/a.ma", "/work/img")
     assert config.project is None and config.mayapy == "mayapy"  # found on PATH: kept
     assert config.image_prefix == "<Scene>/<RenderLayer>"  # relative to the output folder
+
+
+def test_python_api_handle_of_a_queued_batch_says_so_and_stop_takes_it_out(
+    tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrc_toolbox import api
+
+    for key, value in slow(env).items():
+        if key.startswith("LRC_"):
+            monkeypatch.setenv(key, value)
+
+    def job(output: str, frames: str) -> dict[str, Any]:
+        return {"scene": str(SHOT), "frames": frames, "output_dir": str(tmp_path / output)}
+
+    first = api.submit(job("a", "1-48"), simulate=True, service=True)
+    second = api.submit(job("b", "1-2"), simulate=True, service=True)
+    assert second.queued and second.status()["state"] == "queued"
+    second.stop()
+    assert second.wait(30)["state"] == "cancelled"
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        assert store.get_batch(str(second.batch_id)).state is BatchState.CANCELLED
+    assert first.status()["state"] == "running"  # the batch before it goes on
+    first.stop()
+    assert first.wait(60)["state"] == "cancelled"

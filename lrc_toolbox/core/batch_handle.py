@@ -156,8 +156,9 @@ class BatchHandle:
             return
         from lrc_toolbox.core.service_api import ServiceBatchAPI
 
-        if isinstance(api, ServiceBatchAPI) and not self._began and self.batch_id:
-            if api.stop_batch(self.batch_id) and not self._began:
+        if isinstance(api, ServiceBatchAPI) and self.batch_id:
+            # by id: its batch_started may still be on its way from the service
+            if api.stop_batch(self.batch_id) and self.queued and not self._began:
                 # it never started: no batch_finished will come from the service
                 summary = BatchSummary(
                     batch_id=self.batch_id, state=BatchState.CANCELLED, finished=True
