@@ -323,13 +323,14 @@ def test_python_api_renders_through_the_service(
 
 def _render_then_queue(
     tmp_path: Path, env: dict[str, str]
-) -> tuple[subprocess.Popen[str], subprocess.Popen[str]]:
+) -> tuple[subprocess.Popen[str], subprocess.Popen[str], str]:
     """A slow batch rendering in the service and a second `render` waiting behind it."""
     first = subprocess.Popen(
         render_args(tmp_path, "1-48"), env=slow(env), stdout=subprocess.PIPE, text=True
     )
     assert first.stdout is not None
-    assert json.loads(first.stdout.readline())["event"] == "batch_started"
+    started = json.loads(first.stdout.readline())
+    assert started["event"] == "batch_started"
     args = [a for a in render_args(tmp_path, "1-6") if a != "--json"]  # the text it says
     args[args.index("--output") + 1] = str(tmp_path / "second")
     second = subprocess.Popen(
@@ -340,32 +341,36 @@ def _render_then_queue(
     while line.startswith("Qt.py ["):
         line = second.stderr.readline()
     assert "waits in the render service" in line
-    return first, second
+    return first, second, started["batch_id"]
 
 
 def test_ctrl_c_on_a_waiting_render_takes_it_out_of_the_queue(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    first, second = _render_then_queue(tmp_path, env)
+    first, second, first_id = _render_then_queue(tmp_path, env)
     second.send_signal(signal.SIGINT)
     out, err = second.communicate(timeout=60)
     assert second.returncode == 130, err
     assert "stopping batch" in err and out == ""  # it never started: no event
     state = json.loads(run([*CLI, "service", "status", "--json"], env).stdout)
-    assert [b["status"] for b in state["batches"]] == ["running"]  # the first goes on
+    assert [(b["batch_id"], b["status"]) for b in state["batches"]] == [(first_id, "running")]
     first.kill()
 
 
 def test_a_waiting_render_ends_with_exit_3_when_the_service_stops(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    first, second = _render_then_queue(tmp_path, env)
+    first, second, first_id = _render_then_queue(tmp_path, env)
     stopped = run([*CLI, "service", "stop", "--kill"], env, timeout=120)
     assert stopped.returncode == 0, stopped.stderr
     _, err = second.communicate(timeout=60)
     assert second.returncode == 3, err
     assert "the render service stopped before batch" in err and "resume" in err
-    assert first.wait(timeout=60) == 130  # its batch was stopped: cancelled, resumable
+    # its batch was stopped: 130 when its batch_finished reached it, 3 when the service
+    # closed the connection first (the service's exit does not drain its clients' outboxes)
+    assert first.wait(timeout=60) in (130, 3)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        assert store.get_batch(first_id).state.resumable
 
 
 def test_foreground_and_detach_cannot_be_combined(capsys: pytest.CaptureFixture[str]) -> None:
