@@ -11,6 +11,10 @@ Import from here, not from the internal modules: names here stay stable across r
     handle = lrc.submit(lrc.RenderConfig(scene="/shots/s010.ma", layers=["BG"]))
     handle.status(); handle.wait(); handle.stop()
     lrc.read_ready("/shots/s010/images")        # the frames finished so far
+
+``render`` and ``submit`` run the batch in the local render service by default (the
+``render_service`` setting; it survives the caller, a Maya crash included); pass
+``service=False`` to run the engine in the calling process, as a cron script may want.
 """
 
 from __future__ import annotations

@@ -33,6 +33,9 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         LRC_SIMULATE_GPUS="4",
         LRC_SIM_TIME_SCALE="0.002",
         LRC_SIM_STATE_DIR=str(tmp_path / "sim-state"),
+        # the engine in the CLI process (render --foreground), as these tests SIGKILL it
+        # and expect its workers gone; tests/test_cli_service.py covers the service
+        LRC_RENDER_SERVICE="0",
         PYTHONDONTWRITEBYTECODE="1",
     )
     env.update(extra)

@@ -9,7 +9,9 @@ set -u
 job="${1:?usage: nightly_render.sh JOB.json [render options]}"
 shift
 echo "$(date '+%F %T') rendering $job"
-lrc-batch-render render --config "$job" --quiet "$@"
+# --foreground: the engine runs in this process, not in the local render service, so the
+# job's exit code is the batch's and nothing outlives the cron task
+lrc-batch-render render --config "$job" --foreground --quiet "$@"
 code=$?
 case $code in
   0)   echo "$(date '+%F %T') all frames done" ;;

@@ -6,6 +6,10 @@ interpreter, ``mayapy -m lrc_toolbox.cli.batch_render_cli``.
 Exit codes: 0 success (every frame done), 1 some frames failed, 2 bad input (the message
 says what and where), 3 environment problem (no mayapy, no usable GPU, disk full, an
 unreadable job store), 130 interrupted (Ctrl-C). See docs/cli.md.
+
+``render`` and ``resume`` run their batch in the local render service (started on demand;
+the batch survives this command) unless ``--foreground`` or the ``render_service`` setting
+says to run the engine in this process.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from lrc_toolbox import __version__
@@ -127,6 +131,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("batch_id", nargs="?", help="batch id or unique prefix (default: latest)")
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "--follow",
+        action="store_true",
+        help="print the batch's events live from the render service until it finishes",
+    )
+    from lrc_toolbox.cli.service_command import add_service_parser
+
+    add_service_parser(sub)
     add_farm_parsers(sub)
 
     from lrc_toolbox.cli.log_command import add_log_parser
@@ -145,6 +157,20 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     talk = parser.add_mutually_exclusive_group()
     talk.add_argument("--verbose", action="store_true", help="print every frame and log line")
     talk.add_argument("--quiet", action="store_true", help="print only problems and the result")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--foreground",
+        action="store_true",
+        help=(
+            "run the engine in this process, not in the render service (cron, farm tasks): "
+            "the batch stops with this command"
+        ),
+    )
+    where.add_argument(
+        "--detach",
+        action="store_true",
+        help="hand the batch to the render service, print its id and exit at once",
+    )
 
 
 def _cmd_info(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -292,7 +318,17 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     loaded = load_settings()
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=err)
-    api = BatchRenderAPI(loaded.settings, simulate=args.simulate)
+    in_service = _uses_service(args, loaded.settings.render_service)
+    api: BatchRenderAPI
+    if in_service:
+        from lrc_toolbox.cli.service_command import make_service_api, service_folder_problem
+
+        problem = service_folder_problem(loaded.settings)
+        if problem is not None:
+            return _fail(args, out, err, problem, EXIT_ENVIRONMENT)
+        api = make_service_api(loaded.settings, simulate=args.simulate, verbose=args.verbose)
+    else:
+        api = BatchRenderAPI(loaded.settings, simulate=args.simulate)
     current = [0]
     if args.command == "resume":
         starts = [lambda: api.resume(args.batch_id)]
@@ -311,15 +347,36 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return _fail(args, out, err, f"bad job: {exc}", EXIT_BAD_INPUT)
         if args.dry_run:
             return _dry_run(api, configs, args, out, err)
+        if in_service:  # the service runs elsewhere: relative paths are this folder's
+            from lrc_toolbox.core.batch_handle import absolute_config
+
+            configs = [absolute_config(c) for c in configs]
         starts = [
             functools.partial(_start_job, api, c, n, current, err) for n, c in enumerate(configs)
         ]
+    if in_service and not (args.detach or args.verbose):  # --verbose prints the API's line
+        starts = [functools.partial(_say_queued, api, start, err) for start in starts]
     try:
+        if args.detach:
+            from lrc_toolbox.cli.service_command import submit_detached
+            from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+            assert isinstance(api, ServiceBatchAPI)
+            return submit_detached(api, starts, args, out, err)
         return run_batch(
             api, starts, out=out, err=err, as_json=args.json, verbose=args.verbose, quiet=args.quiet
         )
     except BatchError as exc:
         return _fail(args, out, err, _batch_error_text(exc, args, current[0]), exc.exit_code)
+
+
+def _uses_service(args: argparse.Namespace, render_service: bool) -> bool:
+    """Whether this render / resume runs its batch in the render service: by default
+    (the ``render_service`` setting), never for ``--foreground`` or a dry run (which
+    contacts nothing), always for ``--detach``."""
+    if getattr(args, "dry_run", False) or args.foreground:
+        return False
+    return bool(args.detach or render_service)
 
 
 def _start_job(
@@ -332,6 +389,19 @@ def _start_job(
     for note in api.told_store_notices:
         print(f"warning: {note}", file=err)
     api.told_store_notices = []
+    return batch_id
+
+
+def _say_queued(api: BatchRenderAPI, start: Callable[[], str], err: TextIO) -> str:
+    """Run ``start``; a batch that waits in the render service behind another says so
+    (on stderr, so that --json lines on stdout stay the same)."""
+    batch_id = start()
+    if getattr(api, "queued", False):
+        print(
+            f"batch {batch_id} waits in the render service for the batch before it",
+            file=err,
+            flush=True,
+        )
     return batch_id
 
 
@@ -488,6 +558,13 @@ def _batch_json(r: BatchRecord) -> dict[str, object]:
 def _cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from lrc_toolbox.core.job_store import JobStoreError
 
+    if args.follow:
+        from lrc_toolbox.cli.service_command import follow_in_service
+
+        followed = follow_in_service(args, out, err)
+        if followed is not None:
+            return followed
+
     store = _open_store(args, out, err)
     if store is None:
         return EXIT_ENVIRONMENT
@@ -576,6 +653,7 @@ COMMANDS = (
     "resume",
     "history",
     "status",
+    "service",
     *FARM_COMMANDS,
     "log",
 )
@@ -615,6 +693,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_history(args, out, err)
     if args.command == "status":
         return _cmd_status(args, out, err)
+    if args.command == "service":
+        from lrc_toolbox.cli.service_command import run_service_command
+
+        return run_service_command(args, out, err)
     if args.command in FARM_COMMANDS:
         return run_farm_command(args, out, err)
     if args.command == "log":

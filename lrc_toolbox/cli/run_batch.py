@@ -10,6 +10,10 @@ reason, retry}, ``worker_finished`` {worker, state, reason}, ``log`` {level, wor
 
 Ctrl-C stops gracefully (workers finish or are terminated after the grace period); a second
 Ctrl-C kills them at once. Either way no worker is left behind and the exit code is 130.
+With a :class:`~lrc_toolbox.core.service_api.ServiceBatchAPI` (the batch renders in the
+local render service) Ctrl-C stops that batch there, a batch still waiting in the service's
+queue included; with ``on_interrupt="detach"`` (``status --follow``) it only stops following:
+the batch goes on rendering in the service.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from Qt import QtCore
 
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
-from lrc_toolbox.core.qt_compat import exec_loop
+from lrc_toolbox.core.qt_compat import emit_signal, exec_loop
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary, ExitCode
 
 
@@ -74,8 +78,12 @@ def run_batch(
     as_json: bool = False,
     verbose: bool = False,
     quiet: bool = False,
+    on_interrupt: str = "stop",
 ) -> int:
     """Run batches one after another: each ``start()`` starts one and returns its id.
+
+    ``on_interrupt``: what Ctrl-C (or SIGTERM) does: ``"stop"`` the batch, or ``"detach"``:
+    stop following a batch that renders in the render service, which goes on rendering.
 
     Several jobs from one job file run in turn in this one command; the exit code is the
     worst of them (130 as soon as the user interrupts: the remaining jobs do not start).
@@ -88,6 +96,10 @@ def run_batch(
     printer = _Printer(out, err, as_json=as_json, verbose=verbose, quiet=quiet or live_view)
     result: dict[str, BatchSummary] = {}
     interrupted = {"count": 0}
+    current: dict[str, str] = {}  # the batch id the last start() returned
+    from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+    in_service = isinstance(api, ServiceBatchAPI)
 
     def on_event(name: str, data: dict[str, Any]) -> None:
         printer.event(name, **data)
@@ -111,21 +123,39 @@ def run_batch(
         # SIGTERM (a farm, systemd, `kill`) is the first Ctrl-C: a graceful stop that ends
         # the batch with its state and ready.json true, not a bare exit 143 (issue 12)
         interrupted["count"] += 1
+        what = "terminated" if signum == signal.SIGTERM else "interrupted"
+        again = "Ctrl-C" if signum != signal.SIGTERM else "the signal"
+        if in_service and on_interrupt == "detach":
+            batch = current.get("batch_id", "")
+            printer.text(
+                f"{what}: stopped following batch {batch}; it goes on rendering in the render "
+                f"service (lrc-batch-render status --follow {batch})",
+                important=True,
+            )
+            app.quit()
+            return
         if interrupted["count"] == 1:
-            what = "terminated" if signum == signal.SIGTERM else "interrupted"
-            again = "Ctrl-C" if signum != signal.SIGTERM else "the signal"
+            if in_service:
+                printer.text(
+                    f"{what}: stopping batch {current.get('batch_id', '')} in the render "
+                    f"service ({again} again to kill its workers)",
+                    important=True,
+                )
+                _stop_in_service(api, current.get("batch_id", ""), app)
+                return
             printer.text(
                 f"{what}: stopping the workers ({again} again to kill them)", important=True
             )
             api.stop_all_renders()
         else:
             printer.text("killing the workers", important=True)
-            from lrc_toolbox.core.service_api import ServiceBatchAPI
-
             if isinstance(api, ServiceBatchAPI):  # its workers are the service's
-                api.kill_all_renders()
+                with contextlib.suppress(Exception):
+                    api.kill_all_renders()
             else:
                 api.shutdown()
+
+    watch = _QueueWatch(api, current, result, printer, app) if in_service else None
 
     live = _LiveDisplay(api, out) if out.isatty() and not (as_json or verbose or quiet) else None
     previous = signal.signal(signal.SIGINT, on_sigint)
@@ -134,30 +164,121 @@ def run_batch(
     waker = QtCore.QTimer()
     waker.timeout.connect(live.redraw if live else (lambda: None))
     waker.start(250 if live else 200)
+    watcher = QtCore.QTimer()
+    if watch is not None:
+        watcher.timeout.connect(watch.check)
+        watcher.start(int(_QueueWatch.EVERY_SECONDS * 1000))
     codes: list[ExitCode] = []
     try:
         for start in starts:
             if interrupted["count"]:
                 break
             result.pop("summary", None)
-            start()
-            if "summary" not in result:
+            current["batch_id"] = start()
+            if interrupted["count"] and in_service:
+                # interrupted while the service took the batch: stop it there now
+                _stop_in_service(api, current["batch_id"], app)
+            stopped_waiting = in_service and interrupted["count"] and not api.is_running
+            if "summary" not in result and not stopped_waiting:
                 exec_loop(app)
             if live:
                 live.finish()
             summary = result.get("summary")
             if interrupted["count"]:
                 codes.append(ExitCode.INTERRUPTED)
+            elif watch is not None and watch.ended is not None and summary is None:
+                codes.append(watch.ended)
+                break
             else:
                 codes.append(summary.exit_code if summary else ExitCode.FAILED_FRAMES)
     finally:
         waker.stop()
+        watcher.stop()
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)
         api.shutdown()
     if interrupted["count"] or ExitCode.INTERRUPTED in codes:
         return int(ExitCode.INTERRUPTED)
     return int(max(codes, default=ExitCode.OK))
+
+
+def _stop_in_service(api: BatchRenderAPI, batch_id: str, app: QtCore.QCoreApplication) -> None:
+    """Stop ``batch_id`` in the render service. A batch that renders ends with its
+    ``batch_finished`` (cancelled); one that still waited in the service's queue never
+    started, so the loop ends here."""
+    from lrc_toolbox.core.batch_render_api import BatchError
+
+    if api.is_running:
+        with contextlib.suppress(BatchError):
+            api.stop_all_renders()
+        return
+    if batch_id:
+        api.stop_batch(batch_id)
+    app.quit()
+
+
+class _QueueWatch:
+    """A batch that waits in the render service's queue sends no events until it starts:
+    every few seconds ask the service whether it still waits, so the command does not wait
+    forever for a batch another client took out of the queue, or a service that went away."""
+
+    EVERY_SECONDS = 2.0
+
+    def __init__(
+        self,
+        api: BatchRenderAPI,
+        current: dict[str, str],
+        result: dict[str, BatchSummary],
+        printer: _Printer,
+        app: QtCore.QCoreApplication,
+    ) -> None:
+        self.api, self.current, self.result = api, current, result
+        self.printer, self.app = printer, app
+        self.strikes = 0
+        #: the exit code when the batch ended without its batch_finished
+        self.ended: ExitCode | None = None
+
+    def check(self) -> None:
+        from lrc_toolbox.core.batch_render_api import BatchError
+        from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+        api, batch_id = self.api, self.current.get("batch_id", "")
+        if "summary" in self.result or api.is_running or not batch_id:
+            self.strikes = 0
+            return
+        assert isinstance(api, ServiceBatchAPI)
+        if not api.attached:
+            self._end(
+                f"error: the render service stopped before batch {batch_id} started; start it "
+                f"again with: lrc-batch-render resume {batch_id}",
+                ExitCode.ENVIRONMENT,
+            )
+            return
+        try:
+            state = api.service_state()
+        except BatchError:
+            return  # the next check, or the lost connection, tells
+        entry = next((b for b in state.batches if b.batch_id == batch_id), None) if state else None
+        if entry is not None and entry.status in ("running", "queued"):
+            self.strikes = 0
+            return
+        self.strikes += 1
+        if self.strikes < 2:
+            return  # its events may be on their way
+        if entry is not None and entry.summary is not None:
+            emit_signal(api, "batch_finished", entry.summary)  # it ran: its own summary
+            return
+        self._end(
+            f"batch {batch_id} was taken out of the render service's queue before it started",
+            ExitCode.INTERRUPTED,
+        )
+
+    def _end(self, text: str, code: ExitCode) -> None:
+        if code is ExitCode.ENVIRONMENT:  # as a batch that could not start: an error event
+            self.printer.event("error", message=text.removeprefix("error: "), exit_code=code)
+        self.printer.text(text, important=True)
+        self.ended = code
+        self.app.quit()
 
 
 class _LiveDisplay:

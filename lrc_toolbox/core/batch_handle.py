@@ -12,10 +12,18 @@ The batch runs in the calling thread's Qt event loop, like the dashboard's:
 
 ``on_event(name, data)`` is called for every event with the same names and fields as the
 command line's ``--json`` lines (see ``docs/cli.md``), from the thread running the batch.
+
+Where the engine runs (``service``): in the local render service (issue 13; the batch
+survives the caller, a Maya crash included, and waits in the service's queue behind a batch
+another client runs) or in the calling process. The default follows the ``render_service``
+setting, like the command line; pass ``service=False`` for a batch that must end with the
+caller (a cron script that wants no process left behind).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 import threading
 import time
@@ -28,11 +36,33 @@ from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
 from lrc_toolbox.records.batch import BatchSummary
-from lrc_toolbox.records.models import RenderConfig
+from lrc_toolbox.records.models import BatchState, RenderConfig
 
-__all__ = ["BatchHandle", "render", "submit"]
+__all__ = ["BatchHandle", "absolute_config", "render", "submit"]
 
 EventCallback = Callable[[str, dict[str, Any]], None]
+
+
+def absolute_config(config: RenderConfig, cwd: str | None = None) -> RenderConfig:
+    """``config`` with its relative scene, output, project and mayapy paths made absolute
+    from ``cwd`` (default: this process's): the render service runs in a folder of its
+    own, so a path it is sent must not depend on the caller's working directory. A mayapy
+    given as a bare name (found on PATH) stays as it is."""
+    base = cwd or os.getcwd()
+
+    def absolute(path: str | None) -> str | None:
+        return path if not path else os.path.normpath(os.path.join(base, path))
+
+    mayapy = config.mayapy
+    if mayapy and (os.sep in mayapy or (os.altsep and os.altsep in mayapy)):
+        mayapy = absolute(mayapy)
+    return dataclasses.replace(
+        config,
+        scene=absolute(config.scene) or config.scene,
+        output_dir=absolute(config.output_dir),
+        project=absolute(config.project),
+        mayapy=mayapy,
+    )
 
 
 def _as_config(config: RenderConfig | Mapping[str, Any]) -> RenderConfig:
@@ -56,6 +86,9 @@ class BatchHandle:
         #: how the batch ended (None while it runs); ``summary`` is its documented JSON
         self.result: BatchSummary | None = None
         self.error: BatchError | None = None
+        #: the batch waits in the render service's queue behind another batch
+        self.queued = False
+        self._began = False
         self._counts = {"done": 0, "failed": 0, "retried": 0}
         self._workers: dict[str, dict[str, Any]] = {}
         self._api: BatchRenderAPI | None = None
@@ -68,11 +101,14 @@ class BatchHandle:
         if self._api is not None and not self._done.is_set():
             QtCore.QCoreApplication.processEvents()
         with self._lock:
-            state = (
-                self.result.state.value
-                if self.result
-                else ("error" if self.error else ("running" if self.batch_id else "starting"))
-            )
+            if self.result:
+                state = self.result.state.value
+            elif self.error:
+                state = "error"
+            elif self.queued and not self._began:
+                state = "queued"
+            else:
+                state = "running" if self.batch_id else "starting"
             return {
                 "batch_id": self.batch_id,
                 "state": state,
@@ -113,9 +149,24 @@ class BatchHandle:
         return summary
 
     def stop(self) -> None:
-        """Stop the batch gracefully (workers finish or are terminated, never orphaned)."""
-        if self._api is not None:
-            self._api.stop_all_renders()
+        """Stop the batch gracefully (workers finish or are terminated, never orphaned); a
+        batch still waiting in the render service's queue is taken out of it (cancelled)."""
+        api = self._api
+        if api is None or self._done.is_set():
+            return
+        from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+        if isinstance(api, ServiceBatchAPI) and self.batch_id:
+            # by id: its batch_started may still be on its way from the service
+            if api.stop_batch(self.batch_id) and self.queued and not self._began:
+                # it never started: no batch_finished will come from the service
+                summary = BatchSummary(
+                    batch_id=self.batch_id, state=BatchState.CANCELLED, finished=True
+                )
+                self._finished(summary)
+                self._record("batch_finished", {"summary": summary.to_dict()})
+            return
+        api.stop_all_renders()
 
     # ------------------------------------------------------------------ wiring
 
@@ -141,6 +192,7 @@ class BatchHandle:
         with self._lock:
             if name == "batch_started":
                 self.batch_id = data["batch_id"]
+                self._began = True
             elif name == "frame_started":
                 self._workers[worker] = {
                     "layer": data["layer"],
@@ -179,6 +231,7 @@ def submit(
     on_event: EventCallback | None = None,
     simulate: bool = False,
     settings: Settings | None = None,
+    service: bool | None = None,
 ) -> BatchHandle:
     """Start a batch and return at once with a :class:`BatchHandle`.
 
@@ -187,6 +240,9 @@ def submit(
         on_event: called as ``on_event(name, data)`` for every event.
         simulate: use the simulated mayapy (tests, demos).
         settings: preferences; default: the user's (``load_settings()``).
+        service: render in the local render service (True) or in this process (False);
+            None: as the ``render_service`` setting says (default: the service). Relative
+            paths are this process's either way.
 
     Raises:
         ValidationError: ``config`` is malformed (raised here, before anything starts).
@@ -196,12 +252,29 @@ def submit(
     if QtCore.QCoreApplication.instance() is None:
         _APP.append(QtCore.QCoreApplication(sys.argv[:1] or ["lrc_toolbox"]))
     handle = BatchHandle(on_event)
-    api = BatchRenderAPI(settings, simulate=simulate)
+    api: BatchRenderAPI
+    if settings.render_service if service is None else service:
+        from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+        render_config = absolute_config(render_config)  # the service runs elsewhere
+        api = ServiceBatchAPI(
+            settings,
+            simulate=simulate,
+            follow="own",
+            attach=False,
+            client=f"python {os.getpid()}",
+        )
+    else:
+        api = BatchRenderAPI(settings, simulate=simulate)
     handle._connect(api)
     try:
-        api.start_batch_render(render_config)
+        batch_id = api.start_batch_render(render_config)
     except BatchError as exc:
         handle._fail(exc)
+    else:
+        with handle._lock:
+            handle.batch_id = handle.batch_id or batch_id
+            handle.queued = bool(getattr(api, "queued", False))
     handle._started.set()
     return handle
 
@@ -213,15 +286,19 @@ def render(
     on_event: EventCallback | None = None,
     simulate: bool = False,
     settings: Settings | None = None,
+    service: bool | None = None,
 ) -> dict[str, Any] | BatchHandle:
     """Render a batch. With ``wait`` (default) block and return the summary dict
     (``summary["state"]`` is done, failed or cancelled); else return the handle.
+    ``service``: as :func:`submit`.
 
     Raises:
         BatchError: the batch could not start; its ``exit_code`` says why (2 bad input,
             3 environment).
     """
-    handle = submit(config, on_event=on_event, simulate=simulate, settings=settings)
+    handle = submit(
+        config, on_event=on_event, simulate=simulate, settings=settings, service=service
+    )
     return handle.wait() if wait else handle
 
 
