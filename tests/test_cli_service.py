@@ -365,10 +365,10 @@ def test_a_waiting_render_ends_with_exit_3_when_the_service_stops(
     assert stopped.returncode == 0, stopped.stderr
     _, err = second.communicate(timeout=60)
     assert second.returncode == 3, err
-    assert "the render service stopped before batch" in err and "resume" in err
-    # its batch was stopped: 130 when its batch_finished reached it, 3 when the service
-    # closed the connection first (the service's exit does not drain its clients' outboxes)
-    assert first.wait(timeout=60) in (130, 3)
+    assert "the render service stopped while batch" in err and "had not started" in err
+    assert "resume" in err
+    # its batch was stopped, and the service's exit sends batch_finished before hanging up
+    assert first.wait(timeout=60) == 130
     with JobStore(tmp_path / "jobs.sqlite") as store:
         assert store.get_batch(first_id).state.resumable
 

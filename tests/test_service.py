@@ -521,3 +521,55 @@ def test_a_client_that_attaches_after_the_batch_is_replayed_how_it_ended(
     assert replay is not None and replay.replay
     assert [e.name for e in replay.events] == [EventName.BATCH_STARTED, EventName.BATCH_FINISHED]
     assert _finished(replay.events, reply.batch_id).done == 4
+
+
+def test_a_resume_of_the_batch_rendering_in_the_service_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    client = _attach(settings)
+    client.request(Op.SUBSCRIBE)
+    first = client.request(Op.START, config=_config(tmp_path, "1-30"), timeout=120)
+    again = client.request(Op.RESUME, batch_id=first.batch_id, timeout=120)
+    assert not again.ok and "already rendering" in again.error
+    assert again.error_kind.exit_code == 2
+    client.request(Op.STOP, batch_id=first.batch_id)
+
+
+def test_a_resume_of_an_unknown_batch_is_a_bad_request(settings: Settings) -> None:
+    reply = _attach(settings).request(Op.RESUME, batch_id="nope", timeout=60)
+    assert not reply.ok and reply.error_kind.exit_code == 2 and "nope" in reply.error
+
+
+def test_a_client_sees_the_batch_finish_when_the_service_stops_it_and_exits(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The service's exit sends what it queued (batch_finished) before hanging up."""
+    client = _attach(settings)
+    client.request(Op.SUBSCRIBE)
+    reply = client.request(Op.START, config=_config(tmp_path, "1-60"), timeout=120)
+    assert client.events.get(timeout=60) is not None
+    client.request(Op.SHUTDOWN, kill=True)
+    events = _events_until_finished(client, reply.batch_id, timeout=60)
+    assert _finished(events, reply.batch_id).state.resumable
+
+
+def test_a_batch_still_waiting_when_the_service_dies_ends_interrupted_for_its_client(
+    qtbot: object, tmp_path: Path
+) -> None:
+    import queue
+    import types
+
+    from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+    api = ServiceBatchAPI(_settings(tmp_path), simulate=True, attach=False, follow="own")
+    ended: list[BatchSummary] = []
+    api.batch_finished.connect(ended.append)
+    api._took(Reply(id=1, batch_id="20261205-1200-abcdef", queued=True))
+    gone: queue.Queue[EventBatch | None] = queue.Queue()
+    gone.put(None)
+    api._client = types.SimpleNamespace(events=gone)  # type: ignore[assignment]
+    api._deliver()
+    assert [(s.batch_id, s.state, s.exit_code) for s in ended] == [
+        ("20261205-1200-abcdef", BatchState.INTERRUPTED, 3)
+    ]
+    assert "resume 20261205-1200-abcdef" in (ended[0].error or "")

@@ -82,6 +82,8 @@ class ServiceBatchAPI(BatchRenderAPI):
         self._statuses: list[RenderStatus] = []
         #: the last start or resume waits behind another batch in the service
         self.queued = False
+        #: batches of ours that wait in the service's queue (not started yet)
+        self._waiting: set[str] = set()
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._deliver)
@@ -156,9 +158,12 @@ class ServiceBatchAPI(BatchRenderAPI):
     def start_batch_render(
         self, config: RenderConfig, *, include_all_lights: bool | None = None
     ) -> str:
+        from lrc_toolbox.core.batch_handle import absolute_config
+
         reply = self._ask(
             Op.START,
-            config=config,
+            # the service runs in a folder of its own: no path may depend on ours
+            config=absolute_config(config),
             include_all_lights=self._lights(include_all_lights),
             timeout=START_REPLY_TIMEOUT,
         )
@@ -186,6 +191,7 @@ class ServiceBatchAPI(BatchRenderAPI):
         self._followed.add(reply.batch_id)
         self.queued = reply.queued
         if reply.queued:
+            self._waiting.add(reply.batch_id)
             emit_signal(
                 self,
                 "log_message",
@@ -262,6 +268,7 @@ class ServiceBatchAPI(BatchRenderAPI):
                 return
             self._running = event.batch_id
             self.batch_id = event.batch_id
+            self._waiting.discard(event.batch_id)
             emit_signal(self, "batch_started", event.batch_id, event.plan)
         elif name is EventName.WORKER_STARTED:
             emit_signal(self, "worker_started", event.worker, event.pid, event.device)
@@ -299,18 +306,20 @@ class ServiceBatchAPI(BatchRenderAPI):
         self._client = None
         batch_id, self._running = self._running, None
         self._statuses = []
-        if batch_id is None:
-            return
-        reason = (
-            f"the render service stopped while batch {batch_id} was rendering; its workers "
-            f"stopped with it. Resume it to render the rest: lrc-batch-render resume {batch_id}"
-        )
-        emit_signal(self, "log_message", time.time(), "error", "", reason)
-        summary = BatchSummary(
-            batch_id=batch_id,
-            state=BatchState.INTERRUPTED,
-            finished=True,
-            error=reason,
-            environment=True,
-        )
-        emit_signal(self, "batch_finished", summary)
+        ended = [] if batch_id is None else [(batch_id, "was rendering; its workers stopped")]
+        ended += [(waiting, "had not started it") for waiting in sorted(self._waiting)]
+        self._waiting.clear()
+        for ended_id, what in ended:
+            reason = (
+                f"the render service stopped while batch {ended_id} {what}. Resume it to "
+                f"render the rest: lrc-batch-render resume {ended_id}"
+            )
+            emit_signal(self, "log_message", time.time(), "error", "", reason)
+            summary = BatchSummary(
+                batch_id=ended_id,
+                state=BatchState.INTERRUPTED,
+                finished=True,
+                error=reason,
+                environment=True,
+            )
+            emit_signal(self, "batch_finished", summary)

@@ -211,7 +211,13 @@ class ServiceClient:
             ServiceRefused: the service would not talk to this client (the reason says why).
             ServiceUnavailable: it could not be started, or does not answer.
         """
-        folder = service_dir(settings.resolved_temp_root())
+        try:
+            folder = service_dir(settings.resolved_temp_root())
+        except OSError as exc:
+            raise ServiceUnavailable(
+                f"the render service's folder cannot be used ({exc}); set temp_root "
+                "(LRC_TEMP_ROOT) to a folder of yours, or render with --foreground"
+            ) from exc
         name = client or f"{Path(sys.argv[0] or 'python').name} {os.getpid()}"
         found = cls._existing(folder, name, simulate)
         if found is not None or not start:

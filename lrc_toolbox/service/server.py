@@ -133,6 +133,14 @@ class _Link:
             return False
         return True
 
+    def finish(self, timeout: float = 2.0) -> None:
+        """Send what is queued (the service is exiting), then hang up."""
+        if self.alive and self._writer is not None:
+            with contextlib.suppress(queue.Full):
+                self.outbox.put_nowait(None)
+            self._writer.join(timeout)
+        self.close()
+
     def close(self) -> None:
         if not self.alive:
             return
@@ -300,7 +308,7 @@ class RenderService(QtCore.QObject):
             remove_info(self.info_folder, os.getpid())
         self._flush()
         for link in list(self.links):
-            link.close()
+            link.finish()  # the last events (batch_finished) reach the clients first
         self.api.shutdown()
         self._on_exit()
 
@@ -470,13 +478,20 @@ class RenderService(QtCore.QObject):
         return Reply(id=request.id, batch_id=batch_id, queued=True)
 
     def _resume(self, link: _Link, request: Request) -> Reply:
+        try:
+            record = self.api.store.get_batch(request.batch_id)
+        except KeyError as exc:
+            raise BadRequest(str(exc.args[0] if exc.args else exc)) from exc
+        if record.id == self.api.batch_id and self.api.is_running:
+            raise BadRequest(f"batch {record.id} is already rendering in the render service")
+        if any(item.batch_id == record.id for item in self.waiting):
+            raise BadRequest(f"batch {record.id} already waits in the render service's queue")
         if not self._busy():
             batch_id = self.api.resume(
                 request.batch_id, include_all_lights=request.include_all_lights
             )
             self.current = _Queued(batch_id, link.name, "", resume=True)
             return Reply(id=request.id, batch_id=batch_id)
-        record = self.api.store.get_batch(request.batch_id)
         self.waiting.append(
             _Queued(
                 record.id,
