@@ -26,6 +26,9 @@ echo "== The layers of the sample scene"
 echo
 echo "== A demo batch: every renderable layer, frames 1-24, one worker per free GPU"
 "$cli" render --scene "$scene" --layers all --frames 1-24 --output "$demo/images" --simulate
+echo "(it rendered in the local render service, which outlives the command:"
+"$cli" service status
+echo " it stops by itself when idle, or with 'lrc-batch-render service stop')"
 echo
 echo "== Written:"
 find "$demo/images" -type f | sort | sed -n '1,4p;$p'
