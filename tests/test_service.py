@@ -573,3 +573,35 @@ def test_a_batch_still_waiting_when_the_service_dies_ends_interrupted_for_its_cl
         ("20261205-1200-abcdef", BatchState.INTERRUPTED, 3)
     ]
     assert "resume 20261205-1200-abcdef" in (ended[0].error or "")
+
+
+def test_renderer_lines_cross_only_for_the_worker_a_client_asks_for(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """By default no renderer (info) line reaches a client; asking for one worker's lines
+    brings that worker's and no other's."""
+    quiet, curious = _attach(settings, client="quiet"), _attach(settings, client="curious")
+    quiet.request(Op.SUBSCRIBE)
+    curious.request(Op.SUBSCRIBE, log_workers=["gpu2"])
+    reply = quiet.request(Op.START, config=_config(tmp_path, "1-8"), timeout=120)
+    by_client = {
+        name: [
+            e
+            for e in _events_until_finished(client, reply.batch_id)
+            if e.name is EventName.LOG and e.level in ("info", "debug")
+        ]
+        for name, client in (("quiet", quiet), ("curious", curious))
+    }
+    assert by_client["quiet"] == []
+    assert by_client["curious"] and {e.worker for e in by_client["curious"]} == {"gpu2"}
+
+
+def test_a_client_changes_the_workers_whose_lines_it_gets_without_a_replay(
+    settings: Settings,
+) -> None:
+    client = _attach(settings)
+    client.request(Op.SUBSCRIBE)
+    assert client.events.get(timeout=30) is not None  # the replay
+    assert client.request(Op.LOGS, log_workers=["gpu1"]).ok
+    with pytest.raises(Exception):  # noqa: B017 - queue.Empty: nothing replayed again
+        client.events.get(timeout=1)

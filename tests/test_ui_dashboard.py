@@ -795,3 +795,21 @@ def test_a_batch_the_render_service_left_interrupted_keeps_its_counts_and_offers
     assert "render service stopped" in text and "Resume renders the rest" not in text
     assert dialog.resume_button.isVisible() and dialog.resume_button.isEnabled()
     assert dialog.start_button.isEnabled() and not dialog.stop_button.isEnabled()
+
+
+def test_the_log_views_worker_choice_asks_the_service_for_that_workers_lines(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrc_toolbox.core.service_api import ServiceBatchAPI
+
+    asked: list[list[str]] = []
+    monkeypatch.setattr(ServiceBatchAPI, "set_log_workers", lambda self, w: asked.append(w))
+    settings = Settings(simulate_gpus=4, temp_root=str(tmp_path / "tmp"))
+    api = ServiceBatchAPI(settings, simulate=True, attach=False)
+    dialog = BatchRenderDialog(api)
+    qtbot.addWidget(dialog)
+    log_view = dialog.progress_widget.log_view
+    log_view.set_worker_filter("gpu2")
+    log_view.set_worker_filter(None)
+    assert asked == [["gpu2"], []]
+    api.shutdown()

@@ -75,6 +75,8 @@ class ServiceBatchAPI(BatchRenderAPI):
         super().__init__(settings, simulate=simulate, parent=parent, **kwargs)
         self.follow_mode = follow
         self.log_level = log_level
+        #: workers whose renderer lines are wanted whatever ``log_level`` says
+        self.log_workers: list[str] = []
         self.client_name = client
         self._client: ServiceClient | None = None
         self._followed: set[str] = set()
@@ -116,7 +118,7 @@ class ServiceBatchAPI(BatchRenderAPI):
         if client is None:
             return False
         self._client = client
-        client.request(Op.SUBSCRIBE, log_level=self.log_level)
+        client.request(Op.SUBSCRIBE, log_level=self.log_level, log_workers=self.log_workers)
         self._timer.start()
         return True
 
@@ -134,6 +136,17 @@ class ServiceBatchAPI(BatchRenderAPI):
             }.get(reply.error_kind, BatchError)
             raise error(reply.error)
         return reply
+
+    def set_log_workers(self, workers: list[str]) -> None:
+        """Ask for the renderer's own lines (info and worse) of these workers only: what a
+        log view showing one worker needs, at most ~200 lines a second, instead of every
+        worker's flood (which never crosses by default)."""
+        self.log_workers = list(workers)
+        if self._client is not None and self._client.connected:
+            with contextlib.suppress(ServiceUnavailable):
+                self._client.request(
+                    Op.LOGS, log_level=self.log_level, log_workers=self.log_workers
+                )
 
     def follow(self, batch_id: str) -> None:
         """Report this batch too (``follow="own"``): ``status --follow``."""

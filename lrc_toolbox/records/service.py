@@ -77,9 +77,13 @@ class Op(str, enum.Enum):
     STOP = "stop"
     #: stop one worker (``worker_id``) of the running batch
     STOP_WORKER = "stop_worker"
-    #: send events from now on (``log_level``: the least severe log line wanted), after a
-    #: replay of the running batch
+    #: send events from now on (``log_level``: the least severe log line wanted;
+    #: ``log_workers``: workers whose renderer lines are wanted too), after a replay of
+    #: the running batch
     SUBSCRIBE = "subscribe"
+    #: change ``log_level`` / ``log_workers`` of a subscription (no replay): the dashboard
+    #: asks for the renderer lines of the one worker its log view shows
+    LOGS = "logs"
     #: the service's state (:class:`ServiceState`)
     STATUS = "status"
     #: exit once no batch runs or waits (``kill``: stop the batches first)
@@ -154,6 +158,9 @@ class Request(Message):
     worker_id: str = ""
     kill: bool = False
     log_level: str = "warning"
+    #: subscribe/logs: workers whose renderer lines (info and worse) are wanted whatever
+    #: ``log_level`` says
+    log_workers: list[str] = field(default_factory=list)
     #: start/resume: the asking Maya's Render Setup "include all lights" preference now
     #: (None: the service reads the saved one)
     include_all_lights: bool | None = None

@@ -112,6 +112,8 @@ class _Link:
         self.outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=OUTBOX_LIMIT)
         self.subscribed = False
         self.log_level = "warning"
+        #: workers whose renderer lines this client wants whatever its level
+        self.log_workers: frozenset[str] = frozenset()
         self.alive = True
         self._writer: threading.Thread | None = None
 
@@ -435,10 +437,12 @@ class RenderService(QtCore.QObject):
             return self._stop(request)
         if op is Op.STOP_WORKER:
             return Reply(id=request.id, ok=self.api.stop_worker(request.worker_id))
-        if op is Op.SUBSCRIBE:
+        if op in (Op.SUBSCRIBE, Op.LOGS):
             link.log_level = request.log_level if request.log_level in LEVELS else "warning"
-            link.subscribed = True
-            link.send(encode(self._replay()))
+            link.log_workers = frozenset(request.log_workers)
+            if op is Op.SUBSCRIBE:
+                link.subscribed = True
+                link.send(encode(self._replay()))
             return Reply(id=request.id, batch_id=self.api.batch_id or "")
         if op is Op.STATUS:
             return Reply(id=request.id, state=self.state())
@@ -610,9 +614,12 @@ class RenderService(QtCore.QObject):
         api.log_message.connect(self._log_line)
         api.batch_finished.connect(self._batch_finished)
 
-    def _wants(self, level: str) -> bool:
+    def _wants(self, level: str, worker: str) -> bool:
         rank = _level_rank(level)
-        return any(link.subscribed and rank >= _level_rank(link.log_level) for link in self.links)
+        return any(
+            link.subscribed and (rank >= _level_rank(link.log_level) or worker in link.log_workers)
+            for link in self.links
+        )
 
     def _event(self, event: Event) -> None:
         event.batch_id = self.api.batch_id or ""
@@ -640,7 +647,7 @@ class RenderService(QtCore.QObject):
             self._recent_logs.append(event)
             self._pending.add(event)
             return
-        if not self._wants(level):
+        if not self._wants(level, worker):
             return
         pending = self._pending
         count = pending.lines.get(worker, 0)
@@ -703,17 +710,22 @@ class RenderService(QtCore.QObject):
         dropped = pending.dropped
         pending.dropped = 0
         events = pending.take()
-        encoded: dict[str, bytes] = {}
+        encoded: dict[tuple[str, frozenset[str]], bytes] = {}
         for link in list(self.links):
             if not link.subscribed:
                 continue
-            data = encoded.get(link.log_level)
+            key = (link.log_level, link.log_workers)
+            data = encoded.get(key)
             if data is None:
-                rank = _level_rank(link.log_level)
+                rank, workers = _level_rank(link.log_level), link.log_workers
                 chosen = [
-                    e for e in events if e.name is not EventName.LOG or _level_rank(e.level) >= rank
+                    e
+                    for e in events
+                    if e.name is not EventName.LOG
+                    or _level_rank(e.level) >= rank
+                    or e.worker in workers
                 ]
-                data = encoded[link.log_level] = encode(
+                data = encoded[key] = encode(
                     EventBatch(events=chosen, statuses=statuses, dropped_lines=dropped)
                 )
             link.send(data)

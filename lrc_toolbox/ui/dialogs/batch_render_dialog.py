@@ -22,6 +22,7 @@ from lrc_toolbox.core.batch_render_api import (
     BatchRenderAPI,
     EnvironmentProblem,
 )
+from lrc_toolbox.core.service_api import ServiceBatchAPI
 from lrc_toolbox.records.batch import (
     BatchPlan,
     BatchSummary,
@@ -401,6 +402,14 @@ class BatchRenderDialog(QtWidgets.QDialog):
         api.worker_finished.connect(self._on_worker_event)
         api.log_message.connect(self._on_log_message)
         api.batch_finished.connect(self._on_batch_finished)
+        if isinstance(api, ServiceBatchAPI):
+            # the renderer's own lines of the one worker the log view shows, on request
+            self.progress_widget.log_view.worker_filter_changed.connect(self._on_log_worker)
+
+    def _on_log_worker(self, worker: object) -> None:
+        api = self.api
+        if isinstance(api, ServiceBatchAPI):
+            api.set_log_workers([str(worker)] if worker else [])
 
     def _disconnect_api(self) -> None:
         api = self.api

@@ -357,6 +357,9 @@ class LogView(QtWidgets.QWidget):
     """
 
     follow_tail_changed = QtCore.Signal(bool)
+    #: the worker whose lines are shown (None: all): a render service sends that worker's
+    #: renderer lines on request
+    worker_filter_changed = QtCore.Signal(object)
 
     def __init__(
         self,
@@ -581,6 +584,7 @@ class LogView(QtWidgets.QWidget):
             self._worker_filter = worker
             self.model.show_worker = worker is None
             self._refilter()
+            emit_signal(self, "worker_filter_changed", worker)
         self._update_open_button()
 
     def _refilter(self) -> None:
