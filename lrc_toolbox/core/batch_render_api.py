@@ -9,6 +9,7 @@ and says what to fix; :meth:`plan_batch` does that validation alone (``--dry-run
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -748,7 +749,8 @@ class BatchRenderAPI(QtCore.QObject):
             project=plan.project,
             renderer=config.renderer,
             scene_uses_render_setup=plan.render_setup,
-            worker_dir=lambda worker_id: self.temp.worker_dir(batch_id, worker_id),
+            # the temp manager, not self: a lambda holding the API would keep it alive
+            worker_dir=functools.partial(self.temp.worker_dir, batch_id),
             log_dir=Path(plan.log_dir) if plan.log_dir else None,
             overrides=RenderOverrides.from_config(config),
             include_all_lights=include_all_lights
