@@ -90,6 +90,97 @@ def proc_cpu(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(native_id: int) -> float:
+    """CPU seconds of one thread of this process (Linux /proc), 0.0 elsewhere."""
+    try:
+        fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class StallSampler:
+    """``--diagnose``: a thread that, while the GUI thread has not ticked the probe for
+    ``threshold`` ms, records where the GUI thread is (its Python stack) and whether it
+    burns CPU meanwhile (its /proc CPU time): a stall with CPU is work on the GUI thread;
+    one without is the GIL or the OS scheduler."""
+
+    def __init__(self, last: list[float | None], threshold_ms: float = 20.0) -> None:
+        import threading
+
+        self.last = last
+        self.threshold = threshold_ms / 1000.0
+        self.main = threading.main_thread()
+        self.stacks: dict[tuple[str, ...], int] = {}
+        self.stalls: list[tuple[float, float]] = []  # (stall ms, GUI CPU ms during it)
+        self.running = True
+        threading.Thread(target=self._run, name="bench-stall-sampler", daemon=True).start()
+
+    def _run(self) -> None:
+        import traceback
+
+        in_stall, cpu0, began = False, 0.0, 0.0
+        native = self.main.native_id or 0
+        while self.running:
+            time.sleep(0.002)
+            last = self.last[0]
+            now = time.perf_counter()
+            stalled = last is not None and now - last > self.threshold
+            if stalled and not in_stall:
+                in_stall, cpu0, began = True, thread_cpu(native), last or now
+            elif not stalled and in_stall:
+                in_stall = False
+                self.stalls.append(((now - began) * 1000, (thread_cpu(native) - cpu0) * 1000))
+            if stalled:
+                frame = sys._current_frames().get(self.main.ident or 0)
+                if frame is not None:
+                    stack = traceback.extract_stack(frame)[-6:]
+                    key = tuple(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack)
+                    self.stacks[key] = self.stacks.get(key, 0) + 1
+
+    def report(self) -> dict[str, Any]:
+        self.running = False
+        top = sorted(self.stacks.items(), key=lambda kv: -kv[1])[:8]
+        return {
+            "stalls": sorted(self.stalls, reverse=True)[:15],
+            "stacks": [[n, list(k)] for k, n in top],
+        }
+
+
+CONTROL = """
+import json, os, sys, time
+interval, stop = float(sys.argv[1]) / 1000.0, sys.argv[2]
+late, last = [], time.perf_counter()
+while not os.path.exists(stop):
+    time.sleep(interval)
+    now = time.perf_counter()
+    late.append(max(0.0, (now - last - interval) * 1000.0))
+    last = now
+print(json.dumps(late))
+"""
+
+
+class Control:
+    """A process of its own (no Qt, no GIL shared with the dashboard) that sleeps
+    ``probe_ms`` in a loop and records how late it wakes: what the machine's scheduler
+    alone does to a process that asks for the CPU every few ms. A dashboard stall that
+    the control shows too is the machine's (2 cores shared with the workers and whatever
+    else runs), not the dashboard's."""
+
+    def __init__(self, tmp: Path, probe_ms: int) -> None:
+        self.stop = tmp / f"control-stop-{time.monotonic_ns()}"
+        self.process = subprocess.Popen(  # noqa: S603 - this Python, an argument list
+            [sys.executable, "-c", CONTROL, str(probe_ms), str(self.stop)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def finish(self) -> list[float]:
+        self.stop.touch()
+        out, _ = self.process.communicate(timeout=30)
+        return list(json.loads(out or "[]"))
+
+
 def pid_alive(pid: int) -> bool:
     """Whether ``pid`` runs; the service is this process's child: an exited one is reaped."""
     try:
@@ -174,6 +265,11 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
     def reset_probe() -> None:
         lateness.clear()
         last[0] = None
+        if sampler is not None:
+            sampler.stacks.clear()
+            sampler.stalls.clear()
+
+    sampler = StallSampler(last) if spec.get("diagnose") else None
 
     # ---- what the dashboard's api says
     seen: dict[str, Any] = {"started": set(), "finished": 0, "summary": None}
@@ -233,6 +329,11 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         }
 
     result: dict[str, Any] = {"scenario": scenario, "arrangement": arrangement}
+    profiler = None
+    if spec.get("profile"):
+        import cProfile
+
+        profiler = cProfile.Profile()
     gc.collect()
     try:
         if scenario == "a":
@@ -245,14 +346,20 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
             pid = service_pid()
             finished0, service0 = seen["finished"], proc_cpu(pid)
             reset_probe()
+            control = Control(tmp, probe_ms)
             wall0, thread0, process0 = time.monotonic(), time.thread_time(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
             wait(spec["seconds"])
+            if profiler is not None:
+                profiler.disable()
             wall = time.monotonic() - wall0
             thread = time.thread_time() - thread0
             process = time.process_time() - process0
             service1 = proc_cpu(pid)
             result.update(
                 latency=latency(list(lateness)),
+                control=latency(control.finish()),
                 wall=wall,
                 gui_cpu_pct=100.0 * thread / wall,
                 process_cpu_pct=100.0 * process / wall,
@@ -275,11 +382,16 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
                 gc.collect()
                 service0 = proc_cpu(pid)
                 wall0, thread0, process0 = time.monotonic(), time.thread_time(), time.process_time()
+                if profiler is not None and frames == spec["sizes"][-1]:
+                    profiler.enable()
                 start_ms = start(frames, f"out-{frames}")
                 service0 = proc_cpu(service_pid()) if service0 is None else service0
                 reset_probe()
+                control = Control(tmp, probe_ms)
                 if not wait(3600.0, lambda: seen["summary"] is not None):
                     raise SystemExit(f"the {frames}-frame batch did not end within an hour")
+                if profiler is not None:
+                    profiler.disable()
                 wall = time.monotonic() - wall0
                 thread = time.thread_time() - thread0
                 process = time.process_time() - process0
@@ -294,6 +406,7 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
                         "wall": wall,
                         "latency": latency(list(lateness)),
                         "lateness": list(lateness),
+                        "control": control.finish(),
                         "gui_cpu": thread,
                         "gui_ms_per_frame": 1000.0 * thread / frames,
                         "gui_cpu_pct": 100.0 * thread / wall,
@@ -305,9 +418,23 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
                 )
                 wait(0.5)  # the dashboard shows the outcome; the service settles
             pooled = [x for s in sizes for x in s.pop("lateness")]
-            result.update(sizes=sizes, latency=latency(pooled))
+            controls = [x for s in sizes for x in s["control"]]
+            for size in sizes:
+                size["control"] = latency(size["control"])
+            result.update(sizes=sizes, latency=latency(pooled), control=latency(controls))
     finally:
         probe.stop()
+        if sampler is not None:
+            result["diagnosis"] = sampler.report()
+        if profiler is not None:
+            import io
+            import pstats
+
+            text = io.StringIO()
+            stats = pstats.Stats(profiler, stream=text)
+            stats.sort_stats("tottime").print_stats(spec["profile"])
+            stats.sort_stats("cumulative").print_stats(spec["profile"])
+            result["profile"] = text.getvalue()
         if isinstance(api, ServiceBatchAPI):
             stop_service(api, Path(settings.resolved_temp_root()), Op, read_info, service_dir)
         else:
@@ -377,15 +504,16 @@ def verdict(ok: bool) -> str:
 def report_a(runs: dict[str, dict[str, Any]]) -> list[bool]:
     print(
         f"{'(a) flood':<10} {'GUI CPU %':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-        f"{'proc CPU %':>10} {'svc CPU %':>9} {'lines/s/w':>9} {'start ms':>8}"
+        f"{'proc CPU %':>10} {'svc CPU %':>9} {'lines/s/w':>9} {'start ms':>8} "
+        f"{'ctl p99':>7} {'ctl max':>7}"
     )
     for name, run in runs.items():
-        lat, svc = run["latency"], run["service_cpu_pct"]
+        lat, svc, ctl = run["latency"], run["service_cpu_pct"], run["control"]
         print(
             f"{name:<10} {run['gui_cpu_pct']:>9.1f} {ms(lat['p50'])} {ms(lat['p99'])} "
             f"{ms(lat['max'])} {run['process_cpu_pct']:>10.1f} "
             f"{'-' if svc is None else f'{svc:.1f}':>9} {run['lines_per_worker_s']:>9.0f} "
-            f"{run['start_ms']:>8.0f}"
+            f"{run['start_ms']:>8.0f} {ms(ctl['p99'])} {ms(ctl['max'])}"
         )
     goals = []
     service, local = runs.get("service"), runs.get("local")
@@ -410,22 +538,23 @@ def report_b(runs: dict[str, dict[str, Any]]) -> list[bool]:
     print(
         f"{'(b) tiny':<10} {'frames':>7} {'wall s':>7} {'GUI ms/fr':>9} {'GUI CPU %':>9} "
         f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'proc ms/fr':>10} {'svc ms/fr':>9} "
-        f"{'start ms':>8}"
+        f"{'start ms':>8} {'ctl p99':>7} {'ctl max':>7}"
     )
     for name, run in runs.items():
         for size in run["sizes"]:
-            lat, svc = size["latency"], size["service_ms_per_frame"]
+            lat, svc, ctl = size["latency"], size["service_ms_per_frame"], size["control"]
             print(
                 f"{name:<10} {size['frames']:>7,} {size['wall']:>7.1f} "
                 f"{size['gui_ms_per_frame']:>9.3f} {size['gui_cpu_pct']:>9.1f} "
                 f"{ms(lat['p50'])} {ms(lat['p99'])} {ms(lat['max'])} "
                 f"{size['process_ms_per_frame']:>10.3f} "
-                f"{'-' if svc is None else f'{svc:.3f}':>9} {size['start_ms']:>8.0f}"
+                f"{'-' if svc is None else f'{svc:.3f}':>9} {size['start_ms']:>8.0f} "
+                f"{ms(ctl['p99'])} {ms(ctl['max'])}"
             )
-        lat = run["latency"]
+        lat, ctl = run["latency"], run["control"]
         print(
             f"{name:<10} {'all':>7} {'':>7} {'':>9} {'':>9} {ms(lat['p50'])} {ms(lat['p99'])} "
-            f"{ms(lat['max'])}"
+            f"{ms(lat['max'])} {'':>10} {'':>9} {'':>8} {ms(ctl['p99'])} {ms(ctl['max'])}"
         )
     goals = []
     for name, run in runs.items():
@@ -473,6 +602,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--log-level", default="info", help="the dashboard's subscription (info: log lines)"
     )
+    parser.add_argument(
+        "--diagnose", action="store_true", help="print the GUI thread's stalls and stacks"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="cProfile the GUI thread over (a)'s window and (b)'s largest size; top N",
+    )
     parser.add_argument("--quick", action="store_true", help="(a) 8 s, (b) 100 and 1,000")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -507,8 +646,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "sizes": args.sizes,
                 "probe_ms": args.probe_ms,
                 "log_level": args.log_level,
+                "diagnose": args.diagnose,
+                "profile": args.profile,
             }
             runs[arrangement] = child(spec)
+            if runs[arrangement].get("profile"):
+                print(f"\n{arrangement} ({scenario}), the GUI thread:\n{runs[arrangement]['profile']}")
+            diagnosis = runs[arrangement].get("diagnosis")
+            if diagnosis:
+                print(f"\n{arrangement} ({scenario}): stalls (ms, GUI CPU ms during it):")
+                print("  " + ", ".join(f"{a:.0f}/{c:.0f}" for a, c in diagnosis["stalls"]))
+                for count, stack in diagnosis["stacks"]:
+                    print(f"  {count:5d} x " + " < ".join(reversed(stack)))
         print()
         goals += report_a(runs) if scenario == "a" else report_b(runs)
     if goals:
