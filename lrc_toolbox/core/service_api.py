@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import time
+from collections import deque
 from typing import Any
 
 from Qt import QtCore
@@ -45,6 +46,11 @@ __all__ = ["ServiceBatchAPI"]
 
 #: seconds the service has to plan a batch and copy its scene before the request fails
 START_REPLY_TIMEOUT = 600.0
+#: seconds of signals one timer tick emits at most: a flush of 160 log lines (about 8 ms of
+#: the dashboard's slots) is spread over a few ticks instead of one stall of Maya's event loop
+TICK_SECONDS = 0.003
+#: the timer's interval (ms) while events wait beyond a tick's share
+BACKLOG_POLL_MS = 10
 
 
 class ServiceBatchAPI(BatchRenderAPI):
@@ -86,6 +92,9 @@ class ServiceBatchAPI(BatchRenderAPI):
         self.queued = False
         #: batches of ours that wait in the service's queue (not started yet)
         self._waiting: set[str] = set()
+        self._poll_ms = poll_ms
+        #: events taken from the client and not emitted yet (TICK_SECONDS of them a tick)
+        self._backlog: deque[Event] = deque()
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._deliver)
@@ -243,6 +252,8 @@ class ServiceBatchAPI(BatchRenderAPI):
     def shutdown(self) -> None:
         """Detach: the service goes on rendering (a Maya that quits, a CLI that exits)."""
         self._timer.stop()
+        self._timer.setInterval(self._poll_ms)
+        self._backlog.clear()  # as the client's queue: what was not emitted is dropped
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -253,26 +264,41 @@ class ServiceBatchAPI(BatchRenderAPI):
         return self.follow_mode == "all" or batch_id in self._followed
 
     def _deliver(self) -> None:
+        """The timer: emit what the service sent, in order, for TICK_SECONDS at most."""
         client = self._client
         if client is None:
             return
+        backlog = self._backlog
+        deadline = time.perf_counter() + TICK_SECONDS
         while True:
+            while backlog:
+                if time.perf_counter() >= deadline:
+                    self._poll(BACKLOG_POLL_MS)  # the rest, soon
+                    return
+                event = backlog.popleft()
+                if event.batch_id and not self._wanted(event.batch_id):
+                    continue
+                self._emit(event)
+                if self._client is not client:  # a slot detached this api
+                    return
             try:
                 batch = client.events.get_nowait()
             except queue.Empty:
+                self._poll(self._poll_ms)
                 return
             if batch is None:
                 self._lost()
                 return
             self._apply(batch)
 
+    def _poll(self, ms: int) -> None:
+        if self._timer.interval() != ms:
+            self._timer.setInterval(ms)
+
     def _apply(self, batch: EventBatch) -> None:
         if batch.statuses is not None:
             self._statuses = batch.statuses
-        for event in batch.events:
-            if event.batch_id and not self._wanted(event.batch_id):
-                continue
-            self._emit(event)
+        self._backlog.extend(batch.events)
 
     def _emit(self, event: Event) -> None:
         name = event.name
