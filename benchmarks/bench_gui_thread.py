@@ -46,7 +46,6 @@ import gc
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -229,6 +228,10 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         warn_free_disk_mb=0,
     )
     api: BatchRenderAPI
+    if spec.get("tick_ms") is not None:
+        from lrc_toolbox.core import service_api
+
+        service_api.TICK_SECONDS = spec["tick_ms"] / 1000.0
     if arrangement == "service":
         api = ServiceBatchAPI(
             settings,
@@ -240,6 +243,17 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         )
     else:
         api = BatchRenderAPI(settings, simulate=True)
+    ticks: list[float] = []  # GUI-thread CPU ms of each ServiceBatchAPI._deliver call
+    if isinstance(api, ServiceBatchAPI):
+        deliver = api._deliver
+
+        def timed_deliver() -> None:
+            began = time.thread_time()
+            deliver()
+            ticks.append((time.thread_time() - began) * 1000.0)
+
+        api._timer.timeout.disconnect(deliver)
+        api._timer.timeout.connect(timed_deliver)
     dialog = BatchRenderDialog(api)
     dialog.resize(1320, 860)
     dialog.show()
@@ -264,6 +278,7 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
 
     def reset_probe() -> None:
         lateness.clear()
+        ticks.clear()
         last[0] = None
         if sampler is not None:
             sampler.stacks.clear()
@@ -360,6 +375,7 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
             result.update(
                 latency=latency(list(lateness)),
                 control=latency(control.finish()),
+                ticks=latency(list(ticks)),
                 wall=wall,
                 gui_cpu_pct=100.0 * thread / wall,
                 process_cpu_pct=100.0 * process / wall,
@@ -405,6 +421,7 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
                         "start_ms": start_ms,
                         "wall": wall,
                         "latency": latency(list(lateness)),
+                        "ticks": latency(list(ticks)),
                         "lateness": list(lateness),
                         "control": control.finish(),
                         "gui_cpu": thread,
@@ -517,6 +534,12 @@ def report_a(runs: dict[str, dict[str, Any]]) -> list[bool]:
         )
     goals = []
     service, local = runs.get("service"), runs.get("local")
+    if service is not None and service["ticks"]["ticks"]:
+        tick = service["ticks"]
+        print(
+            f"service: ServiceBatchAPI's delivery ticks, GUI-thread CPU ms: p50 {tick['p50']:.2f}"
+            f", p99 {tick['p99']:.2f}, max {tick['max']:.2f} ({tick['ticks']:,} ticks)"
+        )
     if service is not None and local is not None:
         print(
             f"local / service: GUI CPU x{local['gui_cpu_pct'] / service['gui_cpu_pct']:.1f}, "
@@ -566,6 +589,14 @@ def report_b(runs: dict[str, dict[str, Any]]) -> list[bool]:
                 f"{sizes[0]['frames']:,} frames: x{ratio:.2f}"
             )
     service, local = runs.get("service"), runs.get("local")
+    if service is not None:
+        for size in service["sizes"]:
+            tick = size["ticks"]
+            print(
+                f"service, {size['frames']:,} frames: delivery ticks, GUI-thread CPU ms: p50 "
+                f"{tick['p50']:.2f}, p99 {tick['p99']:.2f}, max {tick['max']:.2f} "
+                f"({tick['ticks']:,} ticks)"
+            )
     if service is not None and local is not None:
         big_l, big_s = local["sizes"][-1], service["sizes"][-1]
         print(
@@ -612,6 +643,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help="cProfile the GUI thread over (a)'s window and (b)'s largest size; top N",
     )
+    parser.add_argument(
+        "--tick-ms",
+        type=float,
+        default=None,
+        help="ServiceBatchAPI.TICK_SECONDS in ms (to compare; 1e6: a whole flush a tick)",
+    )
     parser.add_argument("--quick", action="store_true", help="(a) 8 s, (b) 100 and 1,000")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -648,10 +685,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "log_level": args.log_level,
                 "diagnose": args.diagnose,
                 "profile": args.profile,
+                "tick_ms": args.tick_ms,
             }
             runs[arrangement] = child(spec)
-            if runs[arrangement].get("profile"):
-                print(f"\n{arrangement} ({scenario}), the GUI thread:\n{runs[arrangement]['profile']}")
+            profile = runs[arrangement].get("profile")
+            if profile:
+                print(f"\n{arrangement} ({scenario}), the GUI thread:\n{profile}")
             diagnosis = runs[arrangement].get("diagnosis")
             if diagnosis:
                 print(f"\n{arrangement} ({scenario}): stalls (ms, GUI CPU ms during it):")
