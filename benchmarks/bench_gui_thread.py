@@ -34,9 +34,23 @@ Printed per run: the GUI thread's CPU (``time.thread_time()`` read on the GUI th
 of one core over the window, event-loop lateness p50/p99/max from a ``--probe-ms`` (5 ms)
 precise QTimer (each tick's lateness = its interval - 5 ms; the Start call itself, which
 blocks the GUI while the batch is planned or the service answers, is reported apart and
-left out), the whole dashboard process's CPU, the service process's CPU (Linux), and for
-(b) the GUI-thread CPU per finished frame. Then the goals of issue 13 (item 6) for the
+left out), the whole dashboard process's CPU (the GUI thread plus the client's socket
+reader), the service process's CPU (Linux), for (b) the GUI-thread CPU per finished frame,
+and the same lateness from a control: a separate process that only sleeps ``--probe-ms``
+in a loop, so a stall the control shows too is the machine's (2 cores shared with the
+workers and whatever else runs), not the dashboard's. For the service: the GUI-thread CPU
+of each ``ServiceBatchAPI`` delivery tick. Then the goals of issue 13 (item 6) for the
 service arrangement, MET or NOT MET, and the ratios local / service.
+
+Finding out why (the figures then include the tools' own cost):
+
+- ``--diagnose``: the GUI thread's stalls (their length and the GUI thread's CPU during
+  them: little CPU means the thread waited for a core or the GIL), its Python stacks while
+  stalled, every Qt event dispatch over 15 ms, and the CPU of the timer, paint and update
+  events per receiver (a ``QApplication.notify`` that times each event).
+- ``--profile N``: cProfile of the GUI thread over (a)'s window and (b)'s largest size.
+- ``--log-level warning``: the dashboard without the renderer's lines (only warnings and
+  worse cross the channel); ``--tick-ms``: ``ServiceBatchAPI.TICK_SECONDS`` to compare.
 """
 
 from __future__ import annotations
@@ -218,7 +232,32 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
     tmp = Path(spec["tmp"])
     scenario, arrangement = spec["scenario"], spec["arrangement"]
     workers = spec["workers"] if scenario == "a" else spec["batch_workers"]
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    slow: list[tuple[float, float, str]] = []  # --diagnose: (wall ms, CPU ms, what)
+    events_cpu: dict[str, list[float]] = {}  # --diagnose: "receiver event" -> [count, CPU ms]
+
+    class TimedApplication(QtWidgets.QApplication):
+        """Times every event it dispatches (--diagnose only: it costs)."""
+
+        def notify(self, receiver: Any, event: Any) -> bool:
+            wall0, cpu0 = time.perf_counter(), time.thread_time()
+            try:
+                return bool(super().notify(receiver, event))
+            finally:
+                wall = (time.perf_counter() - wall0) * 1000.0
+                cpu = (time.thread_time() - cpu0) * 1000.0
+                what = f"{type(receiver).__name__} {int(event.type())}"
+                if isinstance(receiver, QtCore.QTimer) and receiver.parent() is not None:
+                    what += f" of {type(receiver.parent()).__name__}"
+                if wall > 15.0:
+                    slow.append((wall, cpu, what))
+                if int(event.type()) in (1, 12, 77):  # Timer, Paint (its own), UpdateRequest
+                    entry = events_cpu.setdefault(what, [0, 0.0])
+                    entry[0] += 1
+                    entry[1] += cpu
+
+    app = QtWidgets.QApplication.instance() or (
+        TimedApplication([]) if spec.get("diagnose") else QtWidgets.QApplication([])
+    )
     style.apply_maya_style(app)
     settings = Settings(
         simulate_gpus=workers + 1,  # one kept for Maya (reserve_gpus)
@@ -283,6 +322,8 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         if sampler is not None:
             sampler.stacks.clear()
             sampler.stalls.clear()
+        slow.clear()
+        events_cpu.clear()
 
     sampler = StallSampler(last) if spec.get("diagnose") else None
 
@@ -443,6 +484,10 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         probe.stop()
         if sampler is not None:
             result["diagnosis"] = sampler.report()
+            result["diagnosis"]["slow"] = sorted(slow, reverse=True)[:15]
+            result["diagnosis"]["paint"] = sorted(
+                ((v[1], v[0], k) for k, v in events_cpu.items()), reverse=True
+            )[:12]
         if profiler is not None:
             import io
             import pstats
@@ -695,6 +740,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if diagnosis:
                 print(f"\n{arrangement} ({scenario}): stalls (ms, GUI CPU ms during it):")
                 print("  " + ", ".join(f"{a:.0f}/{c:.0f}" for a, c in diagnosis["stalls"]))
+                print("  event dispatches over 15 ms (wall ms, GUI CPU ms, receiver event):")
+                for wall, cpu, what in diagnosis["slow"]:
+                    print(f"    {wall:.0f} {cpu:.0f} {what}")
+                print("  timer, paint and update events (GUI CPU ms in all, count, receiver):")
+                for cpu, count, what in diagnosis["paint"]:
+                    print(f"    {cpu:.0f} {count:.0f} {what}")
                 for count, stack in diagnosis["stacks"]:
                     print(f"  {count:5d} x " + " < ".join(reversed(stack)))
         print()
