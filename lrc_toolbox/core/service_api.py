@@ -3,10 +3,11 @@ service (:mod:`lrc_toolbox.service`), beside the process that asked.
 
 It keeps every signal and method the dashboard, the CLI and scripts use, so they need no
 change; the signals are fed from the service's coalesced events, which a ``QTimer`` on
-the caller's thread takes from the client's queue (``poll_ms``, 50 ms by default): the
-socket is read on a thread of its own and raw renderer lines never reach the caller unless
-it asked for them (``log_level="info"``). Planning (``plan_batch``, ``--dry-run``) stays
-local: it reads the scene and starts nothing.
+the caller's thread takes from the client's queue (``poll_ms``, 50 ms by default; a tick
+emits for at most ``TICK_SECONDS`` and the rest follows 10 ms later, so a flood of log lines
+never holds Maya's event loop for long): the socket is read on a thread of its own and raw
+renderer lines never reach the caller unless it asked for them (``log_level="info"``).
+Planning (``plan_batch``, ``--dry-run``) stays local: it reads the scene and starts nothing.
 
 Which batches it reports (``follow``):
 
