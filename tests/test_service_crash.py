@@ -293,7 +293,10 @@ def test_a_dashboard_killed_mid_batch_leaves_every_frame_rendering_and_a_new_one
         wait_until_done(tmp_path, batch_id)
         qtbot.waitUntil(lambda: not dialog.running, timeout=int(TIMEOUT * 1000))
         assert dialog.counts()["done"] == 24
-        assert dialog.status_label.text().startswith("Done: 24 / 24 frames")
+        # the status line follows at the dialog's next flush (100 ms), not with the signal
+        qtbot.waitUntil(
+            lambda: dialog.status_label.text().startswith("Done: 24 / 24 frames"), timeout=5000
+        )
     finally:
         dialog.shutdown()
         api.shutdown()
