@@ -15,7 +15,8 @@ the real dashboard (``BatchRenderDialog``, shown offscreen), started with
 - ``local`` (the baseline, the old arrangement): a ``BatchRenderAPI`` engine in the same
   ``QApplication`` as the dashboard: the workers' pipes are read, parsed and turned into
   signals on the GUI thread.
-- ``service``: a ``ServiceBatchAPI`` fed by the local render service, a real
+- ``service``: a ``ServiceBatchAPI`` as Maya's dashboard makes it (``log_level``
+  ``--log-level``, warning by default) fed by the local render service, a real
   ``python -m lrc_toolbox.service`` process started fresh for each scenario in a temp root
   and stopped after it (``Op.SHUTDOWN`` with ``kill``; its pid from
   ``<temp_root>/service/service.json`` is killed if it lingers).
@@ -49,8 +50,10 @@ Finding out why (the figures then include the tools' own cost):
   stalled, every Qt event dispatch over 15 ms, and the CPU of the timer, paint and update
   events per receiver (a ``QApplication.notify`` that times each event).
 - ``--profile N``: cProfile of the GUI thread over (a)'s window and (b)'s largest size.
-- ``--log-level warning``: the dashboard without the renderer's lines (only warnings and
-  worse cross the channel); ``--tick-ms``: ``ServiceBatchAPI.TICK_SECONDS`` to compare.
+- ``--log-level info``: every worker's renderer lines cross the channel (at most 20 per
+  worker per flush), not only the worker the log view shows (``--log-view one``, the
+  default, as an artist who picked a worker; ``all``: none picked, warnings only);
+  ``--tick-ms``: ``ServiceBatchAPI.TICK_SECONDS`` to compare.
 """
 
 from __future__ import annotations
@@ -332,6 +335,9 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
 
     def on_frame_started(worker: str, _layer: str, _frame: int) -> None:
         seen["started"].add(worker)
+        log_view = dialog.progress_widget.log_view
+        if spec["log_view"] == "one" and log_view.worker_filter is None:
+            log_view.set_worker_filter(worker)  # as the artist picks a worker to watch
 
     def on_frame_finished(*_args: Any) -> None:
         seen["finished"] += 1
@@ -676,7 +682,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-workers", type=int, default=3, help="(b) workers")
     parser.add_argument("--probe-ms", type=int, default=5)
     parser.add_argument(
-        "--log-level", default="info", help="the dashboard's subscription (info: log lines)"
+        "--log-level",
+        default="warning",
+        help="the dashboard's subscription: warning as Maya's dashboard (MainWindow) asks; "
+        "info: every worker's renderer lines (the flood the foundation sent)",
+    )
+    parser.add_argument(
+        "--log-view",
+        choices=["one", "all"],
+        default="one",
+        help="one: the log view shows the first worker that starts a frame, so the "
+        "dashboard asks the service for that worker's lines; all: no worker chosen",
     )
     parser.add_argument(
         "--diagnose", action="store_true", help="print the GUI thread's stalls and stacks"
@@ -711,7 +727,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{os.environ.get('QT_PREFERRED_BINDING', 'Qt')}; (a) {args.workers} workers x "
         f"~1,000 lines/s for {args.seconds:.0f} s; (b) {args.batch_workers} workers, sizes "
         f"{', '.join(f'{s:,}' for s in args.sizes)}; probe {args.probe_ms} ms; dashboard "
-        f"log level {args.log_level}",
+        f"log level {args.log_level}, log view on {args.log_view} worker(s)",
         flush=True,
     )
     goals: list[bool] = []
@@ -728,6 +744,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "sizes": args.sizes,
                 "probe_ms": args.probe_ms,
                 "log_level": args.log_level,
+                "log_view": args.log_view,
                 "diagnose": args.diagnose,
                 "profile": args.profile,
                 "tick_ms": args.tick_ms,
