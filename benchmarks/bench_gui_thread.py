@@ -249,8 +249,13 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
                 wall = (time.perf_counter() - wall0) * 1000.0
                 cpu = (time.thread_time() - cpu0) * 1000.0
                 what = f"{type(receiver).__name__} {int(event.type())}"
-                if isinstance(receiver, QtCore.QTimer) and receiver.parent() is not None:
-                    what += f" of {type(receiver.parent()).__name__}"
+                if isinstance(receiver, QtCore.QTimer):
+                    try:
+                        owner = receiver.parent()
+                    except RuntimeError:  # a single-shot timer deleted by its own event
+                        owner = None
+                    if owner is not None:
+                        what += f" of {type(owner).__name__}"
                 if wall > 15.0:
                     slow.append((wall, cpu, what))
                 if int(event.type()) in (1, 12, 77):  # Timer, Paint (its own), UpdateRequest
