@@ -149,7 +149,7 @@ class ServiceBatchAPI(BatchRenderAPI):
 
     def set_log_workers(self, workers: list[str]) -> None:
         """Ask for the renderer's own lines (info and worse) of these workers only: what a
-        log view showing one worker needs, at most ~200 lines a second, instead of every
+        log view showing one worker needs, at most ~100 lines a second, instead of every
         worker's flood (which never crosses by default)."""
         self.log_workers = list(workers)
         if self._client is not None and self._client.connected:

@@ -78,7 +78,7 @@ __all__ = ["FLUSH_SECONDS", "LINES_PER_FLUSH", "OUTBOX_LIMIT", "RenderService"]
 FLUSH_SECONDS = 0.1
 #: renderer log lines per worker per flush for a client that asked for them (the full
 #: log is on disk: ``lrc-batch-render log``)
-LINES_PER_FLUSH = 20
+LINES_PER_FLUSH = 10
 #: frames waiting for a client before it counts as gone (it is dropped, never waited for)
 OUTBOX_LIMIT = 2000
 #: warnings and worse kept to replay to a client that attaches late
