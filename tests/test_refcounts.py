@@ -18,6 +18,7 @@ so a failure is a message, not an abort of the test session.
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import subprocess
 import sys
@@ -72,10 +73,17 @@ def true_refs_taken(action: Callable[[], object], times: int = N) -> int:
     if sys.version_info >= (3, 12):
         pytest.skip("True is immortal from Python 3.12 (PEP 683): its count proves nothing")
     action()  # first calls fill caches
-    before = sys.getrefcount(True)
-    for _ in range(times):
-        action()
-    return before - sys.getrefcount(True)
+    # garbage left by earlier tests (records hold True) must not be collected in between:
+    # that gives references back and hides, or fakes, what the binding takes
+    gc.collect()
+    gc.disable()
+    try:
+        before = sys.getrefcount(True)
+        for _ in range(times):
+            action()
+        return before - sys.getrefcount(True)
+    finally:
+        gc.enable()
 
 
 def run_child(code: str, tmp_path: Path, **env: str) -> dict[str, Any]:
