@@ -50,7 +50,7 @@ Finding out why (the figures then include the tools' own cost):
   stalled, every Qt event dispatch over 15 ms, and the CPU of the timer, paint and update
   events per receiver (a ``QApplication.notify`` that times each event).
 - ``--profile N``: cProfile of the GUI thread over (a)'s window and (b)'s largest size.
-- ``--log-level info``: every worker's renderer lines cross the channel (at most 20 per
+- ``--log-level info``: every worker's renderer lines cross the channel (at most 10 per
   worker per flush), not only the worker the log view shows (``--log-view one``, the
   default, as an artist who picked a worker; ``all``: none picked, warnings only);
   ``--tick-ms``: ``ServiceBatchAPI.TICK_SECONDS`` to compare.
