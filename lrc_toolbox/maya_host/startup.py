@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -311,20 +310,6 @@ def resume_main(argv: list[str] | None = None) -> int:
         api.shutdown()
 
 
-def _settings_env(settings: Any) -> dict[str, str]:
-    """The API's settings as ``LRC_<NAME>`` variables, so the headless manager uses the
-    same job store, temp root and mayapy as the session even if they were never saved."""
-    env: dict[str, str] = {}
-    to_dict = getattr(settings, "to_dict", None)
-    for name, value in (to_dict() if callable(to_dict) else {}).items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            value = int(value)
-        env[f"LRC_{name.upper()}"] = str(value)
-    return env
-
-
 def _hand_off(api: Any, batch_id: str) -> int:
     """Start the headless manager, detached from Maya; returns its pid."""
     if getattr(api, "simulate", False):  # the simulator (tests, demos): plain Python
@@ -334,32 +319,13 @@ def _hand_off(api: Any, batch_id: str) -> int:
 
         mayapy = find_mayapy(api.settings.mayapy, running_executable=sys.executable)
         command = handoff_command(mayapy, batch_id)
-    env = dict(os.environ)
-    env.update(_settings_env(api.settings))
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    env.pop(WORKER_ENV, None)
+    from lrc_toolbox.service.client import detached_environment, popen_detached
+
     log_dir = batch_log_dir(api.temp.root, batch_id)
     log_dir.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {}
-    if sys.platform.startswith("win"):
-        # its own console-less process group: Maya closing does not take it along
-        options["creationflags"] = getattr(subprocess, "DETACHED_PROCESS", 0x8) | getattr(
-            subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200
-        )
-    else:
-        options["start_new_session"] = True  # not killed with Maya's process group
-    with (log_dir / "handoff.log").open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - an argument list, never a shell
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            close_fds=True,
-            **options,
-        )
+    process = popen_detached(
+        command, env=detached_environment(api.settings), log=log_dir / "handoff.log"
+    )
     return process.pid
 
 

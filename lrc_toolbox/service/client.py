@@ -94,56 +94,75 @@ def service_command(settings: Settings, *, simulate: bool) -> list[str]:
     return [*command, "--simulate"] if simulate else command
 
 
-def start_service(
-    settings: Settings, *, simulate: bool, env: Mapping[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    """Start a service for ``settings``' temp root, detached from this process (its own
-    session / process group, so a crash or Ctrl-C of the caller does not reach it). It
-    prints to ``<temp_root>/service/service.log``. Returns at once."""
-    folder = service_dir(settings.resolved_temp_root())
+def detached_environment(
+    settings: Settings, env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a process started from here that must run as this one would:
+    ``settings`` as ``LRC_*`` variables (even unsaved ones), this package first on
+    ``PYTHONPATH``, and never a render worker's marker."""
     environment = dict(os.environ if env is None else env)
     environment.update(settings_env(settings))
     environment["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(PACKAGE_ROOT), environment.get("PYTHONPATH", "")) if p
     )
     environment.pop(_WORKER_ENV, None)
-    environment.setdefault("QT_QPA_PLATFORM", "offscreen")  # it never shows a window
+    return environment
+
+
+#: Windows: leave the caller's job object, so closing Maya does not end the process
+_BREAKAWAY = 0x01000000
+
+
+def popen_detached(
+    command: list[str], *, env: Mapping[str, str], log: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` detached from this process (its own session on Linux and macOS;
+    its own console-less process group, out of the caller's job, on Windows), so a crash or
+    Ctrl-C of the caller does not reach it; stdout and stderr appended to ``log``."""
     options: dict[str, Any] = {}
     if sys.platform == "win32":  # pragma: no cover - Windows only
         options["creationflags"] = (
             getattr(subprocess, "DETACHED_PROCESS", 0x8)
             | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200)
-            | getattr(subprocess, "CREATE_BREAKAWAY_FROM_JOB", 0x01000000)
+            | getattr(subprocess, "CREATE_BREAKAWAY_FROM_JOB", _BREAKAWAY)
         )
     else:
         options["start_new_session"] = True
+    with log.open("ab") as output:
+        while True:
+            try:
+                return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    env=dict(env),
+                    close_fds=True,
+                    cwd=None if cwd is None else str(cwd),
+                    **options,
+                )
+            except PermissionError:  # pragma: no cover - Windows: a job forbids breakaway
+                if sys.platform != "win32" or not options["creationflags"] & _BREAKAWAY:
+                    raise
+                options["creationflags"] &= ~_BREAKAWAY
+
+
+def start_service(
+    settings: Settings, *, simulate: bool, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a service for ``settings``' temp root, detached from this process
+    (:func:`popen_detached`). It prints to ``<temp_root>/service/service.log``. Returns at
+    once."""
+    folder = service_dir(settings.resolved_temp_root())
+    environment = detached_environment(settings, env)
+    environment.setdefault("QT_QPA_PLATFORM", "offscreen")  # it never shows a window
     _rotate_log(folder)
-    with (folder / LOG_FILE).open("ab") as log:
-        try:
-            return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
-                service_command(settings, simulate=simulate),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=environment,
-                close_fds=True,
-                cwd=str(folder),
-                **options,
-            )
-        except PermissionError:  # pragma: no cover - Windows: a job that forbids breakaway
-            if sys.platform != "win32":
-                raise
-            options["creationflags"] &= ~0x01000000
-            return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
-                service_command(settings, simulate=simulate),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=environment,
-                close_fds=True,
-                cwd=str(folder),
-                **options,
-            )
+    return popen_detached(
+        service_command(settings, simulate=simulate),
+        env=environment,
+        log=folder / LOG_FILE,
+        cwd=folder,
+    )
 
 
 def _spawn(settings: Settings, simulate: bool) -> subprocess.Popen[bytes]:
