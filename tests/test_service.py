@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import stat
 import subprocess
@@ -556,7 +557,6 @@ def test_a_client_sees_the_batch_finish_when_the_service_stops_it_and_exits(
 def test_a_batch_still_waiting_when_the_service_dies_ends_interrupted_for_its_client(
     qtbot: object, tmp_path: Path
 ) -> None:
-    import queue
     import types
 
     from lrc_toolbox.core.service_api import ServiceBatchAPI
@@ -603,5 +603,5 @@ def test_a_client_changes_the_workers_whose_lines_it_gets_without_a_replay(
     client.request(Op.SUBSCRIBE)
     assert client.events.get(timeout=30) is not None  # the replay
     assert client.request(Op.LOGS, log_workers=["gpu1"]).ok
-    with pytest.raises(Exception):  # noqa: B017 - queue.Empty: nothing replayed again
+    with pytest.raises(queue.Empty):  # nothing replayed again
         client.events.get(timeout=1)
