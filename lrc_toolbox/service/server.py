@@ -428,8 +428,6 @@ class RenderService(QtCore.QObject):
     def _handle(self, link: _Link, request: Request) -> Reply:
         op = request.op
         if op is Op.START:
-            if request.config is None:
-                raise BadRequest("a start request needs a render config")
             return self._start(link, request)
         if op is Op.RESUME:
             return self._resume(link, request)
@@ -458,7 +456,8 @@ class RenderService(QtCore.QObject):
 
     def _start(self, link: _Link, request: Request) -> Reply:
         config = request.config
-        assert config is not None
+        if config is None:
+            raise BadRequest("a start request needs a render config")
         if self._shutdown_when_idle:
             raise EnvironmentProblem(
                 "the render service is shutting down; start the batch again in a moment"
