@@ -169,3 +169,29 @@ def test_remaining_seconds_is_never_negative_and_none_before_any_work(
 
 def test_batch_log_dir_is_under_the_temp_root() -> None:
     assert batch_log_dir("/tmp/lrc", "b1") == Path("/tmp/lrc/logs/b1")
+
+
+def test_a_resumed_plans_earlier_frames_survive_the_wire() -> None:
+    plan = BatchPlan(
+        config=RenderConfig(scene="/shots/a.ma"),
+        scene_name="a",
+        renderer="arnold",
+        frames_by_layer={"BG": [4, 5, 6]},
+        done_before={"BG": [1, 2]},
+        skipped_before={"BG": [3]},
+    )
+    data = plan.to_dict()
+    assert data["done_before"] == {"BG": "1-2"} and data["skipped_before"] == {"BG": "3"}
+    back = BatchPlan.from_dict(data)
+    assert back.done_before == {"BG": [1, 2]} and back.skipped_before == {"BG": [3]}
+    assert back.whole_batch() == {"BG": [1, 2, 3, 4, 5, 6]}
+
+
+def test_a_new_batchs_plan_keeps_its_documented_shape() -> None:
+    plan = BatchPlan(
+        config=RenderConfig(scene="/shots/a.ma"),
+        scene_name="a",
+        renderer="arnold",
+        frames_by_layer={"BG": [1, 2]},
+    )
+    assert "done_before" not in plan.to_dict() and "skipped_before" not in plan.to_dict()

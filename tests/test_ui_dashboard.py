@@ -813,3 +813,116 @@ def test_the_log_views_worker_choice_asks_the_service_for_that_workers_lines(
     log_view.set_worker_filter(None)
     assert asked == [["gpu2"], []]
     api.shutdown()
+
+
+# ----------------------------------------------------------------------------- the whole batch
+
+
+def test_after_stop_and_resume_the_dashboard_counts_the_whole_batch(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.2")
+    dialog.config_widget.set_frames("1-8")
+    dialog.config_widget.set_layer_checked("CHAR", False)
+    with qtbot.waitSignal(api.frame_finished, timeout=BATCH_MS):
+        assert dialog.start()
+    with qtbot.waitSignal(api.batch_finished, timeout=BATCH_MS):
+        assert dialog.stop()
+    qtbot.waitUntil(lambda: dialog.resume_button.isEnabled())
+    before = dialog.counts()["done"]
+    assert 0 < before < 8
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.002")
+    with qtbot.waitSignal(api.batch_started, timeout=BATCH_MS):
+        dialog.resume_button.click()
+    qtbot.waitUntil(lambda: dialog.progress_widget.frame_strip.layer("BG") is not None)
+    row = dialog.progress_widget.frame_strip.layer("BG")
+    assert row is not None and row.frames == list(range(1, 9))  # all 8, not the rest
+    assert row.count("done") >= before
+    assert dialog.counts()["total"] == 8 and dialog.counts()["done"] >= before
+    with qtbot.waitSignal(api.batch_finished, timeout=BATCH_MS):
+        pass
+    qtbot.waitUntil(lambda: dialog.message_area.level() == "ok")
+    assert dialog.message_area.text().startswith(f"All 8 frames rendered: {8 - before} in this run")
+    assert dialog.overall_bar.value() == dialog.overall_bar.maximum() == 8
+    assert dialog.status_label.text().startswith("Done: 8 / 8 frames")
+
+
+def test_failed_frames_are_not_progress_in_the_overall_bar(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_LICENCE_FAIL", "1")
+    dialog.config_widget.set_frames("1-2")
+    summary = run_to_end(qtbot, dialog, api)
+    assert summary.state is BatchState.FAILED
+    qtbot.waitUntil(lambda: dialog.message_area.level() == "error")
+    bar = dialog.overall_bar  # was "4 / 4 frames (100 %)"
+    assert bar.value() == 0 and bar.maximum() == 4 and bar.failed() == summary.failed
+    assert bar.text().startswith("0 / 4 done") and bar.text().endswith("(0 %)")
+
+
+def test_a_frame_that_failed_for_good_is_listed_at_once_with_its_reason(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_RENDER_ERROR_AT", "3")
+    dialog.config_widget.set_frames("1-4")
+    dialog.config_widget.set_layer_checked("CHAR", False)
+    dialog.config_widget.attempts_spin.setValue(1)
+    listed: list[tuple[str, int, str, str]] = []
+    with qtbot.waitSignal(api.frame_failed, timeout=BATCH_MS):
+        assert dialog.start()
+    failures = dialog.progress_widget.failed_list
+    qtbot.waitUntil(lambda: failures.count() == 1)  # before the batch ends
+    listed = failures.failures()
+    layer, frame, worker, reason = listed[0]
+    assert (layer, frame) == ("BG", 3) and worker.startswith("gpu") and reason
+    assert failures.item(0).text().startswith(f"BG frame 3 · {worker}: ")
+    tooltip = dialog.progress_widget.frame_strip.frame_tooltip("BG", 3)
+    assert tooltip.startswith(f"BG frame 3: failed on {worker}") and reason in tooltip
+
+
+def test_activating_a_failed_frame_shows_its_workers_log_lines_at_the_failure(
+    qtbot: Any,
+) -> None:
+    from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
+
+    widget = RenderProgressWidget()
+    qtbot.addWidget(widget)
+    widget.append_log(1.0, "info", "gpu1", "frame 3 started")
+    widget.append_log(2.0, "error", "gpu2", "Arnold: texture missing: /show/tex/a.tx")
+    widget.flush()
+    widget.add_failure("BG", 3, "gpu2", "Arnold: texture missing: /show/tex/a.tx")
+    failures = widget.failed_list
+    failures.itemActivated.emit(failures.item(0))  # what a double-click or Enter does
+    assert widget.log_view.worker_filter == "gpu2"
+    assert widget.log_view.match_count == 1
+    assert widget.failed_label.text().startswith("Failed frames (1)")
+
+
+def test_a_rebuilt_dashboard_shows_the_running_batch_its_scene_and_counts(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.2")
+    api.start_batch_render(
+        RenderConfig(scene=str(SHOT), frames="1-6", output_dir=str(sim / "images"))
+    )
+    window = BatchRenderDialog(api)
+    try:
+        qtbot.waitUntil(lambda: window.status_label.text() != "No batch yet.")
+        assert window.status_label.text().startswith(f"{window.counts()['done']} / 12 frames")
+        assert window.config_widget.scene_path() == str(SHOT)
+        strip = window.progress_widget.frame_strip
+        assert [row.name for row in strip.layers()] == ["BG", "CHAR"]
+    finally:
+        with qtbot.waitSignal(api.batch_finished, timeout=BATCH_MS):
+            api.stop_all_renders()
+            api.stop_all_renders()
+        window.shutdown()
+        window.deleteLater()
+
+
+def test_the_eta_is_also_a_clock_time() -> None:
+    from lrc_toolbox.ui.dialogs.batch_render_dialog import _clock_time
+
+    now = time.mktime((2026, 12, 5, 14, 0, 0, 0, 0, -1))
+    assert _clock_time(32 * 60, now) == "at 14:32"
+    assert _clock_time(20 * 3600, now) == "at Sun 10:00"

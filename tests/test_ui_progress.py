@@ -19,6 +19,7 @@ from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary, FailedFrame, PlannedWorker
 from lrc_toolbox.records.models import BatchState, RenderConfig
 from lrc_toolbox.ui.dialogs.render_progress_widget import (
+    STATE_COLOURS,
     FrameStrip,
     RenderProgressWidget,
 )
@@ -573,3 +574,86 @@ def test_connect_api_a_batch_that_failed_as_a_whole_fails_its_unfinished_frames(
     strip = panel.frame_strip
     assert strip.state_of("BG", 1) == "done"
     assert strip.state_of("BG", 2) == "failed"
+
+
+# ----------------------------------------------------------------------------- shapes, numbers
+
+
+def _ink(image: QtGui.QImage, rect: QtCore.QRectF, colour: str) -> int:
+    """Pixels of ``colour`` inside ``rect`` of ``image``."""
+    target = QtGui.QColor(colour).rgb()
+    r = rect.toRect()
+    return sum(
+        1
+        for x in range(r.left(), r.right() + 1)
+        for y in range(r.top() - 2, r.bottom() + 3)
+        if 0 <= x < image.width() and 0 <= y < image.height() and image.pixel(x, y) == target
+    )
+
+
+def test_strip_states_differ_by_shape_not_only_by_colour(qtbot: Any) -> None:
+    strip = FrameStrip()
+    qtbot.addWidget(strip)
+    strip.resize(600, strip.sizeHint().height())
+    strip.set_layers([("BG", [1, 2, 3, 4])])
+    strip.set_frame_state("BG", 1, "done")
+    strip.set_frame_state("BG", 2, "failed")
+    strip.set_frame_state("BG", 4, "running")
+    image = strip.grab().toImage()
+    inked = {
+        frame: _ink(image, strip.cell_rect("BG", frame), STATE_COLOURS[state])
+        for frame, state in ((1, "done"), (2, "failed"), (3, "pending"), (4, "running"))
+    }
+    # pending is an outline, running two thirds full, done full, failed taller than full
+    assert inked[3] < inked[4] < inked[1] < inked[2]
+
+
+def test_the_strip_writes_frame_numbers_under_its_cells(qtbot: Any) -> None:
+    strip = FrameStrip()
+    qtbot.addWidget(strip)
+    strip.set_layers([("BG", list(range(1001, 1025)))])
+    strip.resize(900, strip.sizeHint().height())
+    below = strip.cell_rect("BG", 1001)
+    assert strip.sizeHint().height() > below.bottom() + strip.fontMetrics().height() // 2
+    image = strip.grab().toImage()
+    text = strip.palette().color(QtGui.QPalette.ColorRole.WindowText).rgb()
+    band = range(int(below.bottom()) + 1, strip.height())
+    xs = range(int(below.left()), int(strip.cell_rect("BG", 1024).right()))
+    assert any(image.pixel(x, y) == text for x in xs for y in band)
+
+
+def test_a_short_layer_uses_the_width_it_is_given(qtbot: Any) -> None:
+    strip = FrameStrip()
+    qtbot.addWidget(strip)
+    strip.set_layers([("BG", list(range(1, 25)))])
+    strip.resize(1000, strip.sizeHint().height())
+    first, last = strip.cell_rect("BG", 1), strip.cell_rect("BG", 24)
+    assert last.right() - first.left() > 600  # not 24 x 14 px in the corner
+
+
+def test_a_cell_tooltip_has_the_render_time_and_worker(qtbot: Any) -> None:
+    strip = FrameStrip()
+    qtbot.addWidget(strip)
+    strip.set_layers([("BG", [12])])
+    strip.set_frame_state("BG", 12, "done")
+    strip.set_frame_detail("BG", 12, worker="gpu2", seconds=64.2)
+    assert strip.frame_tooltip("BG", 12) == "BG frame 12: done in 1 min 04 s on gpu2"
+
+
+def test_a_resumed_plan_shows_the_whole_batch_on_the_strip(qtbot: Any) -> None:
+    widget = RenderProgressWidget()
+    qtbot.addWidget(widget)
+    plan = BatchPlan(
+        config=RenderConfig(scene="/shots/a.ma"),
+        scene_name="a",
+        renderer="arnold",
+        frames_by_layer={"BG": [4, 5, 6]},
+        done_before={"BG": [1, 2], "FG": [1]},
+        skipped_before={"BG": [3]},
+    )
+    widget.set_plan(plan)
+    strip = widget.frame_strip
+    assert [(r.name, r.frames) for r in strip.layers()] == [("BG", [1, 2, 3, 4, 5, 6]), ("FG", [1])]
+    assert strip.state_of("BG", 2) == "done" and strip.state_of("BG", 3) == "skipped"
+    assert strip.state_of("BG", 4) == "pending"
+    assert plan.batch_frame_count == 7 and plan.finished_before == 4

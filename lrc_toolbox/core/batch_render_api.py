@@ -684,6 +684,16 @@ class BatchRenderAPI(QtCore.QObject):
                 todo = self.store.unfinished_frames(batch_id)
                 recovered = self._recover_rendered(batch_id, plan.output_dir, todo)
                 plan.frames_by_layer = {layer: frames for layer, frames in todo.items() if frames}
+                # what the earlier runs finished: the dashboard shows the whole batch
+                for outcome in self.store.frames(
+                    batch_id, states=[FrameState.DONE, FrameState.SKIPPED]
+                ):
+                    before = (
+                        plan.done_before
+                        if outcome.state is FrameState.DONE
+                        else plan.skipped_before
+                    )
+                    before.setdefault(outcome.layer, []).append(outcome.frame)
                 note = claim.note()
                 if note:
                     plan.warnings.append(note)

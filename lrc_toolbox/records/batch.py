@@ -15,6 +15,7 @@ round-trips through ``from_dict()``. Standard library only.
 from __future__ import annotations
 
 import enum
+import itertools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -128,6 +129,11 @@ class BatchPlan(JsonModel):
     batch_id: str | None = None
     log_dir: str | None = None
     snapshot: str | None = None
+    #: a resumed batch: frames of each layer rendered (DONE) or skipped in its earlier
+    #: runs. ``frames_by_layer`` is what THIS run renders; the two together are the whole
+    #: batch, which the dashboard shows (15 / 48 frames, not 3 / 36)
+    done_before: dict[str, list[int]] = field(default_factory=dict)
+    skipped_before: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def scene(self) -> str:
@@ -135,7 +141,34 @@ class BatchPlan(JsonModel):
 
     @property
     def frame_count(self) -> int:
+        """Frames this run renders (a resume: what the earlier runs left)."""
         return sum(len(frames) for frames in self.frames_by_layer.values())
+
+    @property
+    def finished_before(self) -> int:
+        """Frames of the batch finished (done or skipped) before this run."""
+        return sum(len(f) for f in self.done_before.values()) + sum(
+            len(f) for f in self.skipped_before.values()
+        )
+
+    @property
+    def batch_frame_count(self) -> int:
+        """Frames of the whole batch: this run's and those finished before it."""
+        return self.frame_count + self.finished_before
+
+    def whole_batch(self) -> dict[str, list[int]]:
+        """Layer -> every frame of the batch (this run's and the earlier runs'), in frame
+        order where both lists are ordered, else the earlier frames first."""
+        layers: dict[str, list[int]] = {}
+        names = list(self.done_before) + list(self.skipped_before) + list(self.frames_by_layer)
+        for name in dict.fromkeys(names):
+            before = self.done_before.get(name, []) + self.skipped_before.get(name, [])
+            now = self.frames_by_layer.get(name, [])
+            merged = before + now
+            if all(a <= b for a, b in itertools.pairwise(now)):
+                merged.sort()
+            layers[name] = merged
+        return layers
 
     @property
     def snapshot_label(self) -> str:
@@ -164,6 +197,10 @@ class BatchPlan(JsonModel):
         for key in ("batch_id", "log_dir", "snapshot"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
+        for key in ("done_before", "skipped_before"):
+            before: dict[str, list[int]] = getattr(self, key)
+            if before:  # only a resume has them: the documented shape stays as it was
+                data[key] = {layer: format_frames(frames) for layer, frames in before.items()}
         return data
 
     @classmethod
@@ -181,6 +218,15 @@ class BatchPlan(JsonModel):
             count = max(1, int(info.get("count") or 1))
             frames_by_layer[str(name)] = parse_frames(info["frames"], max_frames=count)
         rest["frames_by_layer"] = frames_by_layer
+        for key in ("done_before", "skipped_before"):
+            before = data.get(key)
+            if before is None:
+                continue
+            if not isinstance(before, Mapping) or not all(
+                isinstance(text, str) for text in before.values()
+            ):
+                raise ValidationError(key, "expected {layer: frame list}")
+            rest[key] = {str(name): parse_frames(text) for name, text in before.items()}
         plan: BatchPlan = super().from_dict(rest)
         return plan
 

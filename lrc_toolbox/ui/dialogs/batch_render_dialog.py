@@ -44,6 +44,7 @@ from lrc_toolbox.ui.widgets.active_renders import (
     ActiveRendersView,
     format_eta,
 )
+from lrc_toolbox.ui.widgets.batch_bar import BatchProgressBar
 from lrc_toolbox.ui.widgets.log_view import FLUSH_INTERVAL_MS
 from lrc_toolbox.ui.widgets.render_config_widget import (
     CurrentScene,
@@ -180,6 +181,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._done = 0
         self._failed = 0
         self._skipped = 0
+        #: frames of the batch finished in its earlier runs (a resume): (done, skipped)
+        self._before = (0, 0)
         self._started_at = 0.0
         #: (time, frames finished then) the ETA counts from: frames replayed by the render
         #: service to a window that attached late finished before it watched
@@ -190,6 +193,10 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._pending_plan: BatchPlan | None = None
         self._pending_logs: list[tuple[float, str, str, str]] = []
         self._pending_frames: dict[tuple[str, int], str] = {}
+        #: (layer, frame, worker, reason) of frames that failed for good since the last flush
+        self._pending_failures: list[tuple[str, int, str, str]] = []
+        #: (layer, frame, worker, render seconds) of frames finished since the last flush
+        self._pending_details: list[tuple[str, int, str, float | None]] = []
         self._pending_summary: BatchSummary | None = None
         self._dirty = False
         self._live_workers = 0
@@ -269,6 +276,16 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 states[(outcome.layer, outcome.frame)] = outcome.state.value
             if outcome.state is FrameState.RUNNING and outcome.worker and outcome.started:
                 self._frame_started[outcome.worker] = outcome.started
+            elif outcome.state is FrameState.FAILED:
+                reason = outcome.errors[-1] if outcome.errors else (outcome.note or "")
+                self._pending_failures.append(
+                    (outcome.layer, outcome.frame, outcome.worker or "", reason)
+                )
+            elif outcome.state is FrameState.DONE and outcome.started and outcome.finished:
+                seconds = outcome.finished - outcome.started
+                self._pending_details.append(
+                    (outcome.layer, outcome.frame, outcome.worker or "", seconds)
+                )
         config = record.config
         plan = BatchPlan(
             config=config,
@@ -282,10 +299,18 @@ class BatchRenderDialog(QtWidgets.QDialog):
         )
         self._plan = self._pending_plan = plan
         self._pending_frames = states
+        if config.scene and not self.config_widget.scene_path():
+            self.config_widget.set_scene_path(config.scene)  # the batch's scene, not none
         started = [w.started for w in store.workers(batch_id) if w.ended is None and w.started]
         if started:  # this run's workers: the ETA and "took" count from their start
             self._started_at = min(started)
-        return counts if counts is not None else record.counts
+        whole = record.counts  # the whole batch, earlier runs of a resumed one included
+        if counts is not None:  # an engine here counts this run: the rest came before
+            self._before = (
+                max(0, whole.done - counts.done),
+                max(0, whole.skipped - counts.skipped),
+            )
+        return whole
 
     def _on_system_refreshed(self, info: object) -> None:
         assert isinstance(info, SystemInfo)
@@ -337,7 +362,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.renders_view = ActiveRendersView(self.renders_model, renders_box)
         self.renders_view.stop_worker_requested.connect(self._on_stop_worker_requested)
         renders_layout.addWidget(self.renders_view, 1)
-        self.overall_bar = QtWidgets.QProgressBar(renders_box)
+        self.overall_bar = BatchProgressBar(renders_box)
         self.overall_bar.setObjectName("LRCOverallProgress")
         self.overall_bar.setRange(0, 1)
         self.overall_bar.setValue(0)
@@ -613,12 +638,17 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._pending_plan = plan
         self._pending_logs = []
         self._pending_frames = {}
+        self._pending_failures = []
+        self._pending_details = []
         self._pending_summary = None
         self._frame_started = {}
-        self._total = plan.frame_count
-        self._done = self._failed = self._skipped = 0
+        # the whole batch: a resume's plan also names what its earlier runs finished
+        self._before = (_frames_in(plan.done_before), _frames_in(plan.skipped_before))
+        self._total = plan.batch_frame_count
+        self._done, self._skipped = self._before
+        self._failed = 0
         self._started_at = time.time()
-        self._rate_base = (self._started_at, 0)
+        self._rate_base = (self._started_at, self._finished_count())
         self._watching_since_start = False
         self._announce_timer.start()  # after the frames replayed with it (_settle_start)
         self._finished_at = None
@@ -642,12 +672,14 @@ class BatchRenderDialog(QtWidgets.QDialog):
 
     def _on_frame_finished(self, worker: str, layer: str, frame: int, _outputs: Any) -> None:
         self._done += 1
-        self._frame_started.pop(worker, None)
+        started = self._frame_started.pop(worker, None)
         self._pending_frames[(layer, frame)] = "done"
+        seconds = time.time() - started if started is not None else None
+        self._pending_details.append((layer, frame, worker, seconds))
         self._mark_dirty()
 
     def _on_frame_failed(
-        self, worker: str, layer: str, frame: int, _reason: str, will_retry: bool
+        self, worker: str, layer: str, frame: int, reason: str, will_retry: bool
     ) -> None:
         self._frame_started.pop(worker, None)
         if will_retry:
@@ -655,6 +687,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         else:
             self._failed += 1
             self._pending_frames[(layer, frame)] = "failed"
+            self._pending_failures.append((layer, frame, worker, reason))
         self._mark_dirty()
 
     def _on_log_message(self, timestamp: float, level: str, worker: str, text: str) -> None:
@@ -665,10 +698,12 @@ class BatchRenderDialog(QtWidgets.QDialog):
         assert isinstance(summary, BatchSummary)
         self._pending_summary = summary
         if summary.total or not self._total:
-            self._done = summary.done
+            # the summary counts this run; the earlier runs of a resumed batch add theirs
+            done_before, skipped_before = self._before
+            self._done = summary.done + done_before
             self._failed = summary.failed
-            self._skipped = summary.skipped
-            self._total = summary.total
+            self._skipped = summary.skipped + skipped_before
+            self._total = summary.total + done_before + skipped_before
         # else a summary without counts (the render service died: the API ends the batch
         # as interrupted without them): the counts seen so far stay
         self._finished_at = time.time()
@@ -700,6 +735,15 @@ class BatchRenderDialog(QtWidgets.QDialog):
             frames, self._pending_frames = self._pending_frames, {}
             for (layer, frame), state in frames.items():
                 progress.set_frame_state(layer, frame, state)
+        if self._pending_details:
+            details, self._pending_details = self._pending_details, []
+            strip = progress.frame_strip
+            for layer, frame, worker, seconds in details:
+                strip.set_frame_detail(layer, frame, worker=worker, seconds=seconds)
+        if self._pending_failures:
+            failures, self._pending_failures = self._pending_failures, []
+            for layer, frame, worker, reason in failures:
+                progress.add_failure(layer, frame, worker, reason)
         if self._running or self._dirty:
             statuses = self.api.get_render_status()
             self.renders_model.update_statuses(statuses, self._frame_started)
@@ -711,6 +755,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
             self._show_summary(summary)
         self._dirty = False
         self._update_progress()
+        progress.flush()  # the strip repaints in this tick, with the bar: they agree
         self._update_controls()
         if not self._running and not self._pending_logs and not self._pending_frames:
             self._flush_timer.stop()
@@ -766,12 +811,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
         total, finished = self._total, self._finished_count()
         if self._batch_id is None:
             return
-        bar = self.overall_bar
-        bar.setRange(0, max(1, total))
-        bar.setValue(min(finished, max(1, total)))
-        percent = 100.0 * finished / total if total else 0.0
-        bar.setFormat(f"{finished} / {total} frames ({percent:.0f} %)")
-        parts = [f"{finished} / {total} frames"]
+        rendered = self._done + self._skipped  # a failed frame is not progress
+        self.overall_bar.set_counts(rendered, self._failed, total)
+        parts = [f"{rendered} / {total} frames"]
         if self._failed:
             parts.append(f"{self._failed} failed")
         if self._skipped:
@@ -783,7 +825,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
             if self._stop_requested:
                 parts.append("stopping…")
             elif remaining is not None and finished < total:
-                parts.append(f"ETA {format_eta(remaining)}")
+                parts.append(f"ETA {format_eta(remaining)} ({_clock_time(remaining)})")
         elif self._finished_at is not None:
             ended = _ENDED_WORDS.get(self._last_batch[1]) if self._last_batch else None
             parts.insert(0, (ended or "Ended") + ":")
@@ -803,8 +845,15 @@ class BatchRenderDialog(QtWidgets.QDialog):
         ]
         if state is BatchState.DONE:
             count = summary.done + summary.skipped
+            before = sum(self._before)
             where = f" Images: {output}" if output else ""
-            text = f"All {count} frames rendered in {took}.{where}"
+            if before:  # a resumed batch: the whole batch, and what this run added
+                text = (
+                    f"All {count + before} frames rendered: {count} in this run ({took}), "
+                    f"{before} before it.{where}"
+                )
+            else:
+                text = f"All {count} frames rendered in {took}.{where}"
             if disabled:
                 text += " Workers taken out of the batch: " + "; ".join(disabled) + "."
             self.message_area.show_message(text, "warning" if disabled else "ok")
@@ -904,6 +953,19 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if self._running:
             self.api.stop_worker(worker_id)
             self._mark_dirty()
+
+
+def _clock_time(seconds_from_now: float, now: float | None = None) -> str:
+    """When a wait ends, as a clock time: ``at 14:32``; ``Tue 09:10`` past today."""
+    now = time.time() if now is None else now
+    when = time.localtime(now + max(0.0, seconds_from_now))
+    today = time.localtime(now)
+    same_day = (when.tm_year, when.tm_yday) == (today.tm_year, today.tm_yday)
+    return "at " + time.strftime("%H:%M" if same_day else "%a %H:%M", when)
+
+
+def _frames_in(layers: dict[str, list[int]]) -> int:
+    return sum(len(frames) for frames in layers.values())
 
 
 def _gpu_indices(statuses: list[RenderStatus]) -> set[int]:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from Qt import QtCore, QtGui, QtWidgets
 
+from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary
 from lrc_toolbox.records.models import BatchState
 from lrc_toolbox.ui import style
@@ -28,7 +29,16 @@ from lrc_toolbox.ui.widgets.log_view import (
     flush_timer_for,
 )
 
-__all__ = ["FRAME_STATES", "STATE_COLOURS", "BatchSignals", "FrameStrip", "RenderProgressWidget"]
+__all__ = [
+    "FRAME_STATES",
+    "STATE_COLOURS",
+    "BatchSignals",
+    "FailedFramesList",
+    "FrameDetail",
+    "FrameStrip",
+    "RenderProgressWidget",
+    "StripLegend",
+]
 
 #: frame states, in the order a summary lists them
 FRAME_STATES = ("pending", "running", "done", "failed", "skipped", "cancelled")
@@ -40,7 +50,7 @@ STATE_COLOURS = {
     "done": style.OK,
     "failed": style.ERROR,
     "skipped": "#3fa89b",
-    "cancelled": "#262626",
+    "cancelled": "#6b6b6b",
 }
 
 # Codes stored per frame. Where several frames share one pixel column the highest code is
@@ -51,8 +61,70 @@ _PENDING = _CODE["pending"]
 
 _MARGIN = 4
 _ROW_GAP = 3
-_MAX_CELL = 14.0  # widest cell, in pixels; a short layer does not stretch across the panel
+_MAX_CELL = 40.0  # widest cell, in pixels; a short layer does not stretch across the panel
 _MIN_CELL = 1.0  # narrower than this, frames share pixel columns
+#: the frame-number steps the strip's numbers may use (every frame, every 2nd, 5th, ...)
+_NUMBER_STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
+
+# Each state has its own SHAPE too, so the strip reads without colour (and in a grey
+# screenshot): how much of the cell's height a state fills, and its mark.
+#   done: full, solid          skipped: full, hatched        cancelled: a third, solid
+#   pending: full, hollow      running: two thirds, solid    failed: taller than full, a cross
+_HEIGHT = {0: 1.0, 1: 1.0, 2: 1 / 3, 3: 1.0, 4: 2 / 3, 5: 1.0}
+_HOLLOW = frozenset((_CODE["pending"],))
+_FAILED = _CODE["failed"]
+_SKIPPED = _CODE["skipped"]
+
+
+@dataclass
+class FrameDetail:
+    """What a cell's tooltip says beyond its state: who rendered it, how long, why not."""
+
+    worker: str | None = None
+    seconds: float | None = None
+    reason: str | None = None
+
+
+def _seconds_words(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def paint_cell(
+    painter: QtGui.QPainter, rect: QtCore.QRectF, code: int, colour: QtGui.QColor
+) -> None:
+    """One frame's cell in a ``rect`` as tall as a row's cells: its state's colour AND
+    shape (see ``_HEIGHT``), so states differ without colour too."""
+    height = rect.height() * _HEIGHT[code]
+    if code in _HOLLOW and rect.width() < 4:  # too narrow for an outline: a low bar
+        height = rect.height() / 3
+    if code == _FAILED:  # taller than any other, past the row's cell band
+        cell = QtCore.QRectF(rect.left(), rect.top() - 2, rect.width(), rect.height() + 4)
+    else:
+        cell = QtCore.QRectF(rect.left(), rect.bottom() - height, rect.width(), height)
+    if code in _HOLLOW and rect.width() >= 4:
+        pen = QtGui.QPen(colour)
+        pen.setWidthF(1.0)
+        painter.setPen(pen)
+        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        painter.drawRect(cell.adjusted(0.5, 0.5, -0.5, -0.5))
+        return
+    painter.fillRect(cell, colour)
+    if rect.width() < 4:
+        return
+    if code == _SKIPPED:
+        painter.fillRect(cell, QtGui.QBrush(colour.darker(170), QtCore.Qt.BrushStyle.BDiagPattern))
+    elif code == _FAILED and rect.width() >= 6:
+        pen = QtGui.QPen(QtGui.QColor("#ffffff"))
+        pen.setWidthF(1.5)
+        painter.setPen(pen)
+        inset = cell.adjusted(2, 3, -2, -3)
+        painter.drawLine(inset.topLeft(), inset.bottomRight())
+        painter.drawLine(inset.bottomLeft(), inset.topRight())
 
 
 class BatchSignals(Protocol):
@@ -128,6 +200,7 @@ class FrameStrip(QtWidgets.QWidget):
         super().__init__(parent)
         self._rows: list[LayerRow] = []
         self._by_name: dict[str, LayerRow] = {}
+        self._details: dict[tuple[str, int], FrameDetail] = {}
         self._dirty = False
         self._bounds_cache: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._geometry: tuple[int, int, int] | None = None
@@ -145,6 +218,7 @@ class FrameStrip(QtWidgets.QWidget):
         """Replace the rows: every frame starts pending."""
         self._rows = [LayerRow(name, list(frames)) for name, frames in layers]
         self._by_name = {row.name: row for row in self._rows}
+        self._details = {}
         self._rows_changed()
         self.update()
 
@@ -177,6 +251,21 @@ class FrameStrip(QtWidgets.QWidget):
             self._dirty = True
             if not self._flush_timer.isActive():
                 self._flush_timer.start()
+
+    def set_frame_detail(
+        self,
+        layer: str,
+        frame: int,
+        *,
+        worker: str | None = None,
+        seconds: float | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """What the frame's tooltip adds to its state: its worker, render time, failure."""
+        self._details[(layer, frame)] = FrameDetail(worker, seconds, reason)
+
+    def frame_detail(self, layer: str, frame: int) -> FrameDetail | None:
+        return self._details.get((layer, frame))
 
     def state_of(self, layer: str, frame: int) -> str | None:
         row = self._by_name.get(layer)
@@ -222,18 +311,31 @@ class FrameStrip(QtWidgets.QWidget):
     # ------------------------------------------------------------------ geometry
 
     def _metrics(self) -> tuple[int, int, int]:
-        """Row height, label column width and count column width (cached until the rows
-        or the font change)."""
+        """Row height (cells and their frame numbers), label column width and count column
+        width (cached until the rows or the font change)."""
         if self._geometry is None:
             metrics = self.fontMetrics()
             widest = max((metrics.horizontalAdvance(row.name) for row in self._rows), default=0)
             longest = max((len(row.frames) for row in self._rows), default=0)
             self._geometry = (
-                max(metrics.height(), 12) + 2,
+                self._cell_height() + self._number_font_metrics().height(),
                 min(widest, 14 * metrics.averageCharWidth()) + 14,  # slack: no false elision
                 metrics.horizontalAdvance(f"{longest}/{longest}") + 8,
             )
         return self._geometry
+
+    def _cell_height(self) -> int:
+        return max(self.fontMetrics().height(), 12) + 2
+
+    def _number_font(self) -> QtGui.QFont:
+        font = QtGui.QFont(self.font())
+        size = font.pointSizeF()
+        if size > 0:
+            font.setPointSizeF(max(6.0, size - 1.5))
+        return font
+
+    def _number_font_metrics(self) -> QtGui.QFontMetrics:
+        return QtGui.QFontMetrics(self._number_font())
 
     def _rows_changed(self) -> None:
         self._geometry = None
@@ -249,7 +351,7 @@ class FrameStrip(QtWidgets.QWidget):
         top = _MARGIN + row_index * (row_height + _ROW_GAP)
         left = _MARGIN + label_width
         right = self.width() - _MARGIN - count_width
-        return QtCore.QRectF(left, top, max(1, right - left), row_height)
+        return QtCore.QRectF(left, top, max(1, right - left), self._cell_height())
 
     @staticmethod
     def _cell_width(row: LayerRow, available: float) -> float:
@@ -282,9 +384,10 @@ class FrameStrip(QtWidgets.QWidget):
     def frame_at(self, pos: QtCore.QPoint | QtCore.QPointF) -> tuple[str, int] | None:
         """The layer and frame under a point, or None."""
         x, y = float(pos.x()), float(pos.y())
+        row_height = self._metrics()[0]
         for row_index, row in enumerate(self._rows):
             cells = self._cells_rect(row_index)
-            if not (cells.top() <= y < cells.bottom()) or not row.frames:
+            if not (cells.top() <= y < cells.top() + row_height) or not row.frames:
                 continue
             width = self._cell_width(row, cells.width())
             if width >= _MIN_CELL:
@@ -297,11 +400,12 @@ class FrameStrip(QtWidgets.QWidget):
         return None
 
     def tooltip_at(self, pos: QtCore.QPoint | QtCore.QPointF) -> str:
-        """``"BG frame 12: done"`` over a cell; a layer summary over its name."""
+        """``"BG frame 12: done in 1 min 04 s on gpu2"`` over a cell; a layer summary over
+        its name."""
         hit = self.frame_at(pos)
         if hit is not None:
             layer, frame = hit
-            return f"{layer} frame {frame}: {self.state_of(layer, frame)}"
+            return self.frame_tooltip(layer, frame)
         y = float(pos.y())
         for row_index, row in enumerate(self._rows):
             cells = self._cells_rect(row_index)
@@ -309,6 +413,21 @@ class FrameStrip(QtWidgets.QWidget):
                 parts = [f"{row.count(s)} {s}" for s in FRAME_STATES if row.count(s)]
                 return f"{row.name}: {len(row.frames)} frames ({', '.join(parts) or 'none'})"
         return ""
+
+    def frame_tooltip(self, layer: str, frame: int) -> str:
+        """A frame's state with its render time, worker and failure reason when known."""
+        state = self.state_of(layer, frame)
+        text = f"{layer} frame {frame}: {state}"
+        detail = self._details.get((layer, frame))
+        if detail is None:
+            return text
+        if detail.seconds is not None and state in ("done", "failed"):
+            text += f" in {_seconds_words(detail.seconds)}"
+        if detail.worker:
+            text += f" on {detail.worker}"
+        if detail.reason and state == "failed":
+            text += f"\n{detail.reason}"
+        return text
 
     def event(self, event: QtCore.QEvent) -> bool:
         if event.type() == QtCore.QEvent.Type.ToolTip and isinstance(event, QtGui.QHelpEvent):
@@ -337,7 +456,7 @@ class FrameStrip(QtWidgets.QWidget):
             exposed = QtCore.QRectF(event.rect())
             for row_index, row in enumerate(self._rows):
                 cells = self._cells_rect(row_index)
-                band = QtCore.QRectF(0, cells.top(), self.width(), cells.height())
+                band = QtCore.QRectF(0, cells.top() - 2, self.width(), self._metrics()[0] + 4)
                 if band.intersects(exposed):
                     self._paint_row(painter, row, cells)
         finally:
@@ -362,21 +481,21 @@ class FrameStrip(QtWidgets.QWidget):
         width = self._cell_width(row, cells.width())
         cell_top = cells.top() + 2
         cell_height = cells.height() - 4
+        brushes = self._brushes
         if width >= _MIN_CELL:
             left = cells.left()
-            brushes = self._brushes
-            if width >= 4:  # cells with a 1 px gap between them
+            if width >= 4:  # cells with a 1 px gap between them, each with its shape
                 for i, code in enumerate(row.codes):
                     rect = QtCore.QRectF(left + i * width, cell_top, width - 1, cell_height)
-                    painter.fillRect(rect, brushes[code])
-                return
-            # no gap: a run of one colour is one rectangle
-            start = 0
-            for code, run in itertools.groupby(row.codes):
-                span = sum(1 for _ in run)
-                rect = QtCore.QRectF(left + start * width, cell_top, span * width, cell_height)
-                painter.fillRect(rect, brushes[code])
-                start += span
+                    paint_cell(painter, rect, code, brushes[code])
+            else:  # no gap: a run of one state is one rectangle
+                start = 0
+                for code, run in itertools.groupby(row.codes):
+                    span = sum(1 for _ in run)
+                    rect = QtCore.QRectF(left + start * width, cell_top, span * width, cell_height)
+                    paint_cell(painter, rect, code, brushes[code])
+                    start += span
+            self._paint_numbers(painter, row, cells, width)
             return
         # more frames than pixels: each pixel column shows its most important frame
         columns = int(cells.width())
@@ -385,8 +504,35 @@ class FrameStrip(QtWidgets.QWidget):
         x = cells.left()
         for code, run in itertools.groupby(column_codes):
             span = sum(1 for _ in run)
-            painter.fillRect(QtCore.QRectF(x, cell_top, span, cell_height), self._brushes[code])
+            paint_cell(painter, QtCore.QRectF(x, cell_top, span, cell_height), code, brushes[code])
             x += span
+        self._paint_numbers(painter, row, cells, cells.width() / n)
+
+    def _paint_numbers(
+        self, painter: QtGui.QPainter, row: LayerRow, cells: QtCore.QRectF, width: float
+    ) -> None:
+        """Frame numbers under the cells, like Maya's time slider: every frame where they
+        fit, else every 2nd, 5th, 10th, ... frame of the row (by position), plus the last."""
+        metrics = self._number_font_metrics()
+        n = len(row.frames)
+        widest = max(
+            metrics.horizontalAdvance(str(row.frames[0])),
+            metrics.horizontalAdvance(str(row.frames[-1])),
+        )
+        room = widest + 6
+        step = next((k for k in _NUMBER_STEPS if k * width >= room), n)
+        painter.setFont(self._number_font())
+        painter.setPen(self.palette().color(QtGui.QPalette.ColorRole.WindowText))
+        top = cells.bottom()
+        height = float(metrics.height())
+        shown: list[int] = list(range(0, n, step))
+        if shown[-1] != n - 1 and (n - 1 - shown[-1]) * width >= room:
+            shown.append(n - 1)
+        for i in shown:
+            centre = cells.left() + (i + 0.5) * width
+            box = QtCore.QRectF(centre - room / 2, top, room, height)
+            painter.drawText(box, int(QtCore.Qt.AlignmentFlag.AlignCenter), str(row.frames[i]))
+        painter.setFont(self.font())
 
     def _column_bounds(self, frames: int, columns: int) -> list[tuple[int, int]]:
         """For each pixel column, the slice of frames it shows (cached per size)."""
@@ -401,6 +547,127 @@ class FrameStrip(QtWidgets.QWidget):
                 self._bounds_cache.clear()
             self._bounds_cache[key] = bounds
         return bounds
+
+
+class StripLegend(QtWidgets.QWidget):
+    """The strip's key: each state's cell, drawn as the strip draws it, and its name."""
+
+    _STATES = ("done", "running", "pending", "failed", "skipped", "cancelled")
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._brushes = {s: QtGui.QColor(STATE_COLOURS[s]) for s in self._STATES}
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Maximum, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.setToolTip(
+            "Frame states: the strip draws each with its own shape, not only its colour"
+        )
+
+    def _cell(self) -> int:
+        return max(10, self.fontMetrics().height() - 2)
+
+    def sizeHint(self) -> QtCore.QSize:
+        metrics = self.fontMetrics()
+        cell = self._cell()
+        width = sum(cell + 4 + metrics.horizontalAdvance(s) + 10 for s in self._STATES)
+        return QtCore.QSize(width, metrics.height() + 4)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(0, self.sizeHint().height())
+
+    def paintEvent(self, _event: QtGui.QPaintEvent) -> None:
+        painter = QtGui.QPainter(self)
+        try:
+            metrics = self.fontMetrics()
+            cell = self._cell()
+            x = 0.0
+            top = (self.height() - cell) / 2
+            text = self.palette().color(QtGui.QPalette.ColorRole.WindowText)
+            for state in self._STATES:
+                width = cell + 4 + metrics.horizontalAdvance(state)
+                if x + width > self.width():
+                    break  # a narrow dock: the key shows what fits
+                rect = QtCore.QRectF(x, top + 2, cell, cell - 4)
+                paint_cell(painter, rect, _CODE[state], self._brushes[state])
+                painter.setPen(text)
+                painter.drawText(
+                    QtCore.QRectF(x + cell + 4, 0, width, self.height()),
+                    int(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter),
+                    state,
+                )
+                x += width + 10
+        finally:
+            painter.end()
+
+
+#: where a failed frame's entry keeps its (layer, frame, worker)
+_FAILURE_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
+
+
+class FailedFramesList(QtWidgets.QListWidget):
+    """The frames that failed for good, live: each with its worker and reason.
+    Activating one (double-click, Enter) emits ``failure_activated(layer, frame, worker)``:
+    the progress widget shows that worker's log lines at the failure."""
+
+    failure_activated = QtCore.Signal(str, int, str)
+    #: entries listed at most; the rest are counted (a batch that failed as a whole fails
+    #: every frame it did not render with one reason: the message area says it once)
+    MAX_ROWS = 500
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("LRCFailedFrames")
+        self._rows: dict[tuple[str, int], QtWidgets.QListWidgetItem] = {}
+        #: failed frames not listed (past MAX_ROWS)
+        self.unlisted = 0
+        self.setUniformItemSizes(True)
+        self.setAlternatingRowColors(True)
+        self.setToolTip("Double-click a failed frame to see its worker's log lines at the failure")
+        self.itemActivated.connect(self._on_activated)
+
+    def add_failure(self, layer: str, frame: int, worker: str, reason: str) -> None:
+        """List a frame that failed for good (again: its entry is updated)."""
+        first_line = (reason or "no reason given").strip().splitlines()[0]
+        who = f" · {worker}" if worker else ""
+        text = f"{layer} frame {frame}{who}: {first_line}"
+        item = self._rows.get((layer, frame))
+        if item is None and len(self._rows) >= self.MAX_ROWS:
+            self.unlisted += 1
+            return
+        if item is None:
+            item = QtWidgets.QListWidgetItem(text)
+            self._rows[(layer, frame)] = item
+            self.addItem(item)
+        else:
+            item.setText(text)
+        item.setData(_FAILURE_ROLE, (layer, frame, worker, reason))
+        item.setToolTip(reason or text)
+
+    def remove_failure(self, layer: str, frame: int) -> None:
+        """A frame rendered after all (a resume): off the list."""
+        item = self._rows.pop((layer, frame), None)
+        if item is not None:
+            self.takeItem(self.row(item))
+
+    def has_failure(self, layer: str, frame: int) -> bool:
+        return (layer, frame) in self._rows
+
+    def failures(self) -> list[tuple[str, int, str, str]]:
+        """``(layer, frame, worker, reason)`` of every listed frame, in order."""
+        return [self.item(i).data(_FAILURE_ROLE) for i in range(self.count())]
+
+    def clear_failures(self) -> None:
+        self._rows.clear()
+        self.unlisted = 0
+        self.clear()
+
+    def _on_activated(self, item: QtWidgets.QListWidgetItem) -> None:
+        layer, frame, worker, _reason = item.data(_FAILURE_ROLE)
+        emit_signal(self, "failure_activated", layer, frame, worker)
+
+    def sizeHint(self) -> QtCore.QSize:
+        rows = max(1, min(4, self.count()))
+        height = rows * (self.fontMetrics().height() + 4) + 2 * self.frameWidth() + 2
+        return QtCore.QSize(300, height)
 
 
 class RenderProgressWidget(QtWidgets.QWidget):
@@ -426,8 +693,19 @@ class RenderProgressWidget(QtWidgets.QWidget):
         self.summary_label.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
+        self.legend = StripLegend()
         self.frame_strip = FrameStrip(flush_timer=self._flush_timer)
         self.log_view = LogView(max_lines, flush_timer=self._flush_timer, opener=opener)
+        self.failed_list = FailedFramesList()
+        self.failed_list.failure_activated.connect(self.show_failure_log)
+        self._failed_box = QtWidgets.QWidget()
+        failed_layout = QtWidgets.QVBoxLayout(self._failed_box)
+        failed_layout.setContentsMargins(0, 0, 0, 0)
+        failed_layout.setSpacing(2)
+        self.failed_label = QtWidgets.QLabel()
+        failed_layout.addWidget(self.failed_label)
+        failed_layout.addWidget(self.failed_list, 1)
+        self._failed_box.hide()
 
         strip_area = QtWidgets.QScrollArea()
         strip_area.setWidgetResizable(True)
@@ -438,14 +716,17 @@ class RenderProgressWidget(QtWidgets.QWidget):
 
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(strip_area)
+        splitter.addWidget(self._failed_box)
         splitter.addWidget(self.log_view)
         splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setStretchFactor(2, 1)
         splitter.setChildrenCollapsible(False)
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary_label)
+        layout.addWidget(self.legend)  # its own line: the counts never lose room to it
         layout.addWidget(splitter, 1)
         self._update_summary()
 
@@ -462,7 +743,12 @@ class RenderProgressWidget(QtWidgets.QWidget):
         The plan's workers are offered in the log's worker selector, and its ``log_dir``
         (None until the batch has an id) is where "Open log file" looks.
         """
-        self.frame_strip.set_layers(plan.frames_by_layer.items())
+        strip = self.frame_strip
+        strip.set_layers(plan.whole_batch().items())  # a resume: the whole batch
+        for state, before in (("done", plan.done_before), ("skipped", plan.skipped_before)):
+            for layer, frames in before.items():
+                for frame in frames:
+                    strip.set_frame_state(layer, frame, state)
         self.log_view.add_workers(worker.id for worker in plan.workers)
         self.set_log_dir(plan.log_dir or "")
         self._strip_area.setMinimumHeight(
@@ -477,6 +763,10 @@ class RenderProgressWidget(QtWidgets.QWidget):
         strip = self.frame_strip
         for failed in summary.failed_frames:
             strip.set_frame_state(failed.layer, failed.frame, "failed")
+            if not self.failed_list.has_failure(failed.layer, failed.frame):
+                detail = strip.frame_detail(failed.layer, failed.frame)
+                worker = (detail.worker or "") if detail is not None else ""
+                self.add_failure(failed.layer, failed.frame, worker, failed.reason)
         if summary.state is BatchState.CANCELLED:
             strip.mark_unfinished("cancelled")
         elif summary.state is BatchState.FAILED and summary.error:
@@ -488,6 +778,37 @@ class RenderProgressWidget(QtWidgets.QWidget):
         """Colour a frame's cell: pending, running, done, failed, skipped or cancelled."""
         self.frame_strip.set_frame_state(layer, frame, state)
 
+    def add_failure(self, layer: str, frame: int, worker: str, reason: str) -> None:
+        """A frame failed for good: list it with its reason, tooltip included."""
+        self.failed_list.add_failure(layer, frame, worker, reason)
+        self.frame_strip.set_frame_detail(layer, frame, worker=worker or None, reason=reason)
+        self._update_failed_label()
+
+    def remove_failure(self, layer: str, frame: int) -> None:
+        self.failed_list.remove_failure(layer, frame)
+        self._update_failed_label()
+
+    def _update_failed_label(self) -> None:
+        listed = self.failed_list.count()
+        count = listed + self.failed_list.unlisted
+        self._failed_box.setVisible(count > 0)
+        self.failed_list.setFixedHeight(self.failed_list.sizeHint().height())
+        more = f", {self.failed_list.unlisted} not listed" if self.failed_list.unlisted else ""
+        self.failed_label.setText(
+            f"Failed frames ({count}{more}): double-click one to see its log lines" if count else ""
+        )
+
+    def show_failure_log(self, _layer: str, _frame: int, worker: str) -> None:
+        """The log lines of a failed frame: its worker's lines, searched for the failure."""
+        reason = ""
+        for layer, frame, who, text in self.failed_list.failures():
+            if (layer, frame) == (_layer, _frame):
+                reason, worker = text, who or worker
+        if worker:
+            self.log_view.set_worker_filter(worker)
+        needle = (reason or "").strip().splitlines()[0][:60] if reason.strip() else ""
+        self.log_view.set_search(needle or f"frame {_frame}")
+
     @QtCore.Slot(str)
     def set_log_dir(self, path: str) -> None:
         """Where the full logs are: ``<path>/<worker>.log``."""
@@ -498,6 +819,8 @@ class RenderProgressWidget(QtWidgets.QWidget):
         """Empty the logs and put every frame back to pending (the rows stay)."""
         self.log_view.clear()
         self.frame_strip.reset_states()
+        self.failed_list.clear_failures()
+        self._update_failed_label()
         self._update_summary()
 
     def flush(self) -> None:
@@ -533,9 +856,11 @@ class RenderProgressWidget(QtWidgets.QWidget):
 
     @QtCore.Slot(str, str, int, str, bool)
     def _on_frame_failed(
-        self, _worker: str, layer: str, frame: int, _reason: str, retry: bool
+        self, worker: str, layer: str, frame: int, reason: str, retry: bool
     ) -> None:
         self.frame_strip.set_frame_state(layer, frame, "pending" if retry else "failed")
+        if not retry:
+            self.add_failure(layer, frame, worker, reason)
 
     @QtCore.Slot(object)
     def _on_batch_finished(self, summary: object) -> None:
