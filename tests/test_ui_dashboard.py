@@ -19,7 +19,7 @@ from sim_helpers import SHOT, alive_pids
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 from lrc_toolbox.core.qt_compat import emit_signal
-from lrc_toolbox.records.batch import BatchPlan, BatchSummary, batch_log_dir
+from lrc_toolbox.records.batch import BatchPlan, BatchSummary, WorkerSummary, batch_log_dir
 from lrc_toolbox.records.models import (
     BatchState,
     CPUInfo,
@@ -926,3 +926,57 @@ def test_the_eta_is_also_a_clock_time() -> None:
     now = time.mktime((2026, 12, 5, 14, 0, 0, 0, 0, -1))
     assert _clock_time(32 * 60, now) == "at 14:32"
     assert _clock_time(20 * 3600, now) == "at Sun 10:00"
+
+
+def test_no_worker_row_reads_starting_after_the_batch_ended(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI
+) -> None:
+    plan = BatchPlan(
+        config=RenderConfig(scene=str(SHOT)),
+        scene_name="shot010_lighting",
+        renderer="arnold",
+        frames_by_layer={"BG": [1, 2]},
+    )
+    emit_signal(api, "batch_started", "20261205-1300-abcdef", plan)
+    qtbot.waitUntil(lambda: dialog.progress_widget.frame_strip.layer("BG") is not None)
+    dialog.renders_model.update_statuses(
+        [status("gpu1", state=WorkerState.STARTING), status("gpu2")]
+    )
+    emit_signal(
+        api,
+        "batch_finished",
+        BatchSummary(
+            batch_id="20261205-1300-abcdef",
+            state=BatchState.FAILED,
+            total=2,
+            failed=2,
+            workers={"gpu2": WorkerSummary(device="GPU 2", disabled="licence not obtained")},
+        ),
+    )
+    qtbot.waitUntil(lambda: not dialog.running)
+    model = dialog.renders_model
+    qtbot.waitUntil(lambda: model.status(0).state is WorkerState.FINISHED)
+    assert model.status(1).state is WorkerState.DISABLED
+    assert model.status(1).message == "licence not obtained"
+
+
+def test_a_dashboard_opened_after_the_batch_ended_shows_its_frames_from_the_store(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI
+) -> None:
+    """The render service replays how its last batch ended (batch_started, batch_finished in
+    one delivery, no frame events): the new window reads the frames from the job store."""
+    dialog.config_widget.set_frames("1-3")
+    summary = run_to_end(qtbot, dialog, api)
+    plan = dialog._plan
+    assert plan is not None and summary.state is BatchState.DONE
+    window = BatchRenderDialog(api)
+    try:
+        emit_signal(api, "batch_started", summary.batch_id, plan)  # the replay, in one turn
+        emit_signal(api, "batch_finished", summary)
+        strip = window.progress_widget.frame_strip
+        qtbot.waitUntil(lambda: strip.totals()["done"] == 6)
+        assert window.status_label.text().startswith("Done: 6 / 6 frames")
+        assert "ended before this window opened" in window.status_label.text()
+    finally:
+        window.shutdown()
+        window.deleteLater()

@@ -8,6 +8,7 @@ costs one repaint per tick, not one per line, and Maya stays responsive.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -36,6 +37,7 @@ from lrc_toolbox.records.models import (
     RenderConfig,
     RenderStatus,
     SystemInfo,
+    WorkerState,
 )
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
@@ -188,6 +190,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         #: service to a window that attached late finished before it watched
         self._rate_base: tuple[float, int] = (0.0, 0)
         self._watching_since_start = True
+        #: the batch shown had ended before this window opened (its times are unknown)
+        self._ended_unwatched = False
         self._finished_at: float | None = None
         self._frame_started: dict[str, float] = {}
         self._pending_plan: BatchPlan | None = None
@@ -267,25 +271,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         returns ``counts``, or the store's when None."""
         store = self.api.store
         record = store.get_batch(batch_id)
-        frames = store.frames(batch_id)
-        layers: dict[str, list[int]] = {}
-        states: dict[tuple[str, int], str] = {}
-        for outcome in frames:
-            layers.setdefault(outcome.layer, []).append(outcome.frame)
-            if outcome.state is not FrameState.PENDING:
-                states[(outcome.layer, outcome.frame)] = outcome.state.value
-            if outcome.state is FrameState.RUNNING and outcome.worker and outcome.started:
-                self._frame_started[outcome.worker] = outcome.started
-            elif outcome.state is FrameState.FAILED:
-                reason = outcome.errors[-1] if outcome.errors else (outcome.note or "")
-                self._pending_failures.append(
-                    (outcome.layer, outcome.frame, outcome.worker or "", reason)
-                )
-            elif outcome.state is FrameState.DONE and outcome.started and outcome.finished:
-                seconds = outcome.finished - outcome.started
-                self._pending_details.append(
-                    (outcome.layer, outcome.frame, outcome.worker or "", seconds)
-                )
+        layers, states = self._frames_from_store(batch_id)
         config = record.config
         plan = BatchPlan(
             config=config,
@@ -311,6 +297,32 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 max(0, whole.skipped - counts.skipped),
             )
         return whole
+
+    def _frames_from_store(
+        self, batch_id: str
+    ) -> tuple[dict[str, list[int]], dict[tuple[str, int], str]]:
+        """Every frame of a batch from the job store (layer -> frames, and the state of
+        each frame that is not pending); failures, render times and the running frames'
+        start times are recorded for the next flush."""
+        layers: dict[str, list[int]] = {}
+        states: dict[tuple[str, int], str] = {}
+        for outcome in self.api.store.frames(batch_id):
+            layers.setdefault(outcome.layer, []).append(outcome.frame)
+            if outcome.state is not FrameState.PENDING:
+                states[(outcome.layer, outcome.frame)] = outcome.state.value
+            if outcome.state is FrameState.RUNNING and outcome.worker and outcome.started:
+                self._frame_started[outcome.worker] = outcome.started
+            elif outcome.state is FrameState.FAILED:
+                reason = outcome.errors[-1] if outcome.errors else (outcome.note or "")
+                self._pending_failures.append(
+                    (outcome.layer, outcome.frame, outcome.worker or "", reason)
+                )
+            elif outcome.state is FrameState.DONE and outcome.started and outcome.finished:
+                seconds = outcome.finished - outcome.started
+                self._pending_details.append(
+                    (outcome.layer, outcome.frame, outcome.worker or "", seconds)
+                )
+        return layers, states
 
     def _on_system_refreshed(self, info: object) -> None:
         assert isinstance(info, SystemInfo)
@@ -650,6 +662,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._started_at = time.time()
         self._rate_base = (self._started_at, self._finished_count())
         self._watching_since_start = False
+        self._ended_unwatched = False
         self._announce_timer.start()  # after the frames replayed with it (_settle_start)
         self._finished_at = None
         self._mark_dirty()
@@ -707,6 +720,16 @@ class BatchRenderDialog(QtWidgets.QDialog):
         # else a summary without counts (the render service died: the API ends the batch
         # as interrupted without them): the counts seen so far stay
         self._finished_at = time.time()
+        if not self._watching_since_start and summary.batch_id == self._batch_id:
+            # a batch that had ended before this window opened (the render service replays
+            # how its last batch ended): its frames come from the job store
+            self._watching_since_start = True
+            self._ended_unwatched = True
+            try:
+                _layers, states = self._frames_from_store(summary.batch_id)
+                self._pending_frames.update(states)
+            except Exception as exc:  # only the strip is less exact: the counts stand
+                log.warning("batch %s: its frames could not be read: %s", summary.batch_id, exc)
         self._running = False
         self._stop_requested = False
         self._frame_started = {}
@@ -751,6 +774,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
             self.system_widget.set_rendering_gpus(_gpu_indices(statuses) if self._running else ())
         if self._pending_summary is not None:
             summary, self._pending_summary = self._pending_summary, None
+            self._end_worker_rows(summary)
             progress.show_outcome(summary)
             self._show_summary(summary)
         self._dirty = False
@@ -759,6 +783,31 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._update_controls()
         if not self._running and not self._pending_logs and not self._pending_frames:
             self._flush_timer.stop()
+
+    def _end_worker_rows(self, summary: BatchSummary) -> None:
+        """The batch is over: no worker row may still read "starting" or "rendering" (the
+        render service sends no statuses after the end; a worker that never started has
+        none). Disabled slots say why."""
+        model = self.renders_model
+        ended = []
+        for row in range(model.rowCount()):
+            status = model.status(row)
+            if status.state.final:
+                continue
+            info = summary.workers.get(status.worker_id)
+            disabled = info.disabled if info is not None else None
+            ended.append(
+                dataclasses.replace(
+                    status,
+                    state=WorkerState.DISABLED if disabled else WorkerState.FINISHED,
+                    current_frame=None,
+                    progress_percent=None,
+                    eta=None,
+                    message=disabled or status.message,
+                )
+            )
+        if ended:
+            model.update_statuses(ended)
 
     def _settle_start(self) -> None:
         """Just after a ``batch_started``, in the next turn of the event loop: frames that
@@ -829,7 +878,10 @@ class BatchRenderDialog(QtWidgets.QDialog):
         elif self._finished_at is not None:
             ended = _ENDED_WORDS.get(self._last_batch[1]) if self._last_batch else None
             parts.insert(0, (ended or "Ended") + ":")
-            parts.append(f"took {duration_words(self._finished_at - self._started_at)}")
+            if self._ended_unwatched:
+                parts.append("ended before this window opened")
+            else:
+                parts.append(f"took {duration_words(self._finished_at - self._started_at)}")
         self.status_label.setText(" · ".join(parts).replace(": · ", ": "))
 
     def _show_summary(self, summary: BatchSummary) -> None:
@@ -837,6 +889,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         state = summary.state
         output = self._plan.output_dir if self._plan is not None else ""
         took = duration_words((self._finished_at or time.time()) - self._started_at)
+        if self._ended_unwatched:
+            took = "a run that ended before this window opened"
         batch = summary.batch_id
         disabled = [
             f"{worker}: {info.disabled}"
