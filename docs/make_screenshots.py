@@ -2,13 +2,18 @@
 
     python docs/make_screenshots.py            # writes docs/images/dashboard_*.png
     python docs/make_screenshots.py reattached # only dashboard_reattached.png
+    python docs/make_screenshots.py failures resumed docked   # only those
 
 Every picture is of the real dashboard driving real (simulated) worker processes:
 ``dashboard_idle.png`` (a scene read, ready to start), ``dashboard_rendering.png`` (mid-batch,
 three GPU workers rendering), ``dashboard_error.png`` (a frame that failed, and a bad
 frame list being typed) and ``dashboard_reattached.png`` (a dashboard opened after the one
 that started the batch went away, as after a Maya crash: the batch renders on in the render
-service and the new dashboard shows it). Needs a Qt binding (PySide2 or PySide6) and Qt.py.
+service and the new dashboard shows it), ``dashboard_failures.png`` (mid-batch: a frame that
+failed for good listed with its reason, and a GPU whose worker was taken out of the batch),
+``dashboard_resumed.png`` (a stopped batch resumed: the whole batch, not only the rest) and
+``dashboard_docked.png`` (the dashboard at 640 x 480, as in a small Maya dock, mid-batch).
+Needs a Qt binding (PySide2 or PySide6) and Qt.py.
 """
 
 from __future__ import annotations
@@ -45,11 +50,17 @@ from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog  # noqa
 from lrc_toolbox.ui.style import apply_maya_style  # noqa: E402
 
 
-def wait_until(app: QtWidgets.QApplication, condition: Callable[[], bool], timeout: float) -> None:
+def wait_until(
+    app: QtWidgets.QApplication,
+    condition: Callable[[], bool],
+    timeout: float,
+    what: Callable[[], str] | None = None,
+) -> None:
     end = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > end:
-            raise TimeoutError(f"gave up waiting after {timeout:.0f} s")
+            seen = f": {what()}" if what is not None else ""
+            raise TimeoutError(f"gave up waiting after {timeout:.0f} s{seen}")
         app.processEvents()
         time.sleep(0.01)
 
@@ -138,12 +149,129 @@ def reattached(app: QtWidgets.QApplication) -> None:
             os.environ.pop(name, None)
 
 
+def _fresh_dialog(app: QtWidgets.QApplication, size: tuple[int, int] = SIZE) -> ScreenshotDialog:
+    api = BatchRenderAPI(settings(), simulate=True)
+    dialog = ScreenshotDialog(api)
+    dialog.resize(*size)
+    dialog.config_widget.set_output_dir(str(WORK / "project" / "images"))
+    dialog.set_scene(str(SCENE))
+    dialog.show()
+    wait_until(app, lambda: dialog.config_widget.scene() is not None, 20)
+    return dialog
+
+
+def _close(app: QtWidgets.QApplication, dialog: BatchRenderDialog) -> None:
+    api = dialog.api
+    if api.is_running:
+        api.stop_all_renders()
+        wait_until(app, lambda: not api.is_running, 30)
+    dialog.shutdown()
+    api.shutdown()
+    for name in [n for n in os.environ if n.startswith("LRC_SIM_") and n != "LRC_SIM_STATE_DIR"]:
+        del os.environ[name]
+
+
+def failures(app: QtWidgets.QApplication) -> None:
+    """Mid-batch: BG frame 3 failed for good (listed at once, with its reason) and the
+    first worker to start was taken out of the batch (its licence failed)."""
+    os.environ["LRC_SIM_TIME_SCALE"] = "0.5"
+    os.environ["LRC_SIM_CONFIG"] = json.dumps(
+        {
+            "startup": 1.0,
+            "frame_cost": {"BG": 3, "CHAR": 5},
+            "progress_steps": 25,
+            "faults": [
+                {"kind": "render_error", "frame": 3, "layer": "BG"},
+                {"kind": "licence", "times": 1},
+            ],
+        }
+    )
+    dialog = _fresh_dialog(app)
+    try:
+        dialog.config_widget.set_frames("1-24")
+        dialog.config_widget.attempts_spin.setValue(1)
+        assert dialog.start(), dialog.message_area.text()
+        failed = dialog.progress_widget.failed_list
+        wait_until(
+            app,
+            lambda: failed.count() >= 1
+            and any(s.state is WorkerState.DISABLED for s in dialog.api.get_render_status())
+            and dialog.counts()["done"] >= 6,
+            120,
+            lambda: f"{failed.count()} listed, {dialog.counts()}, workers "
+            f"{[(s.worker_id, s.state.value) for s in dialog.api.get_render_status()]}",
+        )
+        settle(app, 0.6)
+        save(dialog, "dashboard_failures.png")
+    finally:
+        _close(app, dialog)
+
+
+def resumed(app: QtWidgets.QApplication) -> None:
+    """A batch stopped after a few frames, then resumed: the dashboard shows the whole
+    batch (its earlier frames done on the strip, the counts out of all frames)."""
+    os.environ["LRC_SIM_TIME_SCALE"] = "0.5"
+    os.environ["LRC_SIM_CONFIG"] = json.dumps(
+        {"startup": 1.0, "frame_cost": {"BG": 3, "CHAR": 5}, "progress_steps": 25}
+    )
+    dialog = _fresh_dialog(app)
+    try:
+        dialog.config_widget.set_frames("1-24")
+        assert dialog.start(), dialog.message_area.text()
+        wait_until(app, lambda: dialog.counts()["done"] >= 8, 120)
+        dialog.stop()
+        wait_until(app, lambda: not dialog.running, 60)
+        settle(app, 0.3)
+        assert dialog.resume(), dialog.message_area.text()
+        wait_until(app, lambda: dialog.running, 30)
+        wait_until(
+            app,
+            lambda: sum(s.state is WorkerState.RENDERING for s in dialog.api.get_render_status())
+            == 3,
+            60,
+        )
+        settle(app, 1.5)
+        save(dialog, "dashboard_resumed.png")
+    finally:
+        _close(app, dialog)
+
+
+def docked(app: QtWidgets.QApplication) -> None:
+    """The dashboard at 640 x 480, the size of a small Maya dock, mid-batch."""
+    os.environ["LRC_SIM_TIME_SCALE"] = "0.5"
+    os.environ["LRC_SIM_CONFIG"] = json.dumps(
+        {"startup": 1.0, "frame_cost": {"BG": 4, "CHAR": 6}, "progress_steps": 25}
+    )
+    dialog = _fresh_dialog(app, (640, 480))
+    try:
+        dialog.config_widget.set_frames("1-24")
+        assert dialog.start(), dialog.message_area.text()
+        wait_until(app, lambda: dialog.counts()["done"] >= 5, 120)
+        settle(app, 0.6)
+        save(dialog, "dashboard_docked.png")
+    finally:
+        _close(app, dialog)
+
+
+SHOTS: dict[str, Callable[[QtWidgets.QApplication], None]] = {
+    "reattached": lambda app: reattached(app),
+    "failures": lambda app: failures(app),
+    "resumed": lambda app: resumed(app),
+    "docked": lambda app: docked(app),
+}
+
+
 def main() -> int:
     IMAGES.mkdir(parents=True, exist_ok=True)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     apply_maya_style(app)
-    if sys.argv[1:] == ["reattached"]:
-        reattached(app)
+    if sys.argv[1:]:
+        unknown = [name for name in sys.argv[1:] if name not in SHOTS]
+        if unknown:
+            print(f"unknown screenshot(s) {unknown}; choose from {sorted(SHOTS)}")
+            return 2
+        for name in sys.argv[1:]:
+            SHOTS[name](app)
         return 0
     api = BatchRenderAPI(settings(), simulate=True)
     dialog = ScreenshotDialog(api)
@@ -200,7 +328,8 @@ def main() -> int:
             api.stop_all_renders()
         dialog.shutdown()
         api.shutdown()
-    reattached(app)
+    for shot in SHOTS.values():
+        shot(app)
     return 0
 
 
