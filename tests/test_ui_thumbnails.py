@@ -213,6 +213,67 @@ def test_caption_names_layer_frame_format_resolution_and_size(
     assert preview.image_label.pixmap() is not None
 
 
+def _finished(tmp_path: Path, layer: str, frame: int, ext: str = "png") -> str:
+    path = tmp_path / layer / f"shot.{frame:04d}.{ext}"
+    write_image(path, 16, 9, frame)
+    return str(path)
+
+
+def test_preview_follows_the_latest_frame_of_the_layer(qtbot: object, tmp_path: Path) -> None:
+    preview, _ = _preview(qtbot)
+    for frame in (1, 2, 3):
+        preview.frame_done("BG", frame, [_finished(tmp_path, "BG", frame)])
+    preview.frame_done("FX", 7, [_finished(tmp_path, "FX", 7)])  # another layer: not shown
+    assert preview.shown_frame() == ("BG", 3)
+
+
+def test_chosen_frame_stays_while_frames_finish(qtbot: object, tmp_path: Path) -> None:
+    preview, _ = _preview(qtbot)
+    for frame in (1, 2):
+        preview.frame_done("BG", frame, [_finished(tmp_path, "BG", frame)])
+    preview.show_frame("BG", 1)
+    preview.frame_done("BG", 3, [_finished(tmp_path, "BG", 3)])
+    assert preview.shown_frame() == ("BG", 1)
+
+
+def test_hovered_cell_shows_until_the_mouse_leaves(qtbot: object, tmp_path: Path) -> None:
+    preview, _ = _preview(qtbot)
+    for frame in (1, 2):
+        preview.frame_done("BG", frame, [_finished(tmp_path, "BG", frame)])
+    preview.hover_frame("BG", 1)
+    assert preview.shown_frame() == ("BG", 1)
+    preview.hover_frame("", -1)
+    preview.frame_done("BG", 3, [_finished(tmp_path, "BG", 3)])
+    assert preview.shown_frame() == ("BG", 3)  # following the latest again
+
+
+def test_exr_frame_without_a_decoder_shows_a_placeholder_with_its_header(
+    qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "OpenImageIO", None)
+    path = _finished(tmp_path, "BG", 4, "exr")
+    preview, _ = _preview(qtbot)
+    with qtbot.waitSignal(preview.loader.ready, timeout=5000):  # type: ignore[attr-defined]
+        preview.frame_done("BG", 4, [path])
+    assert preview.caption_text().startswith("BG · frame 4 · OpenEXR · 16\u00d79 · ")
+    assert "OpenImageIO" in preview.image_label.text()
+
+
+def test_missing_frame_file_shows_a_placeholder_saying_so(qtbot: object, tmp_path: Path) -> None:
+    preview, _ = _preview(qtbot)
+    with qtbot.waitSignal(preview.loader.ready, timeout=5000):  # type: ignore[attr-defined]
+        preview.frame_done("BG", 5, [str(tmp_path / "shot.0005.png")])
+    assert preview.image_label.text() == "Frame file missing:\nshot.0005.png"
+
+
+def test_cell_menu_offers_open_folder_and_copy(qtbot: object, tmp_path: Path) -> None:
+    preview, _ = _preview(qtbot)
+    preview.frame_done("BG", 1, [_finished(tmp_path, "BG", 1)])
+    menu = preview.menu_for("BG", 1)
+    actions = [(a.text(), a.isEnabled()) for a in menu.actions()]
+    assert actions == [("Open frame", True), ("Open output folder", True), ("Copy path", True)]
+
+
 def test_selected_frame_not_rendered_yet_says_so(qtbot: object) -> None:
     preview, _ = _preview(qtbot)
     preview.show_frame("BG", 3)
@@ -342,6 +403,43 @@ def test_strip_enter_activates_the_selected_cell(qtbot: object) -> None:
     with qtbot.waitSignal(strip.frame_activated) as blocker:  # type: ignore[attr-defined]
         qtbot.keyClick(strip, QtCore.Qt.Key.Key_Return)  # type: ignore[attr-defined]
     assert blocker.args == ["FX", 10]
+
+
+def test_strip_context_menu_request_names_the_cell(qtbot: object) -> None:
+    strip = _strip(qtbot)
+    point = _centre(strip, "BG", 4)
+    event = QtGui.QContextMenuEvent(
+        QtGui.QContextMenuEvent.Reason.Mouse, point, strip.mapToGlobal(point)
+    )
+    with qtbot.waitSignal(strip.frame_menu_requested) as blocker:  # type: ignore[attr-defined]
+        QtWidgets.QApplication.sendEvent(strip, event)
+    assert blocker.args[:2] == ["BG", 4]
+
+
+def test_strip_hover_names_the_cell_under_the_mouse(qtbot: object) -> None:
+    strip = _strip(qtbot)
+    point = _centre(strip, "FX", 10)
+    move = QtGui.QMouseEvent(
+        QtCore.QEvent.Type.MouseMove,
+        QtCore.QPointF(point),
+        QtCore.QPointF(strip.mapToGlobal(point)),
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(strip.frame_hovered) as blocker:  # type: ignore[attr-defined]
+        QtWidgets.QApplication.sendEvent(strip, move)
+    assert blocker.args == ["FX", 10]
+
+
+def test_strip_draws_a_ring_around_the_selected_cell(qtbot: object) -> None:
+    strip = _strip(qtbot)
+    strip.select_frame("BG", 2)
+    image = strip.grab().toImage()
+    rect = strip.cell_rect("BG", 2)
+    highlight = strip.palette().color(QtGui.QPalette.ColorRole.Highlight)
+    edge = QtCore.QPoint(int(rect.left()) - 1, int(rect.center().y()))  # the ring's left side
+    assert image.pixelColor(edge) == highlight
 
 
 def test_strip_is_reachable_by_keyboard() -> None:

@@ -137,6 +137,7 @@ class FrameStrip(QtWidgets.QWidget):
         )
         self._brushes = {code: QtGui.QColor(STATE_COLOURS[s]) for s, code in _CODE.items()}
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)  # frame_hovered
         self.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed
         )
@@ -413,8 +414,11 @@ class FrameStrip(QtWidgets.QWidget):
     frame_activated = QtCore.Signal(str, int)
     #: a context menu was asked for on a cell: layer, frame, global position
     frame_menu_requested = QtCore.Signal(str, int, QtCore.QPoint)
+    #: the mouse moved onto another cell: layer, frame ("", -1 when it left the cells)
+    frame_hovered = QtCore.Signal(str, int)
 
     _selection: tuple[str, int] | None = None
+    _hovered: tuple[str, int] | None = None
 
     def selected_frame(self) -> tuple[str, int] | None:
         """The selected cell's layer and frame, or None."""
@@ -443,6 +447,23 @@ class FrameStrip(QtWidgets.QWidget):
             event.accept()
             return
         super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        self._set_hovered(self.frame_at(_event_pos(event)))
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event: QtCore.QEvent) -> None:
+        self._set_hovered(None)
+        super().leaveEvent(event)
+
+    def _set_hovered(self, hit: tuple[str, int] | None) -> None:
+        """Emit ``frame_hovered`` when the cell under the mouse changes (not per move)."""
+        if hit == self._hovered:
+            return
+        self._hovered = hit
+        layer, frame = hit if hit is not None else ("", -1)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_hovered", layer, frame)
 
     def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:
         hit = self.frame_at(_event_pos(event))

@@ -83,6 +83,7 @@ class FramePreview(QtWidgets.QWidget):
         self._wanted: str | None = None  # the path whose thumbnail should show
         self._in_flight: str | None = None  # this panel's one pending request
         self._thumbnail: Thumbnail | None = None
+        self._hover_back: tuple[tuple[str, int] | None, bool] | None = None
         self._build()
         self._refresh_actions()
 
@@ -164,14 +165,60 @@ class FramePreview(QtWidgets.QWidget):
 
     def show_frame(self, layer: str, frame: int) -> None:
         """Show one frame (the strip's selection); stops following the latest frame."""
+        self._hover_back = None
         self._follow = False
         index = self.layer_combo.findText(layer)
         if index >= 0:
             self.layer_combo.setCurrentIndex(index)
         self._show(layer, frame)
 
+    def hover_frame(self, layer: str, frame: int) -> None:
+        """Show a hovered strip cell while the mouse is on it (``frame < 0``: it left, the
+        selection or the latest frame shows again); a cell never rendered is ignored."""
+        if frame < 0 or (layer, frame) not in self._outputs:
+            if self._hover_back is not None:
+                back, self._hover_back = self._hover_back, None
+                if back[0] is not None:
+                    self._show(*back[0])
+                self._follow = back[1]
+                if self._follow:
+                    self.follow_latest()
+            return
+        if self._hover_back is None:
+            self._hover_back = (self._shown, self._follow)
+        self._follow = False
+        self._show(layer, frame)
+
+    def open_frame_at(self, layer: str, frame: int) -> bool:
+        """Show and open one frame (the strip's ``frame_activated``)."""
+        self.show_frame(layer, frame)
+        return self.open_frame()
+
+    def menu_for(self, layer: str, frame: int) -> QtWidgets.QMenu:
+        """A context menu for a strip cell: Open frame, Open output folder, Copy path
+        (the frame is shown first; actions of a frame not rendered are disabled)."""
+        self.show_frame(layer, frame)
+        menu = QtWidgets.QMenu(self)
+        has_frame = self.current_path() is not None
+        for text, slot, enabled in (
+            ("Open frame", self.open_frame, has_frame),
+            ("Open output folder", self.open_output_folder, self.output_folder() is not None),
+            ("Copy path", self.copy_path, has_frame),
+        ):
+            action = menu.addAction(text)
+            action.setEnabled(enabled)
+            action.triggered.connect(slot)
+        return menu
+
+    def show_menu(self, layer: str, frame: int, global_pos: QtCore.QPoint) -> None:
+        """Pop up :meth:`menu_for` at ``global_pos`` (the strip's ``frame_menu_requested``)."""
+        menu = self.menu_for(layer, frame)
+        menu.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(global_pos)
+
     def follow_latest(self, layer: str | None = None) -> None:
         """Show the latest finished frame of ``layer`` (the chosen one) from now on."""
+        self._hover_back = None
         self._follow = True
         if layer is not None and self.layer_combo.findText(layer) >= 0:
             self.layer_combo.setCurrentIndex(self.layer_combo.findText(layer))
@@ -196,6 +243,7 @@ class FramePreview(QtWidgets.QWidget):
         self._follow = True
         self._wanted = None
         self._thumbnail = None
+        self._hover_back = None
         self.layer_combo.clear()
         self._show_placeholder("No frame yet: finished frames appear here")
         self.caption.setText("")
