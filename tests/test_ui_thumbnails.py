@@ -104,6 +104,27 @@ def test_png_decodes_to_a_thumbnail_inside_the_box(tmp_path: Path) -> None:
     assert (thumbnail.width, thumbnail.height) == (1024, 512)
 
 
+@pytest.mark.parametrize("ext", ["png", "tif", "tga"])
+def test_simulator_frames_decode_with_their_resolution(tmp_path: Path, ext: str) -> None:
+    path = tmp_path / f"beauty.0002.{ext}"
+    write_image(path, 300, 100, 2)
+    thumbnail = decode_thumbnail(str(path), QtCore.QSize(150, 150))
+    assert thumbnail.image is not None and thumbnail.reason is None
+    assert (thumbnail.image.width(), thumbnail.image.height(), thumbnail.width) == (150, 50, 300)
+
+
+def test_top_down_tga_thumbnail_is_upright(tmp_path: Path) -> None:
+    write_image(tmp_path / "f.png", 40, 20, 5)
+    write_image(tmp_path / "f.tga", 40, 20, 5)  # top-down, no TGA 2.0 footer
+    png = decode_thumbnail(str(tmp_path / "f.png")).image
+    tga = decode_thumbnail(str(tmp_path / "f.tga")).image
+    assert png is not None and tga is not None
+    corners = [(0, 0), (39, 0), (0, 19), (39, 19)]
+    assert [tga.pixelColor(x, y).rgb() for x, y in corners] == [
+        png.pixelColor(x, y).rgb() for x, y in corners
+    ]
+
+
 def test_exr_without_openimageio_is_a_placeholder_with_its_header(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

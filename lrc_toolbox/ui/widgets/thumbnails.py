@@ -7,7 +7,8 @@ through a queued signal. The GUI thread only turns the small ``QImage`` into a `
 
 Readers, in order:
 - Qt's own (PNG, JPEG; TIFF and TGA through Qt's image-format plugins, when installed:
-  ``QImageReader.supportedImageFormats()`` says which);
+  ``QImageReader.canRead`` says); uncompressed TGA is read directly first, since Qt's TGA
+  plugin refuses top-down files and files without the TGA 2.0 footer (:func:`_decode_raw_tga`);
 - OpenImageIO for anything else (OpenEXR, Maya IFF), when the optional package is
   importable (as :func:`lrc_toolbox.utils.image_check.pixel_problem` uses it);
 - otherwise no image: the :class:`Thumbnail` carries the format, the size on disk and the
@@ -23,6 +24,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -124,26 +126,25 @@ def decode_thumbnail(path: str, box: QtCore.QSize = THUMBNAIL_SIZE) -> Thumbnail
 
     if info.st_size == 0:
         return result(None, "empty file (0 bytes): the frame was not written")
+    if header is not None and header.format == "tga":  # before Qt's reader: see below
+        tga = _decode_raw_tga(path, box)
+        if tga is not None:
+            return result(tga)
     reader = QtGui.QImageReader(path)
+    qt_error = None
     if reader.canRead():
         fmt = bytes(reader.format().data()).decode("ascii", "replace")
-        label = label or fmt.upper()
         full = reader.size()
         if full.isValid():
-            width, height = full.width(), full.height()
-            reader.setScaledSize(_scaled(width, height, box))
+            reader.setScaledSize(_scaled(full.width(), full.height(), box))
         image = reader.read()
         if not image.isNull():
-            if not full.isValid() or image.width() > box.width() or image.height() > box.height():
-                image = image.scaled(
-                    box,
-                    QtCore.Qt.AspectRatioMode.KeepAspectRatio,
-                    QtCore.Qt.TransformationMode.SmoothTransformation,
-                )
-            return result(image)
+            if header is None:
+                label = fmt.upper()
+                if full.isValid():
+                    width, height = full.width(), full.height()
+            return result(_fit(image, box))
         qt_error = reader.errorString()
-    else:
-        qt_error = None
     decoded, oiio_error = _decode_with_openimageio(path, box)
     if decoded is not None:
         return result(decoded)
@@ -157,6 +158,57 @@ def decode_thumbnail(path: str, box: QtCore.QSize = THUMBNAIL_SIZE) -> Thumbnail
         f"no preview for {what}: install OpenImageIO (pip install OpenImageIO) "
         "to see OpenEXR and Maya IFF frames",
     )
+
+
+def _fit(image: QtGui.QImage, box: QtCore.QSize) -> QtGui.QImage:
+    """``image`` scaled into ``box`` if larger (a new image that owns its pixels either way)."""
+    if image.width() > box.width() or image.height() > box.height():
+        return image.scaled(
+            box,
+            QtCore.Qt.AspectRatioMode.KeepAspectRatio,
+            QtCore.Qt.TransformationMode.SmoothTransformation,
+        )
+    return image.copy()
+
+
+def _decode_raw_tga(path: str, box: QtCore.QSize) -> QtGui.QImage | None:
+    """An uncompressed true-colour (24 or 32 bits) or grey (8 bits) TGA, either origin;
+    None for anything else (RLE, colour-mapped) or a short file.
+
+    Qt's TGA plugin reads only uncompressed true-colour TGA 2.0 files (with the footer)
+    stored bottom-up, and warns on the console for every other file, while renderers (and
+    the simulator) write top-down files without a footer: this covers what Qt reads and
+    more, so it runs first and Qt's reader only when it declines. Header layout
+    from the "Truevision TGA File Format Specification, Version 2.0" (1989), as in
+    :mod:`lrc_toolbox.utils.image_check`. Alpha is ignored: a thumbnail shows the colour.
+    """
+    formats = {
+        (2, 32): QtGui.QImage.Format.Format_RGB32,  # B, G, R, X in memory (little-endian)
+        (2, 24): getattr(QtGui.QImage.Format, "Format_BGR888", None),  # Qt 5.14+
+        (3, 8): QtGui.QImage.Format.Format_Grayscale8,
+    }
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(18)
+            if len(head) < 18:
+                return None
+            (id_length, map_type, image_type, _first, _length, _bits, _x, _y, width, height,
+             depth, descriptor) = struct.unpack("<BBBHHBHHHHBB", head)  # fmt: skip
+            fmt = formats.get((image_type, depth))
+            if fmt is None or map_type != 0 or not width or not height:
+                return None
+            pixel_bytes = depth // 8
+            handle.seek(18 + id_length)
+            data = handle.read(width * height * pixel_bytes)
+    except OSError:
+        return None
+    if len(data) < width * height * pixel_bytes:
+        return None
+    image = QtGui.QImage(data, width, height, width * pixel_bytes, fmt)
+    flip_x, flip_y = bool(descriptor & 0x10), not descriptor & 0x20  # bit 5 clear: bottom-up
+    if flip_x or flip_y:
+        image = image.mirrored(flip_x, flip_y)
+    return _fit(image, box)
 
 
 def _decode_with_openimageio(
