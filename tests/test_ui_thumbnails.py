@@ -463,5 +463,16 @@ def test_strip_draws_a_ring_around_the_selected_cell(qtbot: object) -> None:
     assert image.pixelColor(edge) == highlight
 
 
+def test_double_click_on_a_cell_opens_its_frame(qtbot: object, tmp_path: Path) -> None:
+    strip = _strip(qtbot)
+    preview, opened = _preview(qtbot)
+    preview.connect_strip(strip)
+    path = _finished(tmp_path, "BG", 2)
+    preview.on_frame_finished("gpu0", "BG", 2, [path])
+    left = QtCore.Qt.MouseButton.LeftButton
+    qtbot.mouseDClick(strip, left, pos=_centre(strip, "BG", 2))  # type: ignore[attr-defined]
+    assert [u.toLocalFile() for u in opened.urls] == [path]
+
+
 def test_strip_is_reachable_by_keyboard() -> None:
     assert FrameStrip().focusPolicy() == QtCore.Qt.FocusPolicy.StrongFocus

@@ -13,8 +13,9 @@ finish faster than thumbnails decode, the panel skips to the newest one.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from Qt import QtCore, QtGui, QtWidgets
 
@@ -23,6 +24,9 @@ from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.ui import style
 from lrc_toolbox.ui.widgets.log_view import UrlOpener
 from lrc_toolbox.ui.widgets.thumbnails import Thumbnail, ThumbnailLoader
+
+if TYPE_CHECKING:
+    from lrc_toolbox.ui.dialogs.render_progress_widget import FrameStrip
 
 __all__ = ["DetachedStarter", "FramePreview", "start_detached"]
 
@@ -150,7 +154,7 @@ class FramePreview(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ feeding
 
-    def frame_done(self, layer: str, frame: int, outputs: list[str]) -> None:
+    def frame_done(self, layer: str, frame: int, outputs: Sequence[str]) -> None:
         """A frame finished: ``outputs`` are its image paths, the beauty first."""
         if not outputs:
             return
@@ -162,6 +166,19 @@ class FramePreview(QtWidgets.QWidget):
             self.layer_combo.setCurrentIndex(self.layer_combo.findText(layer))
         if self._follow and layer == self.layer_combo.currentText():
             self._show(layer, frame)
+
+    def on_frame_finished(self, _worker: str, layer: str, frame: int, outputs: object) -> None:
+        """A slot for ``BatchRenderAPI.frame_finished`` (worker, layer, frame, outputs)."""
+        if isinstance(outputs, (list, tuple)):
+            self.frame_done(layer, frame, [str(path) for path in outputs])
+
+    def connect_strip(self, strip: FrameStrip) -> None:
+        """Follow a frame strip: its selection and hovered cell show here, a double-click
+        or Enter opens the frame, a cell's context menu offers this panel's actions."""
+        strip.frame_selected.connect(self.show_frame)
+        strip.frame_hovered.connect(self.hover_frame)
+        strip.frame_activated.connect(self.open_frame_at)
+        strip.frame_menu_requested.connect(self.show_menu)
 
     def show_frame(self, layer: str, frame: int) -> None:
         """Show one frame (the strip's selection); stops following the latest frame."""
