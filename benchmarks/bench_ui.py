@@ -30,6 +30,17 @@ Implementations, same flood:
 
 Prints a table with the ratios naive / widget. Targets for the widget: p99 < 50 ms, flat
 memory (under 10 MB between the 2 s sample and the end).
+
+    python benchmarks/bench_ui.py --thumbnails    # the event loop while thumbnails load
+
+Thumbnails: 200 finished frames (2048 x 1080 PNG, TIFF and JPEG files written by QImage to
+a temporary folder before the clock starts, each frame its own file) are fed to a
+``FramePreview`` at 100 frames per second over 4 layers, and every one of them is also
+requested from its ``ThumbnailLoader`` (as if the artist swept the strip: all 200 are
+decoded, not only the latest per layer). A 5 ms precise QTimer records the event loop's
+lateness until every thumbnail has arrived (and at least ``--thumb-seconds``). The
+baseline, in its own child process in the same run, is the same probe with the loop idle
+for as long. Goal: p99 under 50 ms while thumbnails load.
 """
 
 from __future__ import annotations
@@ -257,6 +268,150 @@ def _held_lines(widget: Any) -> int:
     return int(widget.findChild(QtWidgets.QPlainTextEdit).document().blockCount())
 
 
+# ------------------------------------------------------------------ thumbnails child
+
+THUMB_FRAMES = 200
+THUMB_SIZE = (2048, 1080)
+THUMB_FORMATS = ("png", "tif", "jpg")
+THUMB_PROBE_MS = 5
+THUMB_FEED_PER_S = 100
+THUMB_P99_GOAL_MS = 50.0
+
+
+def run_thumbnail_child(impl: str, seconds: float) -> dict[str, Any]:
+    """``idle``: the probe alone; ``thumbnails``: the probe while 200 frames load."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(ROOT))
+    import shutil
+    import tempfile
+
+    from Qt import QtCore, QtGui, QtWidgets
+
+    from lrc_toolbox.ui import style
+    from lrc_toolbox.ui.widgets.frame_preview import FramePreview
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    style.apply_maya_style(app)
+    folder = Path(tempfile.mkdtemp(prefix="lrc-bench-thumbs-"))
+    paths: list[tuple[str, int, str]] = []
+    try:
+        if impl == "thumbnails":
+            sources = []
+            for fmt in THUMB_FORMATS:  # one picture per format, copied to each frame's file
+                image = QtGui.QImage(*THUMB_SIZE, QtGui.QImage.Format.Format_RGB32)
+                gradient = QtGui.QLinearGradient(0, 0, THUMB_SIZE[0], THUMB_SIZE[1])
+                gradient.setColorAt(0, QtGui.QColor("#203040"))
+                gradient.setColorAt(1, QtGui.QColor("#e0a060"))
+                painter = QtGui.QPainter(image)
+                painter.fillRect(image.rect(), QtGui.QBrush(gradient))
+                painter.setPen(QtGui.QColor("#ffffff"))
+                for line in range(0, THUMB_SIZE[1], 9):  # detail, so files are not trivial
+                    painter.drawLine(0, line, THUMB_SIZE[0], THUMB_SIZE[1] - line)
+                painter.end()
+                source = folder / f"source.{fmt}"
+                if not image.save(str(source)):
+                    raise RuntimeError(f"Qt cannot write .{fmt} here")
+                sources.append(source)
+            layers = ("BG", "CHAR", "FX", "SKY")
+            for i in range(THUMB_FRAMES):
+                source = sources[i % len(sources)]
+                layer = layers[i % len(layers)]
+                target = folder / layer / f"shot.{i + 1:04d}{source.suffix}"
+                target.parent.mkdir(exist_ok=True)
+                shutil.copyfile(source, target)
+                paths.append((layer, i + 1, str(target)))
+        preview = FramePreview()
+        preview.resize(260, 240)
+        preview.show()
+        arrived: set[str] = set()
+        preview.loader.ready.connect(lambda thumb: arrived.add(thumb.path))
+        app.processEvents()
+        gc.collect()
+
+        clock = time.perf_counter
+        lateness: list[float] = []
+        state: dict[str, Any] = {"fed": 0, "done_at": None}
+        start = clock()
+        state["last"] = start
+
+        def feed() -> None:
+            due = min(len(paths), int((clock() - start) * THUMB_FEED_PER_S))
+            while state["fed"] < due:
+                layer, frame, path = paths[state["fed"]]
+                preview.frame_done(layer, frame, [path])
+                preview.loader.request(path)
+                state["fed"] += 1
+
+        def probe() -> None:
+            now = clock()
+            lateness.append(max(0.0, (now - state["last"]) * 1000.0 - THUMB_PROBE_MS))
+            state["last"] = now
+            if state["done_at"] is None and len(arrived) >= len(paths):
+                state["done_at"] = now - start
+            finished = now - start >= seconds and state["done_at"] is not None
+            if finished or now - start >= 120:  # 120 s: a safety stop, reports what arrived
+                app.quit()
+
+        feed_timer = QtCore.QTimer()
+        feed_timer.timeout.connect(feed)
+        feed_timer.start(10)
+        probe_timer = QtCore.QTimer()
+        probe_timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        probe_timer.timeout.connect(probe)
+        probe_timer.start(THUMB_PROBE_MS)
+        run = getattr(app, "exec", None) or app.exec_
+        run()
+        elapsed = clock() - start
+        feed_timer.stop()
+        probe_timer.stop()
+        preview.shutdown()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    lateness.sort()
+    import Qt
+
+    return {
+        "impl": impl,
+        "binding": f"{Qt.__binding__} {Qt.__binding_version__}",
+        "seconds": elapsed,
+        "frames": len(paths),
+        "arrived": len(arrived),
+        "all_in": state["done_at"],
+        "p50": statistics.median(lateness),
+        "p99": lateness[min(len(lateness) - 1, int(len(lateness) * 0.99))],
+        "max": lateness[-1],
+        "ticks": len(lateness),
+    }
+
+
+def print_thumbnail_report(idle: dict[str, Any], loading: dict[str, Any]) -> None:
+    print(
+        f"thumbnails: {loading['frames']} frames of {THUMB_SIZE[0]} x {THUMB_SIZE[1]} "
+        f"({', '.join(THUMB_FORMATS)}) fed at {THUMB_FEED_PER_S}/s and all decoded; probe every "
+        f"{THUMB_PROBE_MS} ms; offscreen, {loading['binding']}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+    all_in = loading["all_in"]
+    arrived = f"{loading['arrived']} / {loading['frames']} thumbnails arrived"
+    print(arrived + (f", the last after {all_in:.2f} s" if all_in is not None else " (stopped)"))
+    print()
+    print(
+        f"| {'event-loop lateness':30} | {'idle':>10} | {'loading':>10} | {'loading / idle':>14} |"
+    )
+    print(f"|{'-' * 32}|{'-' * 12}|{'-' * 12}|{'-' * 16}|")
+    for label, key in (("p50 (ms)", "p50"), ("p99 (ms)", "p99"), ("max (ms)", "max")):
+        print(
+            f"| {label:30} | {idle[key]:>10.2f} | {loading[key]:>10.2f} "
+            f"| {_ratio(loading[key], idle[key]):>14} |"
+        )
+    print()
+    ok = loading["p99"] < THUMB_P99_GOAL_MS and loading["arrived"] == loading["frames"]
+    print(
+        f"p99 while loading {loading['p99']:.2f} ms    goal < {THUMB_P99_GOAL_MS:g} ms  "
+        + ("met" if ok else "MISSED")
+    )
+
+
 # --------------------------------------------------------------------------- parent
 
 
@@ -324,22 +479,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=int, default=1000, help="lines per second per worker")
     parser.add_argument("--max-lines", type=int, default=5000)
-    parser.add_argument("--impl", choices=("widget", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--thumbnails", action="store_true", help="the event loop while thumbnails load"
+    )
+    parser.add_argument(
+        "--thumb-seconds", type=float, default=3.0, help="the least time each thumbnail run takes"
+    )
+    parser.add_argument(
+        "--impl", choices=("widget", "naive", "idle", "thumbnails"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
+    if args.impl in ("idle", "thumbnails"):
+        print("RESULT " + json.dumps(run_thumbnail_child(args.impl, args.seconds)))
+        return 0
     if args.impl:  # child: one implementation, result as one JSON line
         result = run_child(args.impl, args.seconds, WORKERS * args.rate, args.max_lines)
         print("RESULT " + json.dumps(result))
         return 0
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
-    for impl in ("widget", "naive"):
+    impls = ("thumbnails", "idle") if args.thumbnails else ("widget", "naive")
+    for impl in impls:
+        seconds = args.seconds
+        if impl == "thumbnails":
+            seconds = args.thumb_seconds
+        elif impl == "idle":  # the baseline runs as long as the loading run took
+            seconds = results["thumbnails"]["seconds"]
         command = [
             sys.executable,
             str(Path(__file__).resolve()),
             "--impl",
             impl,
             "--seconds",
-            str(args.seconds),
+            str(seconds),
             "--rate",
             str(args.rate),
             "--max-lines",
@@ -355,6 +527,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{impl} failed (exit {done.returncode}):\n{done.stderr}", file=sys.stderr)
             return 1
         results[impl] = json.loads(lines[-1][len("RESULT ") :])
+    if args.thumbnails:
+        print_thumbnail_report(results["idle"], results["thumbnails"])
+        return 0
     print_report(results["widget"], results["naive"], args)
     return 0
 

@@ -106,6 +106,18 @@ def test_empty_simulate_variable_means_real_hardware(monkeypatch: pytest.MonkeyP
     assert load_settings().settings.simulate_gpus is None
 
 
+def test_image_viewer_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LRC_IMAGE_VIEWER", "/opt/djv/bin/djv --fit")
+    assert load_settings().settings.image_viewer == "/opt/djv/bin/djv --fit"
+
+
+def test_empty_image_viewer_variable_means_the_system_viewer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LRC_IMAGE_VIEWER", " ")
+    assert load_settings().settings.image_viewer is None
+
+
 def test_prefs_dir_follows_maya_app_dir() -> None:
     env = {"MAYA_APP_DIR": "/studio/prefs/maya"}
     assert prefs_dir(env) == Path("/studio/prefs/maya/lrc_toolbox")

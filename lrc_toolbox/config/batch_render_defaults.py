@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -41,6 +42,7 @@ __all__ = [
     "prefs_dir",
     "save_settings",
     "settings_env",
+    "viewer_command",
 ]
 
 PREFS_FILE_NAME = "batch_render.json"
@@ -90,6 +92,10 @@ class Settings(JsonModel):
     render_service: bool = True
     #: the render service exits after this long with no batch and no client attached
     service_idle_seconds: float = 300.0
+    #: the studio's image viewer (``djv``, ``rv``, a full path, or a command with its
+    #: options, split as a POSIX shell would, never run through one); "Open frame" appends
+    #: the image path as the last argument. None: the system's default application.
+    image_viewer: str | None = None
 
     def validate(self) -> Settings:
         """Reject values that would make the manager misbehave; returns ``self``."""
@@ -118,6 +124,12 @@ class Settings(JsonModel):
             ("log_view_lines", self.log_view_lines >= 100, "100 or more"),
             ("history_keep_days", self.history_keep_days >= 0, "0 or more"),
             ("service_idle_seconds", self.service_idle_seconds >= 0, "0 or more seconds"),
+            (
+                "image_viewer",
+                self.image_viewer is None or viewer_command(self.image_viewer) is not None,
+                'a command such as "djv" or "/opt/rv/bin/rv -fullscreen" (quotes closed), '
+                "or unset for the system viewer",
+            ),
         ]
         for f in fields(self):  # inf, 1e999 and nan are numbers to JSON and float()
             value = getattr(self, f.name)
@@ -177,10 +189,20 @@ def prefs_dir(env: Mapping[str, str] | None = None) -> Path:
     return default_maya_app_dir(env) / "lrc_toolbox"
 
 
+def viewer_command(text: str) -> list[str] | None:
+    """The ``image_viewer`` setting as an argument list (split as a POSIX shell would,
+    backslashes kept on Windows); None when it is blank or its quotes are unbalanced."""
+    try:
+        words = shlex.split(text, posix=os.name != "nt")
+    except ValueError:
+        return None
+    return words or None
+
+
 def _coerce_env(name: str, text: str, current: Any) -> Any:
     """Turn an environment string into the type of the field it overrides."""
     kind = type(current)
-    if name == "simulate_gpus" or name in {"mayapy", "temp_root", "job_store_path"}:
+    if name == "simulate_gpus" or name in {"mayapy", "temp_root", "job_store_path", "image_viewer"}:
         if text.strip() == "":
             return None
         if name == "simulate_gpus":

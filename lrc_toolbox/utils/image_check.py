@@ -9,6 +9,8 @@ costs a block or two (about 100 KiB read for a 200 MB OpenEXR, well under a mill
 PNG, IFF and RLE TGA are walked chunk by chunk, so a file of many small chunks passes
 through whole (block by block).
 :func:`pixel_problem` is the optional pixel check, through OpenImageIO when installed.
+:func:`image_header` reads only a file's resolution from its header (for the dashboard's
+placeholder when no decoder can show the image), from the same format descriptions.
 
 What each format check verifies (and what it does not) is in the checker's docstring:
 :func:`_check_exr`, :func:`_check_png`, :func:`_check_jpeg`, :func:`_check_tiff`,
@@ -65,7 +67,11 @@ __all__ = [
     "PIXEL_CHECK_AVAILABLE",
     "UNCHECKED_EXTENSIONS",
     "ImageCheck",
+    "ImageHeader",
     "check_image",
+    "format_label",
+    "image_header",
+    "image_header_size",
     "pixel_problem",
 ]
 
@@ -1111,6 +1117,162 @@ _CHECKERS: dict[str, Callable[[_Reader], str | None]] = {
     "tiff": _check_tiff,
     "iff": _check_iff,
     "tga": _check_tga,
+}
+
+
+# ------------------------------------------------------------------------ header only
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a file's header says: its format (as :class:`ImageCheck` names it) and size."""
+
+    format: str
+    width: int
+    height: int
+
+    @property
+    def label(self) -> str:
+        """The format's display name (``OpenEXR``, ``Maya IFF``, ...)."""
+        return format_label(self.format)
+
+
+def format_label(fmt: str) -> str:
+    """The display name of a format name of :data:`CHECKED_EXTENSIONS` (upper case if
+    unknown)."""
+    return _LABELS.get(fmt, fmt.upper())
+
+
+def image_header(path: str | os.PathLike[str]) -> ImageHeader | None:
+    """The format and resolution that the file's header announces; None when the file is
+    missing, unreadable, in no format of :data:`CHECKED_EXTENSIONS` or its header cannot
+    be parsed. Reads a few hundred bytes (an OpenEXR header, the TIFF first IFD, the JPEG
+    segments up to the frame header); never decodes pixels and never raises.
+
+    Where the size comes from: OpenEXR, the first part's ``dataWindow``; PNG, IHDR; JPEG,
+    the first frame header (SOF); TIFF, ImageWidth and ImageLength of the first IFD; TGA,
+    the 18-byte header (recognised by extension or footer, as in :func:`check_image`);
+    Maya IFF, the TBHD chunk of the CIMG form. The structure past the header is not
+    checked: a truncated file still has a size here (:func:`check_image` judges it).
+    """
+    name = os.fspath(path)
+    try:
+        size = os.stat(name).st_size
+        if size == 0:
+            return None
+        with _open(name) as handle:
+            reader = _Reader(handle, size)
+            fmt = _detect(reader)
+            if fmt is None and _claimed_extension(name) == "tga":
+                fmt = "tga"
+            if fmt is None:
+                return None
+            width, height = _HEADER_SIZES[fmt](reader)
+    except (OSError, _Truncated, _Invalid, struct.error, LookupError, ValueError, OverflowError):
+        return None  # LookupError: a TIFF without ImageWidth or ImageLength
+    if width < 1 or height < 1:
+        return None
+    return ImageHeader(fmt, width, height)
+
+
+def image_header_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(width, height)`` from the file's header, or None (see :func:`image_header`)."""
+    header = image_header(path)
+    return None if header is None else (header.width, header.height)
+
+
+def _exr_size(reader: _Reader) -> tuple[int, int]:
+    (_magic, version) = reader.unpack("<iI", 0, "the magic number and version field")
+    limit = 255 if version & _EXR_LONG_NAMES else 31
+    header, _end = _exr_header(reader, 8, limit, "")
+    if "dataWindow" not in header:
+        raise _Invalid("no dataWindow")
+    x_min, y_min, x_max, y_max = struct.unpack("<iiii", header["dataWindow"])
+    return x_max - x_min + 1, y_max - y_min + 1
+
+
+def _png_size(reader: _Reader) -> tuple[int, int]:
+    width, height = reader.unpack(">II", 16, "the IHDR chunk")
+    if reader.read(12, 4, "the IHDR tag") != b"IHDR":
+        raise _Invalid("the first chunk is not IHDR")
+    return width, height
+
+
+def _jpeg_size(reader: _Reader) -> tuple[int, int]:
+    pos = 2
+    for _ in range(4096):  # a bound: a header has far fewer segments
+        while reader.read(pos, 1, "a marker")[0] == 0xFF:
+            pos += 1
+        marker = reader.read(pos, 1, "a marker")[0]
+        pos += 1
+        if marker in _JPEG_STANDALONE:
+            continue
+        if marker in (0x00, 0xD8, 0xD9, 0xDA):
+            break
+        (length,) = reader.unpack(">H", pos, "a segment length")
+        if marker in _JPEG_SOF:
+            _precision, height, width = reader.unpack(">BHH", pos + 2, "the frame header")
+            return width, height
+        if length < 2:
+            break
+        pos += length
+    raise _Invalid("no frame header before the first scan")
+
+
+def _tiff_size(reader: _Reader) -> tuple[int, int]:
+    head = reader.read(0, 8, "the TIFF header")
+    order = "<" if head[:2] == b"II" else ">"
+    big = struct.unpack(order + "H", head[2:4])[0] == 43
+    if big:
+        (ifd,) = reader.unpack(order + "Q", 8, "the BigTIFF header")
+        (count,) = reader.unpack(order + "Q", ifd, "the entry count")
+        entry_size, inline, start, entry_fmt = 20, 8, ifd + 8, order + "HHQ"
+    else:
+        (ifd,) = struct.unpack(order + "I", head[4:8])
+        (count,) = reader.unpack(order + "H", ifd, "the entry count")
+        entry_size, inline, start, entry_fmt = 12, 4, ifd + 2, order + "HHI"
+    found: dict[int, int] = {}
+    for i in range(min(count, 4096)):
+        entry = reader.read(start + i * entry_size, entry_size, "an IFD entry")
+        tag, kind, n = struct.unpack_from(entry_fmt, entry)
+        if tag in (256, 257) and n >= 1 and kind in (3, 4, 16):
+            code = _TIFF_INT_CODES[kind]
+            if struct.calcsize(code) <= inline:
+                (found[tag],) = struct.unpack_from(order + code, entry, entry_size - inline)
+    return found[256], found[257]
+
+
+def _tga_size(reader: _Reader) -> tuple[int, int]:
+    width, height = reader.unpack("<HH", 12, "the 18-byte header")
+    (image_type,) = reader.unpack("<B", 2, "the image type")
+    if image_type not in _TGA_TYPES:
+        raise _Invalid(f"the header's image type is {image_type}")
+    return width, height
+
+
+def _iff_size(reader: _Reader) -> tuple[int, int]:
+    wide = reader.read(0, 4, "the form tag") == b"FOR8"
+    header, align = (16, 8) if wide else (8, 4)
+    if reader.read(header, 4, "the form type") != b"CIMG":
+        raise _Invalid("the form is not a CIMG image")
+    pos = header + 4
+    for _ in range(4096):
+        tag = reader.read(pos, 4, "a chunk tag")
+        (size,) = reader.unpack(">Q" if wide else ">I", pos + (8 if wide else 4), "a chunk size")
+        if tag == b"TBHD":
+            width, height = reader.unpack(">II", pos + header, "the TBHD header")
+            return width, height
+        pos += header + size + (-size % align)
+    raise _Invalid("there is no TBHD header")
+
+
+_HEADER_SIZES: dict[str, Callable[[_Reader], tuple[int, int]]] = {
+    "exr": _exr_size,
+    "png": _png_size,
+    "jpeg": _jpeg_size,
+    "tiff": _tiff_size,
+    "iff": _iff_size,
+    "tga": _tga_size,
 }
 
 

@@ -208,6 +208,8 @@ class FrameStrip(QtWidgets.QWidget):
             flush_timer if flush_timer is not None else flush_timer_for(self, self.flush)
         )
         self._brushes = {code: QtGui.QColor(STATE_COLOURS[s]) for s, code in _CODE.items()}
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)  # frame_hovered
         self.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed
         )
@@ -459,6 +461,7 @@ class FrameStrip(QtWidgets.QWidget):
                 band = QtCore.QRectF(0, cells.top() - 2, self.width(), self._metrics()[0] + 4)
                 if band.intersects(exposed):
                     self._paint_row(painter, row, cells)
+            self._paint_selection(painter)
         finally:
             painter.end()
 
@@ -547,6 +550,166 @@ class FrameStrip(QtWidgets.QWidget):
                 self._bounds_cache.clear()
             self._bounds_cache[key] = bounds
         return bounds
+
+    # ------------------------------------------------------------------ selection
+
+    #: a cell was chosen by click or arrow key: layer, frame
+    frame_selected = QtCore.Signal(str, int)
+    #: a cell was double-clicked, or Enter pressed on the selected one: layer, frame
+    frame_activated = QtCore.Signal(str, int)
+    #: a context menu was asked for on a cell: layer, frame, global position
+    frame_menu_requested = QtCore.Signal(str, int, QtCore.QPoint)
+    #: the mouse moved onto another cell: layer, frame ("", -1 when it left the cells)
+    frame_hovered = QtCore.Signal(str, int)
+
+    _selection: tuple[str, int] | None = None
+    _hovered: tuple[str, int] | None = None
+
+    def selected_frame(self) -> tuple[str, int] | None:
+        """The selected cell's layer and frame, or None."""
+        selection = self._selection
+        if selection is None:
+            return None
+        row = self._by_name.get(selection[0])
+        return selection if row is not None and selection[1] in row.index else None
+
+    def select_frame(self, layer: str, frame: int) -> bool:
+        """Select a cell (as a click does) and emit ``frame_selected``; False if not shown."""
+        row = self._by_name.get(layer)
+        if row is None or frame not in row.index:
+            return False
+        self._selection = (layer, frame)
+        self.update()
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_selected", layer, frame)
+        return True
+
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+        hit = self.frame_at(_event_pos(event))
+        if hit is not None and event.button() == QtCore.Qt.MouseButton.LeftButton:
+            self.setFocus(QtCore.Qt.FocusReason.MouseFocusReason)
+            self.select_frame(*hit)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
+        self._set_hovered(self.frame_at(_event_pos(event)))
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event: QtCore.QEvent) -> None:
+        self._set_hovered(None)
+        super().leaveEvent(event)
+
+    def _set_hovered(self, hit: tuple[str, int] | None) -> None:
+        """Emit ``frame_hovered`` when the cell under the mouse changes (not per move)."""
+        if hit == self._hovered:
+            return
+        self._hovered = hit
+        layer, frame = hit if hit is not None else ("", -1)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_hovered", layer, frame)
+
+    def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:
+        hit = self.frame_at(_event_pos(event))
+        if hit is not None and event.button() == QtCore.Qt.MouseButton.LeftButton:
+            if hit != self.selected_frame():
+                self.select_frame(*hit)
+            # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+            emit_signal(self, "frame_activated", *hit)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event: QtGui.QContextMenuEvent) -> None:
+        hit = self.frame_at(event.pos())
+        if hit is None:
+            event.ignore()
+            return
+        if hit != self.selected_frame():
+            self.select_frame(*hit)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self, "frame_menu_requested", hit[0], hit[1], event.globalPos())
+        event.accept()
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        key = event.key()
+        keys = QtCore.Qt.Key
+        if key in (keys.Key_Return, keys.Key_Enter):
+            selection = self.selected_frame()
+            if selection is not None:
+                # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+                emit_signal(self, "frame_activated", *selection)
+                event.accept()
+                return
+        moves = {int(keys.Key_Left): (0, -1), int(keys.Key_Right): (0, 1),
+                 int(keys.Key_Up): (-1, 0), int(keys.Key_Down): (1, 0),
+                 int(keys.Key_Home): (0, -(1 << 30)), int(keys.Key_End): (0, 1 << 30)}  # fmt: skip
+        move = moves.get(int(key))
+        if move is not None and self._move_selection(*move):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _move_selection(self, rows: int, frames: int) -> bool:
+        """Move the selection by rows and frames (clamped); the first cell if none."""
+        shown = [row for row in self._rows if row.frames]
+        if not shown:
+            return False
+        selection = self.selected_frame()
+        if selection is None:
+            return self.select_frame(shown[0].name, shown[0].frames[0])
+        current = self._by_name[selection[0]]
+        position = current.index[selection[1]]
+        row_index = next(i for i, row in enumerate(shown) if row is current)
+        row = shown[max(0, min(len(shown) - 1, row_index + rows))]
+        position = max(0, min(len(row.frames) - 1, position + frames))
+        target = (row.name, row.frames[position])
+        if target == selection:
+            return True  # at an edge: the key is still the strip's
+        return self.select_frame(*target)
+
+    def focusInEvent(self, event: QtGui.QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event: QtGui.QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.update()
+
+    def _paint_selection(self, painter: QtGui.QPainter) -> None:
+        """The selected cell's ring (2 px, the palette's Highlight) and, with keyboard
+        focus, a dotted focus rectangle."""
+        palette = self.palette()
+        selection = self.selected_frame()
+        rect = self.cell_rect(*selection) if selection is not None else QtCore.QRectF()
+        painter.save()
+        try:
+            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            if not rect.isEmpty():
+                if rect.width() < 4:  # a 1 px column: widen the ring so it shows
+                    rect.adjust(-1.5, 0, 1.5, 0)
+                pen = QtGui.QPen(palette.color(QtGui.QPalette.ColorRole.Highlight), 2)
+                painter.setPen(pen)
+                painter.drawRect(rect.adjusted(-1, 1, 0, -1))
+            if self.hasFocus():
+                pen = QtGui.QPen(palette.color(QtGui.QPalette.ColorRole.WindowText), 1)
+                pen.setStyle(QtCore.Qt.PenStyle.DotLine)
+                painter.setPen(pen)
+                ring = rect.adjusted(-3, -1, 2, 1) if not rect.isEmpty() else None
+                painter.drawRect(
+                    ring
+                    if ring is not None
+                    else QtCore.QRectF(self.rect()).adjusted(0.5, 0.5, -1.5, -1.5)
+                )
+        finally:
+            painter.restore()
+
+
+def _event_pos(event: QtGui.QMouseEvent) -> QtCore.QPointF:
+    """The event's position (``position()`` in Qt 6, ``localPos()`` in Qt 5)."""
+    position = getattr(event, "position", None)
+    return QtCore.QPointF(position() if position is not None else event.localPos())
 
 
 class StripLegend(QtWidgets.QWidget):
