@@ -980,3 +980,18 @@ def test_a_dashboard_opened_after_the_batch_ended_shows_its_frames_from_the_stor
     finally:
         window.shutdown()
         window.deleteLater()
+
+
+def test_the_preview_shows_the_latest_finished_frame_of_the_batch(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI
+) -> None:
+    dialog.config_widget.set_frames("1-3")
+    dialog.config_widget.set_layer_checked("CHAR", False)
+    run_to_end(qtbot, dialog, api)
+    preview = dialog.progress_widget.preview
+    qtbot.waitUntil(lambda: preview.shown_frame() == ("BG", 3))
+    path = preview.current_path()
+    assert path is not None and Path(path).is_file()
+    strip = dialog.progress_widget.frame_strip
+    strip.frame_selected.emit("BG", 1)  # a click on the first cell
+    assert preview.shown_frame() == ("BG", 1)

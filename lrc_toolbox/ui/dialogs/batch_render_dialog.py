@@ -201,6 +201,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._pending_failures: list[tuple[str, int, str, str]] = []
         #: (layer, frame, worker, render seconds) of frames finished since the last flush
         self._pending_details: list[tuple[str, int, str, float | None]] = []
+        #: (layer, frame, image paths) of frames finished since the last flush: the preview
+        self._pending_outputs: list[tuple[str, int, list[str]]] = []
         self._pending_summary: BatchSummary | None = None
         self._dirty = False
         self._live_workers = 0
@@ -317,11 +319,16 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 self._pending_failures.append(
                     (outcome.layer, outcome.frame, outcome.worker or "", reason)
                 )
-            elif outcome.state is FrameState.DONE and outcome.started and outcome.finished:
-                seconds = outcome.finished - outcome.started
-                self._pending_details.append(
-                    (outcome.layer, outcome.frame, outcome.worker or "", seconds)
-                )
+            elif outcome.state is FrameState.DONE:
+                if outcome.started and outcome.finished:
+                    seconds = outcome.finished - outcome.started
+                    self._pending_details.append(
+                        (outcome.layer, outcome.frame, outcome.worker or "", seconds)
+                    )
+                if outcome.outputs:
+                    self._pending_outputs.append(
+                        (outcome.layer, outcome.frame, list(outcome.outputs))
+                    )
         return layers, states
 
     def _on_system_refreshed(self, info: object) -> None:
@@ -388,8 +395,11 @@ class BatchRenderDialog(QtWidgets.QDialog):
         progress_box = QtWidgets.QGroupBox("Frames and logs", right)
         progress_layout = QtWidgets.QVBoxLayout(progress_box)
         self.progress_widget = RenderProgressWidget(
-            self.api.settings.log_view_lines, parent=progress_box
+            self.api.settings.log_view_lines,
+            image_viewer=self.api.settings.image_viewer,
+            parent=progress_box,
         )
+        self.progress_widget.preview.message.connect(self._on_preview_message)
         progress_layout.addWidget(self.progress_widget)
         right.addWidget(progress_box)
         right.setStretchFactor(0, 0)
@@ -442,6 +452,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if isinstance(api, ServiceBatchAPI):
             # the renderer's own lines of the one worker the log view shows, on request
             self.progress_widget.log_view.worker_filter_changed.connect(self._on_log_worker)
+
+    def _on_preview_message(self, text: str, level: str) -> None:
+        self.message_area.show_message(text, level)
 
     def _on_log_worker(self, worker: object) -> None:
         api = self.api
@@ -626,6 +639,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._disconnect_api()
         self.system_widget.shutdown()
         self.config_widget.shutdown()
+        self.progress_widget.shutdown()
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
@@ -652,10 +666,20 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._pending_frames = {}
         self._pending_failures = []
         self._pending_details = []
+        self._pending_outputs = []
         self._pending_summary = None
         self._frame_started = {}
         # the whole batch: a resume's plan also names what its earlier runs finished
         self._before = (_frames_in(plan.done_before), _frames_in(plan.skipped_before))
+        if plan.done_before:  # the earlier runs' images: the preview can show them too
+            try:
+                for outcome in self.api.store.frames(batch_id, states=[FrameState.DONE]):
+                    if outcome.outputs:
+                        self._pending_outputs.append(
+                            (outcome.layer, outcome.frame, list(outcome.outputs))
+                        )
+            except Exception as exc:  # only the preview of earlier frames is missing
+                log.warning("batch %s: earlier frames could not be read: %s", batch_id, exc)
         self._total = plan.batch_frame_count
         self._done, self._skipped = self._before
         self._failed = 0
@@ -683,8 +707,10 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._pending_frames[(layer, frame)] = "running"
         self._mark_dirty()
 
-    def _on_frame_finished(self, worker: str, layer: str, frame: int, _outputs: Any) -> None:
+    def _on_frame_finished(self, worker: str, layer: str, frame: int, outputs: Any) -> None:
         self._done += 1
+        if isinstance(outputs, (list, tuple)) and outputs:
+            self._pending_outputs.append((layer, frame, [str(path) for path in outputs]))
         started = self._frame_started.pop(worker, None)
         self._pending_frames[(layer, frame)] = "done"
         seconds = time.time() - started if started is not None else None
@@ -763,6 +789,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
             strip = progress.frame_strip
             for layer, frame, worker, seconds in details:
                 strip.set_frame_detail(layer, frame, worker=worker, seconds=seconds)
+        if self._pending_outputs:
+            outputs, self._pending_outputs = self._pending_outputs, []
+            progress.preview.frames_done(outputs)
         if self._pending_failures:
             failures, self._pending_failures = self._pending_failures, []
             for layer, frame, worker, reason in failures:

@@ -22,6 +22,7 @@ from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary
 from lrc_toolbox.records.models import BatchState
 from lrc_toolbox.ui import style
+from lrc_toolbox.ui.widgets.frame_preview import FramePreview
 from lrc_toolbox.ui.widgets.log_view import (
     DEFAULT_MAX_LINES,
     LogView,
@@ -840,6 +841,7 @@ class RenderProgressWidget(QtWidgets.QWidget):
         max_lines: Log lines kept in memory (all workers together); older lines stay only
             in the log files on disk.
         opener: Opens a file URL (default ``QDesktopServices.openUrl``); for tests.
+        image_viewer: the ``image_viewer`` setting: what opens a frame (None: the system).
     """
 
     def __init__(
@@ -847,10 +849,14 @@ class RenderProgressWidget(QtWidgets.QWidget):
         max_lines: int = DEFAULT_MAX_LINES,
         *,
         opener: UrlOpener | None = None,
+        image_viewer: str | None = None,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._flush_timer = flush_timer_for(self, self.flush)
+        # the thumbnail of the latest finished frame, or of the strip cell chosen
+        self.preview = FramePreview(image_viewer=image_viewer, opener=opener)
+        self.preview.setObjectName("LRCFramePreview")
 
         self.summary_label = QtWidgets.QLabel()
         self.summary_label.setSizePolicy(
@@ -876,9 +882,17 @@ class RenderProgressWidget(QtWidgets.QWidget):
         strip_area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         strip_area.setWidget(self.frame_strip)
         self._strip_area = strip_area
+        self.preview.connect_strip(self.frame_strip)
+        top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        top.setChildrenCollapsible(True)  # a narrow dock may fold the preview away
+        top.addWidget(strip_area)
+        top.addWidget(self.preview)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 0)
+        self._top_splitter = top
 
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        splitter.addWidget(strip_area)
+        splitter.addWidget(top)
         splitter.addWidget(self._failed_box)
         splitter.addWidget(self.log_view)
         splitter.setStretchFactor(0, 0)
@@ -917,6 +931,7 @@ class RenderProgressWidget(QtWidgets.QWidget):
         self._strip_area.setMinimumHeight(
             min(self.frame_strip.sizeHint().height(), 8 * self.fontMetrics().height())
         )
+        self.preview.set_output_dir(plan.output_dir or None)
         self._update_summary()
 
     def show_outcome(self, summary: BatchSummary) -> None:
@@ -972,6 +987,10 @@ class RenderProgressWidget(QtWidgets.QWidget):
         needle = (reason or "").strip().splitlines()[0][:60] if reason.strip() else ""
         self.log_view.set_search(needle or f"frame {_frame}")
 
+    def shutdown(self) -> None:
+        """Drop queued thumbnail decodes and wait for the running one (window closing)."""
+        self.preview.shutdown()
+
     @QtCore.Slot(str)
     def set_log_dir(self, path: str) -> None:
         """Where the full logs are: ``<path>/<worker>.log``."""
@@ -982,6 +1001,7 @@ class RenderProgressWidget(QtWidgets.QWidget):
         """Empty the logs and put every frame back to pending (the rows stay)."""
         self.log_view.clear()
         self.frame_strip.reset_states()
+        self.preview.clear()
         self.failed_list.clear_failures()
         self._update_failed_label()
         self._update_summary()
@@ -1014,8 +1034,10 @@ class RenderProgressWidget(QtWidgets.QWidget):
         self.frame_strip.set_frame_state(layer, frame, "running")
 
     @QtCore.Slot(str, str, int, object)
-    def _on_frame_finished(self, _worker: str, layer: str, frame: int, _outputs: Any) -> None:
+    def _on_frame_finished(self, _worker: str, layer: str, frame: int, outputs: Any) -> None:
         self.frame_strip.set_frame_state(layer, frame, "done")
+        if isinstance(outputs, (list, tuple)):
+            self.preview.frame_done(layer, frame, [str(path) for path in outputs])
 
     @QtCore.Slot(str, str, int, str, bool)
     def _on_frame_failed(

@@ -167,6 +167,28 @@ class FramePreview(QtWidgets.QWidget):
         if self._follow and layer == self.layer_combo.currentText():
             self._show(layer, frame)
 
+    def frames_done(self, frames: Sequence[tuple[str, int, Sequence[str]]]) -> None:
+        """Many finished frames at once (the dashboard's 100 ms flush): each is recorded,
+        the panel shows only the newest of its layer, once."""
+        followed_before = self.layer_combo.currentText()
+        for layer, frame, outputs in frames:
+            if not outputs:
+                continue
+            self._outputs[(layer, frame)] = list(outputs)
+            self._latest[layer] = frame
+            if self.layer_combo.findText(layer) < 0:
+                self.layer_combo.addItem(layer)
+        if self.layer_combo.count() and not self.layer_combo.currentText():
+            self.layer_combo.setCurrentIndex(0)
+        followed = self.layer_combo.currentText()
+        latest = self._latest.get(followed)
+        if (
+            self._follow
+            and latest is not None
+            and (followed != followed_before or self._shown != (followed, latest))
+        ):
+            self._show(followed, latest)
+
     def on_frame_finished(self, _worker: str, layer: str, frame: int, outputs: object) -> None:
         """A slot for ``BatchRenderAPI.frame_finished`` (worker, layer, frame, outputs)."""
         if isinstance(outputs, (list, tuple)):
