@@ -194,12 +194,16 @@ def failures(app: QtWidgets.QApplication) -> None:
         failed = dialog.progress_widget.failed_list
         wait_until(
             app,
-            lambda: failed.count() >= 1
-            and any(s.state is WorkerState.DISABLED for s in dialog.api.get_render_status())
-            and dialog.counts()["done"] >= 6,
+            lambda: (
+                failed.count() >= 1
+                and any(s.state is WorkerState.DISABLED for s in dialog.api.get_render_status())
+                and dialog.counts()["done"] >= 6
+            ),
             120,
-            lambda: f"{failed.count()} listed, {dialog.counts()}, workers "
-            f"{[(s.worker_id, s.state.value) for s in dialog.api.get_render_status()]}",
+            lambda: (
+                f"{failed.count()} listed, {dialog.counts()}, workers "
+                f"{[(s.worker_id, s.state.value) for s in dialog.api.get_render_status()]}"
+            ),
         )
         settle(app, 0.6)
         save(dialog, "dashboard_failures.png")
@@ -226,8 +230,9 @@ def resumed(app: QtWidgets.QApplication) -> None:
         wait_until(app, lambda: dialog.running, 30)
         wait_until(
             app,
-            lambda: sum(s.state is WorkerState.RENDERING for s in dialog.api.get_render_status())
-            == 3,
+            lambda: (
+                sum(s.state is WorkerState.RENDERING for s in dialog.api.get_render_status()) == 3
+            ),
             60,
         )
         settle(app, 1.5)
