@@ -552,6 +552,25 @@ def test_the_device_choice_unticks_a_disabled_gpu_once_and_says_why(qtbot: Any) 
     assert widget.checked_gpus() == [1, 2]
 
 
+def test_while_the_batch_runs_a_disabled_gpu_is_marked_and_unticked_after(qtbot: Any) -> None:
+    widget = RenderConfigWidget(Settings())
+    qtbot.addWidget(widget)
+    widget.set_system_info(system_info())
+    widget.set_disabled_gpus({2: "out of GPU memory"}, untick=False)
+    assert widget.checked_gpus() == [1, 2] and "disabled" in widget._gpu_boxes[2].text()
+    widget.set_disabled_gpus({2: "out of GPU memory"})  # the batch is over
+    assert widget.checked_gpus() == [1]
+
+
+def test_gpus_all_disabled_alike_stay_ticked_and_marked(qtbot: Any) -> None:
+    widget = RenderConfigWidget(Settings())
+    qtbot.addWidget(widget)
+    widget.set_system_info(system_info())
+    widget.set_disabled_gpus({1: "License was not obtained", 2: "License was not obtained"})
+    assert widget.checked_gpus() == [1, 2]
+    assert all("disabled" in widget._gpu_boxes[i].text() for i in (1, 2))
+
+
 def test_a_batch_that_disables_its_gpus_shows_them_in_both_places(
     qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -563,8 +582,9 @@ def test_a_batch_that_disables_its_gpus_shows_them_in_both_places(
     roles = dialog.system_widget.gpu_roles()
     assert all(roles[i].startswith("disabled: ") for i in (1, 2, 3)), roles
     assert "License" in roles[1] or "licen" in roles[1].lower()
-    assert dialog.config_widget.checked_gpus() == []
     assert set(dialog.config_widget.disabled_gpus()) == {1, 2, 3}
+    # every GPU failed alike (a licence): they stay ticked, Start stays possible
+    assert dialog.config_widget.checked_gpus() == [1, 2, 3]
 
 
 def test_resume_is_the_primary_action_after_a_failure(

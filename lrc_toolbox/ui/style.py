@@ -142,6 +142,8 @@ QPushButton:disabled { background-color: $disabled_button; color: $disabled_text
 QPushButton[primary="true"] { background-color: $primary; color: $primary_text;
                               border-color: $primary_edge; }
 QPushButton[primary="true"]:hover { background-color: $primary_hover; }
+QPushButton[primary="true"]:disabled { background-color: $disabled_button;
+                                       color: $disabled_text; border-color: $disabled_edge; }
 QPushButton:focus { border: 2px solid $focus; padding: 3px 11px; }
 QLineEdit { border: 1px solid $field_edge; border-radius: 2px; padding: 2px 3px;
             background-color: $base; }

@@ -345,11 +345,6 @@ class BatchRenderDialog(QtWidgets.QDialog):
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setWidget(self.config_widget)
-        self._setup_min_width = (
-            self.config_widget.minimumSizeHint().width()
-            + scroll.verticalScrollBar().sizeHint().width()
-            + 6
-        )
         self._config_scroll = self.setup_panel = scroll
 
         # the progress side: System, Active renders, Frames and logs, one above the other in
@@ -430,6 +425,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._stack.addWidget(self._tabs)
         layout.addWidget(self._stack, 1)
         self._narrow: bool | None = None
+        self._setup_needed = 0
         self._setup_folded = False
         self._heights_fitted = False
         # fits the panels' heights once laid out (a child timer: it dies with the window)
@@ -508,6 +504,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
     LOG_MIN_LINES = 4
     #: below this width (a dock) setup and progress are tabs, not side by side
     NARROW_WIDTH = 900
+    #: side by side, the progress gets at least this width (else: tabs)
+    PROGRESS_MIN_WIDTH = 420
 
     def _no_default_buttons(self) -> None:
         """No button of the dashboard is a default button: Enter in a field (the frame
@@ -539,7 +537,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._apply_layout(narrow=self.width() < self.NARROW_WIDTH)
+        wide_enough = max(self.NARROW_WIDTH, self._setup_needed + self.PROGRESS_MIN_WIDTH)
+        self._apply_layout(narrow=self.width() < wide_enough)
         if not self._heights_fitted:
             self._heights_fitted = True
             self._fit_timer.start()
@@ -552,6 +551,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         if total <= 0 or self._shut_down:
             return
         line = self.fontMetrics().lineSpacing()
+        self._fit_setup_width()
         renders = min(self.renders_box.sizeHint().height(), 8 * line + 60, total // 3)
         if self._narrow:  # the System panel is a tab of its own
             right.setSizes([renders, max(1, total - renders)])
@@ -573,8 +573,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
             return
         self._narrow = narrow
         setup, progress = self.setup_panel, self.progress_panel
-        # side by side the setup keeps its fields' width; as a tab it has the whole width
-        setup.setMinimumWidth(0 if narrow else self._setup_min_width)
+        self._fit_setup_width()
         if narrow:
             sizes = self._splitter.sizes()
             self._wide_sizes = sizes if all(sizes) else [430, 890]
@@ -604,6 +603,22 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.set_setup_folded(self._setup_folded)
         if getattr(self, "_heights_fitted", False):
             self._fit_timer.start()
+
+    def _fit_setup_width(self) -> None:
+        """Side by side, the setup gets the width its fields need (GPU boxes and their
+        marks come after it was built) without making that the window's minimum: a
+        narrower window shows tabs instead (:meth:`resizeEvent`)."""
+        self._setup_needed = (
+            self.config_widget.minimumSizeHint().width()
+            + self.setup_panel.verticalScrollBar().sizeHint().width()
+            + 6
+        )
+        if self._narrow:
+            return
+        sizes = self._splitter.sizes()
+        total = sum(sizes)
+        if len(sizes) == 2 and 0 < sizes[0] < self._setup_needed < total:
+            self._splitter.setSizes([self._setup_needed, total - self._setup_needed])
 
     @property
     def setup_folded(self) -> bool:
@@ -659,7 +674,11 @@ class BatchRenderDialog(QtWidgets.QDialog):
             if match and status.state is WorkerState.DISABLED:
                 reasons[int(match.group(1))] = status.message or "no reason given"
         self.system_widget.set_disabled_gpus(reasons)
-        self.config_widget.set_disabled_gpus(reasons)
+        changed = reasons != self.config_widget.disabled_gpus()
+        # while the batch runs its GPUs are reported one by one: untick once it is over
+        self.config_widget.set_disabled_gpus(reasons, untick=not self._running)
+        if changed:
+            self._fit_setup_width()  # "GPU 2: disabled" is wider than "GPU 2"
 
     def _connect_api(self) -> None:
         api = self.api
@@ -1149,8 +1168,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         # after a stop or a failure, Resume is the primary action (by look only: Enter
         # presses nothing); Start beside it would render everything again
         resume_first = resumable and not running
-        style.set_primary(self.resume_button, resume_first)
-        style.set_primary(self.start_button, not resume_first and not running)
+        style.set_primary(self.resume_button, resume_first and self.resume_button.isEnabled())
+        style.set_primary(self.start_button, not resume_first and self.start_button.isEnabled())
         self.stop_button.setEnabled(running)
         if self._stop_requested:
             self.stop_button.setText("Force s&top")

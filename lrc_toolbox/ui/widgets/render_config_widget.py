@@ -117,6 +117,7 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self._gpu_boxes: dict[int, QtWidgets.QCheckBox] = {}
         #: GPU index -> why the last batch took it out (see :meth:`set_disabled_gpus`)
         self._disabled_gpus: dict[int, str] = {}
+        self._unticked: set[int] = set()  # disabled GPUs whose untick was decided
         self._locked = False
         self._validity: tuple[bool, str] | None = None
         self._pool = QtCore.QThreadPool(self)
@@ -727,7 +728,7 @@ class RenderConfigWidget(QtWidgets.QWidget):
         for box in self._gpu_boxes.values():
             QtWidgets.QWidget.setTabOrder(previous_widget, box)
             previous_widget = box
-        self._show_disabled_gpus(set(self._disabled_gpus))
+        self._show_disabled_gpus(set())  # new boxes: ticked as usual, marked
         if not usable:
             self._gpu_note.setText(
                 "No GPU is free for rendering: the batch renders on the CPU."
@@ -745,17 +746,30 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self._gpu_grid.addWidget(self._gpu_note, (len(info.gpus) - 1) // per_row + 1, 0, 1, 4)
         self._on_cpu_toggled(self.cpu_check.isChecked())
 
-    def set_disabled_gpus(self, reasons: dict[int, str]) -> None:
-        """GPUs the batch took out (a worker disabled: no licence, out of memory...), with
-        the reason. Such a GPU's box is unticked once, when it is first reported, and
+    def set_disabled_gpus(self, reasons: dict[int, str], *, untick: bool = True) -> None:
+        """GPUs the batch took out (a worker disabled: out of memory, a driver error...),
+        with the reason. Such a GPU's box is unticked once, when it is first reported, and
         marked with the reason: the next batch does not use it unless the artist ticks it
-        again (the box stays enabled for that). An empty dict clears the marks."""
+        again (the box stays enabled for that). When that would leave no GPU ticked (every
+        worker disabled: the cause is the licence or the scene, not a GPU) the boxes stay
+        ticked and are only marked. An empty dict clears the marks.
+
+        Args:
+            untick: False while the batch still runs (its GPUs are reported one by one):
+                mark only; the unticking waits for the call after the batch ended.
+        """
         reasons = {int(index): str(reason) for index, reason in reasons.items()}
-        if reasons == self._disabled_gpus:
-            return
-        new = {index for index in reasons if index not in self._disabled_gpus}
+        changed = reasons != self._disabled_gpus
         self._disabled_gpus = reasons
-        self._show_disabled_gpus(new)
+        self._unticked &= set(reasons)
+        to_untick: set[int] = set()
+        pending = set(reasons) - self._unticked
+        if untick and pending:
+            self._unticked |= pending
+            if set(self.checked_gpus()) - set(reasons):  # else nothing would be left
+                to_untick = pending
+        if changed or to_untick:
+            self._show_disabled_gpus(to_untick)
 
     def disabled_gpus(self) -> dict[int, str]:
         return dict(self._disabled_gpus)

@@ -32,7 +32,7 @@ ROLE_TEXT = {
     "disabled": "disabled",
 }
 #: the widest a "disabled: <reason>" chip is drawn (the whole reason is in its tooltip)
-DISABLED_CHIP_WIDTH = 220
+DISABLED_CHIP_WIDTH = 170
 
 
 def gpu_role(
@@ -333,6 +333,7 @@ class SystemInfoWidget(QtWidgets.QWidget):
                 text, QtCore.Qt.TextElideMode.ElideRight, DISABLED_CHIP_WIDTH
             )
         row.role.setText(short)
+        row.role.setMinimumWidth(max(118, row.role.fontMetrics().horizontalAdvance(short) + 16))
         tooltip = {
             "maya": "Kept free for your interactive Maya (its viewport); workers do not use it.",
             "rendering": "A background worker renders on this GPU.",
