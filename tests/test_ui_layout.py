@@ -365,6 +365,28 @@ def test_a_faint_host_placeholder_is_made_readable(qtbot: Any) -> None:
 # ----------------------------------------------------------------------------- keyboard
 
 
+def test_the_focus_ring_is_drawn_and_differs_from_the_primary_look(qtbot: Any) -> None:
+    panel = QtWidgets.QWidget()
+    qtbot.addWidget(panel)
+    panel.setStyleSheet(style.style_sheet("dark"))
+    row = QtWidgets.QHBoxLayout(panel)
+    plain, primary = QtWidgets.QPushButton("Plain", panel), QtWidgets.QPushButton("Go", panel)
+    row.addWidget(plain)
+    row.addWidget(primary)
+    style.set_primary(primary, True)
+    panel.show()
+    qtbot.waitActive(panel)
+
+    def edge(button: QtWidgets.QPushButton) -> str:
+        return str(button.grab().toImage().pixelColor(0, button.height() // 2).name())
+
+    unfocused = edge(plain)
+    plain.setFocus()
+    qtbot.waitUntil(plain.hasFocus)
+    assert edge(plain) == style.FOCUS_RING != unfocused
+    assert edge(primary) != style.FOCUS_RING
+
+
 def test_enter_in_the_frames_field_does_not_start_a_batch(
     qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI
 ) -> None:
