@@ -180,7 +180,8 @@ def test_a_bad_frame_list_shows_the_parser_message_in_red_and_disables_start(
     widget = dialog.config_widget
     assert widget.frames_preview() == "step must be 1 or more (at column 6)"
     assert widget.frames_edit.property("invalid") is True
-    assert style.ERROR in widget.frames_edit.styleSheet()
+    message_colour = widget.frames_message.palette().color(QtGui.QPalette.ColorRole.WindowText)
+    assert message_colour.name() == style.status_text_colour("error")
     assert not dialog.start_button.isEnabled()
     assert "Fix the frame list: step must be 1 or more" in dialog.reason_label.text()
 
@@ -211,7 +212,7 @@ def test_non_renderable_layers_are_shown_italic_and_greyed(
         for i in range(config_widget.layer_list.count())
     }
     assert items["FX_test"].font().italic()
-    assert items["FX_test"].foreground().color() == QtGui.QColor(style.MUTED)
+    assert items["FX_test"].foreground().color() == QtGui.QColor(style.status_text_colour("muted"))
     assert not items["BG"].font().italic()
 
 
@@ -367,7 +368,7 @@ def test_the_model_roles_feed_the_delegate_colours_and_tooltips() -> None:
     assert model.data(model.index(0, Column.LAYER), PROGRESS_ROLE) is None
     assert model.data(model.index(1, Column.STATE), STATE_ROLE) == "failed"
     brush = model.data(model.index(1, Column.STATE), QtCore.Qt.ForegroundRole)
-    assert brush.color() == QtGui.QColor(style.ERROR)
+    assert brush.color() == QtGui.QColor(style.status_text_colour("error"))
     alignment = model.data(model.index(0, Column.FRAME), QtCore.Qt.TextAlignmentRole)
     assert alignment & int(QtCore.Qt.AlignRight)
     assert "process id 4242" in model.data(model.index(0, 0), QtCore.Qt.ToolTipRole)
@@ -542,7 +543,7 @@ def test_the_dialog_renders_a_batch_to_the_end(
     assert "(100 %)" in dialog.overall_bar.text()
     assert rows and dialog.renders_model.worker_ids() == ["gpu1", "gpu2", "gpu3"]
     assert not dialog.running
-    assert not dialog.stop_button.isEnabled() and dialog.close_button.text() == "Close"
+    assert not dialog.stop_button.isEnabled() and dialog.close_button.text() == "&Close"
     assert dialog.status_label.text().startswith("Done: 8 / 8 frames")
     assert dialog.message_area.level() == "ok"
 
@@ -564,7 +565,7 @@ def test_start_is_disabled_while_a_batch_runs(
     dialog.config_widget.set_frames("1-6")
     assert dialog.start()
     assert not dialog.start_button.isEnabled() and dialog.stop_button.isEnabled()
-    assert dialog.close_button.text() == "Cancel"
+    assert dialog.close_button.text() == "&Hide"
     assert not dialog.start()  # no double start
     assert api.is_running
 
@@ -587,7 +588,7 @@ def test_stop_ends_the_batch_as_cancelled_and_leaves_no_worker_process(
     )
     with qtbot.waitSignal(api.batch_finished, timeout=BATCH_MS) as blocker:
         assert dialog.stop()
-        assert dialog.stop_button.text() == "Force stop"
+        assert dialog.stop_button.text() == "Force s&top"
     assert answers.stop_questions and answers.stop_questions[0][0] > 20
     assert blocker.args[0].state is BatchState.CANCELLED
     assert api.store.get_batch(batch_id).state is BatchState.CANCELLED
@@ -608,7 +609,7 @@ def test_declining_the_stop_question_keeps_rendering(
     dialog.config_widget.set_frames("1-24")
     assert dialog.start()
     assert not dialog.stop()
-    assert api.is_running and dialog.stop_button.text() == "Stop"
+    assert api.is_running and dialog.stop_button.text() == "S&top"
 
 
 def test_keep_rendering_on_close_hides_the_window_and_the_batch_goes_on(

@@ -9,6 +9,7 @@ costs one repaint per tick, not one per line, and Maya stays responsive.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import re
 import time
@@ -86,29 +87,53 @@ def duration_words(seconds: float) -> str:
 
 class MessageArea(QtWidgets.QFrame):
     """A non-modal message line (errors, warnings, results): selectable, closable, never a
-    dialog that would block Maya or a test."""
+    dialog that would block Maya or a test.
+
+    Its height is fixed at :data:`LINES` lines of text and it keeps its place while hidden,
+    so a message appearing or going never moves the panels or the buttons; a longer message
+    scrolls inside it.
+    """
 
     LEVELS = {"error": style.ERROR, "warning": style.WARNING, "info": style.INFO, "ok": style.OK}
+    #: lines of text the area shows without scrolling
+    LINES = 2
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("LRCMessageArea")
         self._level = ""
         row = QtWidgets.QHBoxLayout(self)
-        row.setContentsMargins(8, 5, 4, 5)
-        self._label = QtWidgets.QLabel(self)
+        row.setContentsMargins(6, 3, 2, 3)
+        row.setSpacing(4)
+        self._label = QtWidgets.QLabel()
+        self._label.setObjectName("LRCMessageText")
         self._label.setWordWrap(True)
-        self._label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._label.setSizePolicy(
-            QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Minimum
+        self._label.setAlignment(
+            QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
         )
-        row.addWidget(self._label, 1)
+        self._label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._label.setContentsMargins(0, 0, 0, 0)
+        self._scroll = QtWidgets.QScrollArea(self)
+        self._scroll.setObjectName("LRCMessageScroll")
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self._scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._scroll.setWidget(self._label)
+        self._scroll.viewport().setAutoFillBackground(False)
+        self._label.setAutoFillBackground(False)
+        row.addWidget(self._scroll, 1)
         close = QtWidgets.QToolButton(self)
         close.setText("✕")
         close.setAutoRaise(True)
         close.setToolTip("Hide this message")
         close.clicked.connect(self.clear)
         row.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        self._close = close
+        lines = self.fontMetrics().lineSpacing() * self.LINES
+        self.setFixedHeight(lines + 3 + 3 + 2 * self.frameWidth() + 4)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # its room stays: nothing moves when it hides
+        self.setSizePolicy(policy)
         self.hide()
 
     def show_message(self, text: str, level: str = "error") -> None:
@@ -119,8 +144,9 @@ class MessageArea(QtWidgets.QFrame):
             f"QFrame#LRCMessageArea {{ border: 1px solid {colour}; border-radius: 3px;"
             f" background-color: rgba(0, 0, 0, 40); }}"
         )
-        style.set_text_colour(self._label, colour)
+        style.set_status_colour(self._label, level if level in style.LEVELS else "info")
         self.show()
+        self._scroll.verticalScrollBar().setValue(0)
 
     def clear(self) -> None:
         self._level = ""
@@ -132,6 +158,10 @@ class MessageArea(QtWidgets.QFrame):
 
     def level(self) -> str:
         return self._level
+
+    def scrolls(self) -> bool:
+        """Whether the message is longer than the area (its scroll bar shows)."""
+        return self._scroll.verticalScrollBar().isVisible()
 
 
 class BatchRenderDialog(QtWidgets.QDialog):
@@ -341,11 +371,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self, scene_source_factory: SceneSourceFactory | None, current_scene: CurrentScene | None
     ) -> None:
         layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal, self)
-        splitter.setChildrenCollapsible(False)
-        layout.addWidget(splitter, 1)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        style.ensure_readable_palette(self)  # a host palette with faint hints (Maya's)
 
         self.config_widget = RenderConfigWidget(
             settings=self.api.settings,
@@ -354,32 +382,45 @@ class BatchRenderDialog(QtWidgets.QDialog):
         )
         self.config_widget.validity_changed.connect(self._on_validity_changed)
         self.config_widget.changed.connect(self._update_controls)
-        scroll = QtWidgets.QScrollArea(splitter)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setObjectName("LRCSetupPanel")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setWidget(self.config_widget)
-        scroll.setMinimumWidth(
-            self.config_widget.minimumSizeHint().width()
-            + scroll.verticalScrollBar().sizeHint().width()
-            + 6
-        )
-        self._config_scroll = scroll
-        splitter.addWidget(scroll)
+        self._config_scroll = self.setup_panel = scroll
 
-        right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical, splitter)
+        # the progress side: System, Active renders, Frames and logs, one above the other in
+        # a splitter; the whole side scrolls when the window is smaller than their minimums
+        # (a dock): panels scroll, they never overlap
+        right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        right.setObjectName("LRCProgressSplitter")
         right.setChildrenCollapsible(False)
+        self._right_splitter = right
         system_box = QtWidgets.QGroupBox("System", right)
         system_layout = QtWidgets.QVBoxLayout(system_box)
-        self.system_widget = SystemInfoWidget(self.api.detector.refresh, system_box)
-        system_layout.addWidget(self.system_widget)
+        system_layout.setContentsMargins(6, 4, 6, 4)
+        self.system_widget = SystemInfoWidget(self.api.detector.refresh)
+        system_scroll = QtWidgets.QScrollArea(system_box)
+        system_scroll.setObjectName("LRCSystemScroll")
+        system_scroll.setWidgetResizable(True)
+        system_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        system_scroll.setWidget(self.system_widget)
+        line = self.fontMetrics().lineSpacing()
+        system_scroll.setMinimumHeight(3 * line)
+        self._system_scroll = system_scroll
+        system_layout.addWidget(system_scroll)
         right.addWidget(system_box)
+        self._system_box = system_box
 
         renders_box = QtWidgets.QGroupBox("Active renders", right)
+        self.renders_box = renders_box
         renders_layout = QtWidgets.QVBoxLayout(renders_box)
+        renders_layout.setContentsMargins(6, 4, 6, 4)
         self.renders_model = ActiveRendersModel(self)
         self.renders_view = ActiveRendersView(self.renders_model, renders_box)
         self.renders_view.stop_worker_requested.connect(self._on_stop_worker_requested)
+        self.renders_view.setMinimumHeight(4 * line)
         renders_layout.addWidget(self.renders_view, 1)
         self.overall_bar = BatchProgressBar(renders_box)
         self.overall_bar.setObjectName("LRCOverallProgress")
@@ -389,54 +430,301 @@ class BatchRenderDialog(QtWidgets.QDialog):
         renders_layout.addWidget(self.overall_bar)
         self.status_label = QtWidgets.QLabel("No batch yet.", renders_box)
         self.status_label.setObjectName("LRCStatusLine")
+        self.status_label.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
         renders_layout.addWidget(self.status_label)
         right.addWidget(renders_box)
 
         progress_box = QtWidgets.QGroupBox("Frames and logs", right)
         progress_layout = QtWidgets.QVBoxLayout(progress_box)
+        progress_layout.setContentsMargins(2, 4, 2, 2)
         self.progress_widget = RenderProgressWidget(
             self.api.settings.log_view_lines,
             image_viewer=self.api.settings.image_viewer,
             parent=progress_box,
         )
         self.progress_widget.preview.message.connect(self._on_preview_message)
+        # the log never gets squeezed below a few lines: the side scrolls instead
+        self.progress_widget.log_view.setMinimumHeight(self.LOG_MIN_LINES * line + 3 * line)
         progress_layout.addWidget(self.progress_widget)
         right.addWidget(progress_box)
         right.setStretchFactor(0, 0)
         right.setStretchFactor(1, 1)
-        right.setStretchFactor(2, 1)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([430, 890])
+        right.setStretchFactor(2, 2)
+        progress_scroll = QtWidgets.QScrollArea()
+        progress_scroll.setObjectName("LRCProgressPanel")
+        progress_scroll.setWidgetResizable(True)
+        progress_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        progress_scroll.setWidget(right)
+        self.progress_panel = progress_scroll
+
+        # wide: setup | progress side by side; narrow (a dock): a tab each (see resizeEvent)
+        self._splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self._splitter.setChildrenCollapsible(False)
+        self._tabs = QtWidgets.QTabWidget()
+        self._tabs.setObjectName("LRCNarrowTabs")
+        self._tabs.setDocumentMode(True)
+        self._tabs.currentChanged.connect(self._on_tab_changed)
+        self._stack = QtWidgets.QStackedWidget(self)
+        self._stack.addWidget(self._splitter)
+        self._stack.addWidget(self._tabs)
+        layout.addWidget(self._stack, 1)
+        self._narrow: bool | None = None
+        self._setup_needed = 0
+        self._setup_folded = False
+        self._heights_fitted = False
+        # fits the panels' heights once laid out (a child timer: it dies with the window)
+        self._fit_timer = QtCore.QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_progress_heights)
+        self._apply_layout(narrow=False)
+        self._splitter.setSizes([430, 890])
 
         self.message_area = MessageArea(self)
         layout.addWidget(self.message_area)
 
-        buttons = QtWidgets.QHBoxLayout()
-        self.reason_label = QtWidgets.QLabel(self)
+        bar = QtWidgets.QWidget(self)
+        bar.setObjectName("LRCButtonBar")
+        buttons = QtWidgets.QHBoxLayout(bar)
+        buttons.setContentsMargins(0, 0, 0, 0)
+        self.setup_toggle = QtWidgets.QToolButton(bar)
+        self.setup_toggle.setObjectName("LRCSetupToggle")
+        self.setup_toggle.setText("Set&up")
+        self.setup_toggle.setCheckable(True)
+        self.setup_toggle.setChecked(True)
+        self.setup_toggle.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setup_toggle.setAutoRaise(True)
+        self.setup_toggle.toggled.connect(self._on_setup_toggled)
+        buttons.addWidget(self.setup_toggle)
+        self.reason_label = QtWidgets.QLabel(bar)
         self.reason_label.setObjectName("LRCStartReason")
         self.reason_label.setWordWrap(True)
+        self.reason_label.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed
+        )
+        self.reason_label.setFixedHeight(2 * line + 2)  # two lines: its text never moves the bar
         buttons.addWidget(self.reason_label, 1)
-        self.start_button = QtWidgets.QPushButton("Start", self)
+        self.start_button = QtWidgets.QPushButton("&Start", bar)
         self.start_button.setObjectName("LRCStartButton")
-        self.start_button.setDefault(True)
         self.start_button.clicked.connect(lambda: self.start())
-        self.resume_button = QtWidgets.QPushButton("Resume", self)
-        self.resume_button.setToolTip("Render what the last stopped or failed batch left undone")
+        self.resume_button = QtWidgets.QPushButton("&Resume", bar)
+        self.resume_button.setObjectName("LRCResumeButton")
+        self.resume_button.setToolTip(
+            "Render what the last stopped or failed batch left undone (available after a "
+            "Stop or a failure)"
+        )
         self.resume_button.clicked.connect(self.resume)
-        self.stop_button = QtWidgets.QPushButton("Stop", self)
+        self.stop_button = QtWidgets.QPushButton("S&top", bar)
         self.stop_button.setObjectName("LRCStopButton")
         self.stop_button.clicked.connect(self.stop)
-        self.close_button = QtWidgets.QPushButton("Close", self)
-        self.close_button.setAutoDefault(False)
-        self.close_button.clicked.connect(self.close)
-        for button in (self.start_button, self.resume_button, self.stop_button):
-            button.setMinimumWidth(84)
+        self.close_button = QtWidgets.QPushButton("&Close", bar)
+        self.close_button.setObjectName("LRCCloseButton")
+        self.close_button.clicked.connect(self._on_close_button)
+        texts = {
+            self.start_button: ["&Start"],
+            self.resume_button: ["&Resume"],
+            self.stop_button: ["S&top", "Force s&top"],
+            self.close_button: ["&Close", "&Hide"],
+        }
+        for button, variants in texts.items():
+            # a fixed width that fits every text it shows: no button moves or resizes
+            button.ensurePolished()
+            width = 84
+            for text in variants:
+                button.setText(text)
+                width = max(width, button.sizeHint().width())
+            button.setText(variants[0])
+            button.setFixedWidth(width)
+            policy = button.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)  # Resume keeps its place while hidden
+            button.setSizePolicy(policy)
             buttons.addWidget(button)
-        self.close_button.setMinimumWidth(84)
-        buttons.addWidget(self.close_button)
-        layout.addLayout(buttons)
+        layout.addWidget(bar)
+        self._bar = bar
+        self._no_default_buttons()
+        self._set_tab_order()
+
+    #: the log view shows at least this many lines at any window size (it scrolls)
+    LOG_MIN_LINES = 4
+    #: below this width (a dock) setup and progress are tabs, not side by side
+    NARROW_WIDTH = 900
+    #: side by side, the progress gets at least this width (else: tabs)
+    PROGRESS_MIN_WIDTH = 420
+
+    def _no_default_buttons(self) -> None:
+        """No button of the dashboard is a default button: Enter in a field (the frame
+        list) must never press Start. Resume and Start are marked primary by look only."""
+        for button in self.findChildren(QtWidgets.QPushButton):
+            button.setAutoDefault(False)
+            button.setDefault(False)
+
+    def _set_tab_order(self) -> None:
+        """Setup fields top to bottom, then Start, Resume, Stop, Hide, then the rest."""
+        chain: list[QtWidgets.QWidget] = [
+            *self.config_widget.focus_order(),
+            self.start_button,
+            self.resume_button,
+            self.stop_button,
+            self.close_button,
+            self.setup_toggle,
+        ]
+        for first, second in itertools.pairwise(chain):
+            QtWidgets.QWidget.setTabOrder(first, second)
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        """Enter and Return never press a button here (QDialog would press its default
+        button); Esc still closes (:meth:`reject`)."""
+        if event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        wide_enough = max(self.NARROW_WIDTH, self._setup_needed + self.PROGRESS_MIN_WIDTH)
+        self._apply_layout(narrow=self.width() < wide_enough)
+        if not self._heights_fitted:
+            self._heights_fitted = True
+            self._fit_timer.start()
+
+    def _fit_progress_heights(self) -> None:
+        """First sizes of the System / Active renders / Frames and logs panels: the System
+        rows as tall as they need (at most a third), the table a few rows, the log the rest."""
+        right = self._right_splitter
+        total = sum(right.sizes()) or right.height()
+        if total <= 0 or self._shut_down:
+            return
+        line = self.fontMetrics().lineSpacing()
+        self._fit_setup_width()
+        renders = min(self.renders_box.sizeHint().height(), 8 * line + 60, total // 3)
+        if self._narrow:  # the System panel is a tab of its own
+            right.setSizes([renders, max(1, total - renders)])
+            return
+        chrome = self._system_box.sizeHint().height() - self._system_scroll.sizeHint().height()
+        system = min(self.system_widget.sizeHint().height() + chrome + 2, total * 2 // 5)
+        right.setSizes([system, renders, max(1, total - system - renders)])
+
+    @property
+    def narrow(self) -> bool:
+        """Whether setup and progress are tabs (a narrow window or dock)."""
+        return bool(self._narrow)
+
+    def _apply_layout(self, narrow: bool) -> None:
+        """Side by side when wide; tabs when narrow (Setup, Progress, System): at 640 x 480
+        neither half is usable with the other beside or above it (the setup alone needs
+        ~440 px of width, the progress side ~370 px of height without the System rows)."""
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        setup, progress = self.setup_panel, self.progress_panel
+        self._fit_setup_width()
+        if narrow:
+            sizes = self._splitter.sizes()
+            self._wide_sizes = sizes if all(sizes) else [430, 890]
+            self._tabs.blockSignals(True)
+            self._tabs.addTab(setup, "Setup")
+            self._tabs.addTab(progress, "Progress")
+            self._tabs.addTab(self._system_box, "System")
+            self._tabs.blockSignals(False)
+            self._system_box.show()
+            setup.show()
+            self._stack.setCurrentWidget(self._tabs)
+        else:
+            self._tabs.blockSignals(True)
+            while self._tabs.count():
+                self._tabs.removeTab(0)
+            self._tabs.blockSignals(False)
+            self._right_splitter.insertWidget(0, self._system_box)
+            self._system_box.show()
+            self._splitter.addWidget(setup)
+            self._splitter.addWidget(progress)
+            self._splitter.setStretchFactor(0, 0)
+            self._splitter.setStretchFactor(1, 1)
+            progress.show()
+            self._stack.setCurrentWidget(self._splitter)
+            if getattr(self, "_wide_sizes", None):
+                self._splitter.setSizes(self._wide_sizes)
+        self.set_setup_folded(self._setup_folded)
+        if getattr(self, "_heights_fitted", False):
+            self._fit_timer.start()
+
+    def _fit_setup_width(self) -> None:
+        """Side by side, the setup gets the width its fields need (GPU boxes and their
+        marks come after it was built) without making that the window's minimum: a
+        narrower window shows tabs instead (:meth:`resizeEvent`)."""
+        self._setup_needed = (
+            self.config_widget.minimumSizeHint().width()
+            + self.setup_panel.verticalScrollBar().sizeHint().width()
+            + 6
+        )
+        if self._narrow:
+            return
+        sizes = self._splitter.sizes()
+        total = sum(sizes)
+        if len(sizes) == 2 and 0 < sizes[0] < self._setup_needed < total:
+            self._splitter.setSizes([self._setup_needed, total - self._setup_needed])
+
+    @property
+    def setup_folded(self) -> bool:
+        return self._setup_folded
+
+    def set_setup_folded(self, folded: bool) -> None:
+        """Fold the setup away (the progress gets the room) or show it again. Wide: the
+        setup panel hides; narrow: the Progress tab (folded) or the Setup tab is shown."""
+        self._setup_folded = folded
+        if self._narrow:
+            self._tabs.blockSignals(True)
+            self._tabs.setCurrentWidget(self.progress_panel if folded else self.setup_panel)
+            self._tabs.blockSignals(False)
+        else:
+            self.setup_panel.setVisible(not folded)
+        toggle = getattr(self, "setup_toggle", None)
+        if toggle is not None:
+            toggle.blockSignals(True)
+            toggle.setChecked(not folded)
+            toggle.blockSignals(False)
+            toggle.setArrowType(
+                QtCore.Qt.ArrowType.RightArrow if folded else QtCore.Qt.ArrowType.LeftArrow
+            )
+            toggle.setToolTip(
+                "Show the setup (scene, layers, frames, devices)"
+                if folded
+                else "Fold the setup away to give the progress more room"
+            )
+
+    def _on_setup_toggled(self, shown: bool) -> None:
+        self.set_setup_folded(not shown)
+
+    def _on_tab_changed(self, index: int) -> None:
+        if self._narrow:
+            self._setup_folded = self._tabs.widget(index) is not self.setup_panel
+            self.setup_toggle.blockSignals(True)
+            self.setup_toggle.setChecked(not self._setup_folded)
+            self.setup_toggle.blockSignals(False)
+
+    def _on_close_button(self) -> None:
+        """Close when idle; Hide while rendering: the window goes, the batch goes on."""
+        if self._running:
+            super().reject()  # no question: the button says what it does
+        else:
+            self.close()
+
+    def _show_disabled_gpus(self, statuses: list[RenderStatus]) -> None:
+        """GPUs whose worker the batch disabled, with its reason, in the System panel and
+        in the device choice."""
+        reasons: dict[int, str] = {}
+        for status in statuses:
+            match = _GPU_WORKER.match(status.worker_id)
+            if match and status.state is WorkerState.DISABLED:
+                reasons[int(match.group(1))] = status.message or "no reason given"
+        self.system_widget.set_disabled_gpus(reasons)
+        changed = reasons != self.config_widget.disabled_gpus()
+        # while the batch runs its GPUs are reported one by one: untick once it is over
+        self.config_widget.set_disabled_gpus(reasons, untick=not self._running)
+        if changed:
+            self._fit_setup_width()  # "GPU 2: disabled" is wider than "GPU 2"
 
     def _connect_api(self) -> None:
         api = self.api
@@ -801,6 +1089,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
             self.renders_model.update_statuses(statuses, self._frame_started)
             self._live_workers = sum(1 for s in statuses if not s.state.final)
             self.system_widget.set_rendering_gpus(_gpu_indices(statuses) if self._running else ())
+            self._show_disabled_gpus(statuses)
         if self._pending_summary is not None:
             summary, self._pending_summary = self._pending_summary, None
             self._end_worker_rows(summary)
@@ -993,29 +1282,38 @@ class BatchRenderDialog(QtWidgets.QDialog):
             reason,
             self._stop_requested,
             self._last_batch,
+            self._batch_id,
             self.config_widget.selected_frame_count(),
             len(self.config_widget.checked_layers()),
         )
         if key == self._controls_key:
             return  # called every flush: touch the widgets only when something changed
         self._controls_key = key
+        self._lock_setup(running or self._starting)
         self.start_button.setEnabled(not running and not self._starting and reason is None)
-        self.start_button.setToolTip(reason or "Start rendering in the background")
+        self.start_button.setToolTip(
+            reason or "Start rendering in the background (a new batch: every chosen frame)"
+        )
         resumable = self._last_batch is not None and self._last_batch[1].resumable
-        self.resume_button.setVisible(resumable and not running)
         self.resume_button.setEnabled(resumable and not running and not self._starting)
+        # after a stop or a failure, Resume is the primary action (by look only: Enter
+        # presses nothing); Start beside it would render everything again
+        resume_first = resumable and not running
+        style.set_primary(self.resume_button, resume_first and self.resume_button.isEnabled())
+        style.set_primary(self.start_button, not resume_first and self.start_button.isEnabled())
         self.stop_button.setEnabled(running)
         if self._stop_requested:
-            self.stop_button.setText("Force stop")
+            self.stop_button.setText("Force s&top")
             self.stop_button.setToolTip("Kill the workers now (their current frames are lost)")
         else:
-            self.stop_button.setText("Stop")
+            self.stop_button.setText("S&top")
             self.stop_button.setToolTip(
                 "Stop the batch: no new frames; the frames rendering now are ended"
             )
-        self.close_button.setText("Cancel" if running else "Close")
+        self.close_button.setText("&Hide" if running else "&Close")
         self.close_button.setToolTip(
-            "Close this window: asks whether to stop the batch or keep it rendering"
+            "Hide this window: the batch goes on rendering; open the Batch Render Manager "
+            "again to see it"
             if running
             else "Close this window"
         )
@@ -1023,14 +1321,31 @@ class BatchRenderDialog(QtWidgets.QDialog):
             self.reason_label.setText("")
         elif reason:
             self.reason_label.setText(reason)
-            style.set_text_colour(self.reason_label, style.ERROR)
+            # reading the scene is not an error: it is said in a neutral colour
+            level = "info" if self.config_widget.loading else "error"
+            style.set_status_colour(self.reason_label, level)
         else:
             frames = self.config_widget.selected_frame_count()
             layers = len(self.config_widget.checked_layers())
             self.reason_label.setText(
                 f"Ready: {layers} layer{'s' if layers != 1 else ''} · {frames:,} frames"
             )
-            style.set_text_colour(self.reason_label, style.MUTED)
+            style.set_status_colour(self.reason_label, "muted")
+        self.reason_label.setToolTip(self.reason_label.text())
+
+    def _lock_setup(self, locked: bool) -> None:
+        """While a batch runs the setup is locked (it started that batch; what is set
+        there is for the next one) and folded away; it unfolds when the batch ends."""
+        if locked == self.config_widget.locked:
+            if locked:  # the batch id arrives after the start: the note names it
+                self.config_widget.set_locked(True, self._lock_note())
+            return
+        self.config_widget.set_locked(locked, self._lock_note() if locked else "")
+        self.set_setup_folded(locked)
+
+    def _lock_note(self) -> str:
+        batch = f"batch {self._batch_id}" if self._running and self._batch_id else "a batch"
+        return f"Setup is locked while {batch} renders; it applies to the next batch."
 
     def _on_stop_worker_requested(self, worker_id: str) -> None:
         if self._running:

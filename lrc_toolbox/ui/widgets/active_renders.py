@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from Qt import QtCompat, QtCore, QtGui, QtWidgets
+from Qt import QtCore, QtGui, QtWidgets
 
 from lrc_toolbox.core.qt_compat import emit_signal
 from lrc_toolbox.records.batch import remaining_seconds
@@ -155,8 +155,9 @@ class ActiveRendersModel(QtCore.QAbstractTableModel):
         if role == STATE_ROLE:
             return row.status.state.value
         if role == QtCore.Qt.ItemDataRole.ForegroundRole and column is Column.STATE:
-            colour = style.STATE_COLOURS.get(row.status.state.value)
-            return QtGui.QBrush(QtGui.QColor(colour)) if colour else None
+            level = style.STATE_LEVELS.get(row.status.state.value)
+            # the palette's variant: readable on a dark (Maya) and a light table alike
+            return QtGui.QBrush(QtGui.QColor(style.status_text_colour(level))) if level else None
         if role == QtCore.Qt.ItemDataRole.TextAlignmentRole:
             if column in (Column.FRAME, Column.ELAPSED, Column.ETA):
                 return int(
@@ -349,9 +350,12 @@ class ActiveRendersView(QtWidgets.QTableView):
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         self.fit_columns()
-        QtCompat.QHeaderView.setSectionResizeMode(
-            header, Column.DEVICE, QtWidgets.QHeaderView.ResizeMode.Stretch
-        )
+        # the device gets the width its text needs (not what is left over: it was cut);
+        # the last column takes the slack, a narrow dock scrolls sideways
+        header.setStretchLastSection(True)
+        self.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
+        self.model().rowsInserted.connect(self._fit_device_column)
+        self.model().modelReset.connect(self._fit_device_column)
         self.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
 
@@ -363,6 +367,7 @@ class ActiveRendersView(QtWidgets.QTableView):
             Column.WORKER: "gpu12-b",
             Column.LAYER: "MASTER_BG",
             Column.FRAME: "-1234",
+            Column.DEVICE: "GPU 12 · NVIDIA RTX A6000",
             Column.STATE: "rendering",
             Column.PROGRESS: "100 % 100 % 100 %",
             Column.ELAPSED: "1:00:00",
@@ -373,6 +378,21 @@ class ActiveRendersView(QtWidgets.QTableView):
             title = HEADERS[column][0]
             width = max(metrics.horizontalAdvance(sample), header_metrics.horizontalAdvance(title))
             self.setColumnWidth(column, width + 24)
+
+    def _fit_device_column(self, *_args: Any) -> None:
+        """Widen the Device column to its longest text when workers are added (not on
+        every tick); a longer name than the sample is shown whole, never cut."""
+        metrics = self.fontMetrics()
+        model = self.model()
+        widest = max(
+            (
+                metrics.horizontalAdvance(str(model.index(row, Column.DEVICE).data() or ""))
+                for row in range(model.rowCount())
+            ),
+            default=0,
+        )
+        if widest + 24 > self.columnWidth(Column.DEVICE):
+            self.setColumnWidth(Column.DEVICE, widest + 24)
 
     def _context_menu(self, position: QtCore.QPoint) -> None:
         index = self.indexAt(position)

@@ -115,6 +115,10 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self._frames_error: str | None = None
         self._system: SystemInfo | None = None
         self._gpu_boxes: dict[int, QtWidgets.QCheckBox] = {}
+        #: GPU index -> why the last batch took it out (see :meth:`set_disabled_gpus`)
+        self._disabled_gpus: dict[int, str] = {}
+        self._unticked: set[int] = set()  # disabled GPUs whose untick was decided
+        self._locked = False
         self._validity: tuple[bool, str] | None = None
         self._pool = QtCore.QThreadPool(self)
         self._pool.setMaxThreadCount(1)
@@ -134,12 +138,21 @@ class RenderConfigWidget(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
-        layout.addWidget(self._build_scene())
-        layout.addWidget(self._build_layers(), 1)
-        layout.addWidget(self._build_frames())
-        layout.addWidget(self._build_overrides())
-        layout.addWidget(self._build_devices())
-        layout.addWidget(self._build_advanced())
+        self.lock_note = QtWidgets.QLabel(self)
+        self.lock_note.setObjectName("LRCSetupLockNote")
+        self.lock_note.setWordWrap(True)
+        self.lock_note.hide()
+        layout.addWidget(self.lock_note)
+        self._sections: list[QtWidgets.QWidget] = [
+            self._build_scene(),
+            self._build_layers(),
+            self._build_frames(),
+            self._build_overrides(),
+            self._build_devices(),
+            self._build_advanced(),
+        ]
+        for section in self._sections:
+            layout.addWidget(section, 1 if section.objectName() == "LRCLayersBox" else 0)
 
     def _build_scene(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("Scene", self)
@@ -169,6 +182,7 @@ class RenderConfigWidget(QtWidgets.QWidget):
 
     def _build_layers(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("Render layers", self)
+        box.setObjectName("LRCLayersBox")
         column = QtWidgets.QVBoxLayout(box)
         self.all_layers_check = QtWidgets.QCheckBox("All renderable layers", box)
         self.all_layers_check.setChecked(True)
@@ -184,7 +198,7 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self.layer_list.itemChanged.connect(self._on_layer_item_changed)
         column.addWidget(self.layer_list, 1)
         self.layers_summary = QtWidgets.QLabel(box)
-        style.set_text_colour(self.layers_summary, style.MUTED)
+        style.set_status_colour(self.layers_summary, "muted")
         column.addWidget(self.layers_summary)
         return box
 
@@ -249,7 +263,7 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self._gpu_grid.setContentsMargins(0, 0, 0, 0)
         self._gpu_note = QtWidgets.QLabel("detecting…", self._gpu_panel)
         self._gpu_note.setWordWrap(True)
-        style.set_text_colour(self._gpu_note, style.MUTED)
+        style.set_status_colour(self._gpu_note, "muted")
         self._gpu_grid.addWidget(self._gpu_note, 1, 0, 1, 4)
         form.addRow("GPUs", self._gpu_panel)
         self.processes_spin = QtWidgets.QSpinBox(box)
@@ -428,11 +442,11 @@ class RenderConfigWidget(QtWidgets.QWidget):
         label = self.scene_label
         if self._loading:
             label.setText("Reading the scene…")
-            style.set_text_colour(label, style.MUTED)
+            style.set_status_colour(label, "info")
             label.setToolTip("")
         elif self._scene_error:
             label.setText(self._scene_error)
-            style.set_text_colour(label, style.ERROR)
+            style.set_status_colour(label, "error")
             label.setToolTip("")
         elif self._scene is not None:
             scene = self._scene
@@ -447,11 +461,11 @@ class RenderConfigWidget(QtWidgets.QWidget):
             if scene.warnings:
                 text += f" · {len(scene.warnings)} warning(s)"
             label.setText(text)
-            style.set_text_colour(label, style.WARNING if scene.warnings else style.MUTED)
+            style.set_status_colour(label, "warning" if scene.warnings else "muted")
             label.setToolTip("\n".join(scene.warnings))
         else:
             label.setText("Choose the scene to render.")
-            style.set_text_colour(label, style.MUTED)
+            style.set_status_colour(label, "muted")
             label.setToolTip("")
 
     def _on_scene_edited(self) -> None:
@@ -497,7 +511,8 @@ class RenderConfigWidget(QtWidgets.QWidget):
                     font = item.font()
                     font.setItalic(True)
                     item.setFont(font)
-                    item.setForeground(QtGui.QBrush(QtGui.QColor(style.MUTED)))
+                    muted = style.status_text_colour("muted", self.layer_list.palette())
+                    item.setForeground(QtGui.QBrush(QtGui.QColor(muted)))
                     item.setToolTip(
                         f"{layer.name} is not renderable in the scene; tick it to render it anyway"
                     )
@@ -624,20 +639,53 @@ class RenderConfigWidget(QtWidgets.QWidget):
                 self._frames_error = f"{exc.message} (at column {exc.position + 1})"
         if self._frames_error:
             self.frames_message.setText(self._frames_error)
-            style.set_text_colour(self.frames_message, style.ERROR)
-            self.frames_edit.setProperty("invalid", True)
-            self.frames_edit.setStyleSheet(f"QLineEdit {{ border: 1px solid {style.ERROR}; }}")
+            style.set_status_colour(self.frames_message, "error")
+            self._mark_frames_invalid(True)
             self.frames_edit.setToolTip(self._frames_error)
         else:
             shown = preview_text(self._frames) if self._frames is not None else None
             self.frames_message.setText(shown or EMPTY_FRAMES_PREVIEW)
-            style.set_text_colour(self.frames_message, style.MUTED)
-            self.frames_edit.setProperty("invalid", False)
-            self.frames_edit.setStyleSheet("")
+            style.set_status_colour(self.frames_message, "muted")
+            self._mark_frames_invalid(False)
         self._update_layers_summary()
         self._update_validity()
         # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
         emit_signal(self, "changed")
+
+    def _mark_frames_invalid(self, invalid: bool) -> None:
+        """Show a bad frame list in the field by colour only (a tinted field, and the style
+        sheet's red border of the same width): the field keeps its size."""
+        edit = self.frames_edit
+        if edit.property("invalid") is not None and bool(edit.property("invalid")) == invalid:
+            return
+        edit.setProperty("invalid", invalid)
+        parent = edit.parentWidget()
+        palette = QtGui.QPalette(parent.palette() if parent is not None else edit.palette())
+        if invalid:
+            tint = "#4a2a2a" if style.is_dark(palette) else "#fde8e8"
+            palette.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(tint))
+        edit.setPalette(palette)
+        qstyle = edit.style()
+        qstyle.unpolish(edit)
+        qstyle.polish(edit)
+        edit.update()
+
+    # ------------------------------------------------------------------ lock
+
+    @property
+    def locked(self) -> bool:
+        return self._locked
+
+    def set_locked(self, locked: bool, note: str = "") -> None:
+        """Lock the setup while a batch renders: every field is disabled and ``note`` (one
+        line, e.g. "Setup is locked while batch X renders…") says why; unlocking restores
+        what each field was (a field disabled for its own reason stays disabled)."""
+        self._locked = locked
+        for section in self._sections:
+            section.setEnabled(not locked)
+        self.lock_note.setText(note if locked else "")
+        style.set_status_colour(self.lock_note, "info")
+        self.lock_note.setVisible(locked and bool(note))
 
     # ------------------------------------------------------------------ devices
 
@@ -675,6 +723,12 @@ class RenderConfigWidget(QtWidgets.QWidget):
             box.toggled.connect(self._on_gpu_toggled)
             self._gpu_grid.addWidget(box, n // per_row, n % per_row)
             self._gpu_boxes[gpu.index] = box
+        # the boxes come after the other fields were made: put them where they are shown
+        previous_widget: QtWidgets.QWidget = self.prefix_edit
+        for box in self._gpu_boxes.values():
+            QtWidgets.QWidget.setTabOrder(previous_widget, box)
+            previous_widget = box
+        self._show_disabled_gpus(set())  # new boxes: ticked as usual, marked
         if not usable:
             self._gpu_note.setText(
                 "No GPU is free for rendering: the batch renders on the CPU."
@@ -691,6 +745,87 @@ class RenderConfigWidget(QtWidgets.QWidget):
         self._gpu_note.setVisible(bool(self._gpu_note.text()))
         self._gpu_grid.addWidget(self._gpu_note, (len(info.gpus) - 1) // per_row + 1, 0, 1, 4)
         self._on_cpu_toggled(self.cpu_check.isChecked())
+
+    def set_disabled_gpus(self, reasons: dict[int, str], *, untick: bool = True) -> None:
+        """GPUs the batch took out (a worker disabled: out of memory, a driver error...),
+        with the reason. Such a GPU's box is unticked once, when it is first reported, and
+        marked with the reason: the next batch does not use it unless the artist ticks it
+        again (the box stays enabled for that). When that would leave no GPU ticked (every
+        worker disabled: the cause is the licence or the scene, not a GPU) the boxes stay
+        ticked and are only marked. An empty dict clears the marks.
+
+        Args:
+            untick: False while the batch still runs (its GPUs are reported one by one):
+                mark only; the unticking waits for the call after the batch ended.
+        """
+        reasons = {int(index): str(reason) for index, reason in reasons.items()}
+        changed = reasons != self._disabled_gpus
+        self._disabled_gpus = reasons
+        self._unticked &= set(reasons)
+        to_untick: set[int] = set()
+        pending = set(reasons) - self._unticked
+        if untick and pending:
+            self._unticked |= pending
+            if set(self.checked_gpus()) - set(reasons):  # else nothing would be left
+                to_untick = pending
+        if changed or to_untick:
+            self._show_disabled_gpus(to_untick)
+
+    def disabled_gpus(self) -> dict[int, str]:
+        return dict(self._disabled_gpus)
+
+    def _show_disabled_gpus(self, untick: set[int]) -> None:
+        system = self._system
+        if system is None:
+            return
+        usable = {g.index for g in system.available_gpus()}
+        for index, box in self._gpu_boxes.items():
+            if index not in usable:
+                continue  # kept for Maya or unusable: its own text says so
+            reason = self._disabled_gpus.get(index)
+            name = next((g.name for g in system.gpus if g.index == index), "")
+            if reason is None:
+                box.setText(f"GPU {index}")
+                box.setToolTip(f"Render on GPU {index} ({name})")
+                style.set_text_colour(box, None)
+                continue
+            if index in untick and box.isChecked():
+                box.setChecked(False)
+            box.setText(f"GPU {index}: disabled")
+            box.setToolTip(
+                f"GPU {index} ({name}) was disabled in the last batch: {reason}\n"
+                "Tick it to render on it again in the next batch."
+            )
+            style.set_status_colour(box, "warning")
+
+    def focus_order(self) -> list[QtWidgets.QWidget]:
+        """The fields in the order Tab visits them: top to bottom, the GPU boxes where they
+        are shown."""
+        widgets: list[QtWidgets.QWidget] = [self.scene_edit, self.browse_button]
+        current = getattr(self, "current_button", None)
+        if current is not None:
+            widgets.append(current)
+        widgets += [
+            self.all_layers_check,
+            self.layer_list,
+            self.frames_edit,
+            self.renderer_combo,
+            self.camera_combo,
+            self.output_edit,
+            self.output_button,
+            self.prefix_edit,
+            *self._gpu_boxes.values(),
+            self.processes_spin,
+            self.cpu_check,
+            self.threads_spin,
+            self.advanced_button,
+            self.chunk_spin,
+            self.order_combo,
+            self.attempts_spin,
+            self.timeout_spin,
+            self.skip_existing_check,
+        ]
+        return widgets
 
     def checked_gpus(self) -> list[int]:
         return [index for index, box in self._gpu_boxes.items() if box.isChecked()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from Qt import QtCore, QtGui, QtWidgets
 
@@ -29,18 +29,30 @@ ROLE_TEXT = {
     "idle": "idle",
     "shared": "shared with Maya",
     "unusable": "unusable",
+    "disabled": "disabled",
 }
+#: the widest a "disabled: <reason>" chip is drawn (the whole reason is in its tooltip)
+DISABLED_CHIP_WIDTH = 170
 
 
-def gpu_role(info: SystemInfo, gpu: GPUInfo, rendering: Iterable[int] = ()) -> tuple[str, str]:
+def gpu_role(
+    info: SystemInfo,
+    gpu: GPUInfo,
+    rendering: Iterable[int] = (),
+    disabled: Mapping[int, str] | None = None,
+) -> tuple[str, str]:
     """What a GPU is used for, as ``(key, text for people)``.
 
     Keys: ``maya`` (kept for the artist's Maya), ``rendering`` (a worker renders on it),
     ``idle`` (free for rendering, no worker on it), ``shared`` (the only GPU, used by Maya
-    and by workers), ``unusable`` (a query error; the text says which).
+    and by workers), ``unusable`` (a query error; the text says which), ``disabled`` (the
+    batch took it out: ``disabled`` maps GPU index -> reason; the text is
+    ``disabled: <reason>``).
     """
     if gpu.error is not None:
         return "unusable", f"unusable: {gpu.error}"
+    if disabled and gpu.index in disabled:
+        return "disabled", f"disabled: {disabled[gpu.index] or 'no reason given'}"
     busy = gpu.index in set(rendering)
     if len(info.gpus) == 1:
         if info.single_gpu_policy is SingleGpuPolicy.SHARE:
@@ -133,6 +145,7 @@ class SystemInfoWidget(QtWidgets.QWidget):
         self._refresh_function = refresh_function
         self._info: SystemInfo | None = None
         self._rendering: set[int] = set()
+        self._disabled: dict[int, str] = {}
         self._rows: list[_GpuRow] = []
         self._task: _RefreshTask | None = None
         self._generation = 0
@@ -158,7 +171,7 @@ class SystemInfoWidget(QtWidgets.QWidget):
         self._grid.setColumnStretch(1, 1)
         for column, text in enumerate(("Device", "Memory", "Load", "Temp", "Role")):
             header = QtWidgets.QLabel(text, self)
-            style.set_text_colour(header, style.MUTED)
+            style.set_status_colour(header, "muted")
             if column in (2, 3):
                 header.setAlignment(
                     QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
@@ -181,14 +194,14 @@ class SystemInfoWidget(QtWidgets.QWidget):
         self._gpu_error = QtWidgets.QLabel(self)
         self._gpu_error.setWordWrap(True)
         self._gpu_error.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        style.set_text_colour(self._gpu_error, style.WARNING)
+        style.set_status_colour(self._gpu_error, "warning")
         self._gpu_error.hide()
         layout.addWidget(self._gpu_error)
         self._notes = QtWidgets.QLabel(self)
         self._notes.setWordWrap(True)
         self._notes.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self._notes.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        style.set_text_colour(self._notes, style.MUTED)
+        style.set_status_colour(self._notes, "muted")
         layout.addWidget(self._notes)
         self._placeholder: QtWidgets.QLabel | None = QtWidgets.QLabel(
             "Detecting CPU, RAM and GPUs…", self
@@ -256,11 +269,34 @@ class SystemInfoWidget(QtWidgets.QWidget):
             for row, gpu in zip(self._rows, self._info.gpus, strict=True):
                 self._show_role(row, self._info, gpu)
 
+    def set_disabled_gpus(self, reasons: Mapping[int, str]) -> None:
+        """GPUs the batch took out (GPU index -> reason): their row says
+        ``disabled: <reason>`` instead of "idle"; an empty mapping clears them."""
+        disabled = {int(index): str(reason) for index, reason in reasons.items()}
+        if disabled == self._disabled:
+            return
+        self._disabled = disabled
+        if self._info is not None:
+            for row, gpu in zip(self._rows, self._info.gpus, strict=True):
+                self._show_role(row, self._info, gpu)
+
     def gpu_roles(self) -> dict[int, str]:
-        """GPU index -> the role text shown (what an artist reads)."""
+        """GPU index -> the role text (what an artist reads; the chip may elide it)."""
         if self._info is None:
             return {}
-        return {g.index: gpu_role(self._info, g, self._rendering)[1] for g in self._info.gpus}
+        return {
+            g.index: gpu_role(self._info, g, self._rendering, self._disabled)[1]
+            for g in self._info.gpus
+        }
+
+    def role_label(self, index: int) -> QtWidgets.QLabel | None:
+        """The role chip of GPU ``index`` (tests and screenshots)."""
+        if self._info is None:
+            return None
+        for row, gpu in zip(self._rows, self._info.gpus, strict=True):
+            if gpu.index == index:
+                return row.role
+        return None
 
     def _show_gpu(self, row: _GpuRow, info: SystemInfo, gpu: GPUInfo) -> None:
         row.name.setText(f"<b>GPU {gpu.index}</b>  {html.escape(gpu.name)}")
@@ -286,25 +322,32 @@ class SystemInfoWidget(QtWidgets.QWidget):
         temp = gpu.temperature_c
         row.temperature.setText("n/a" if temp is None else f"{temp} °C")
         if temp is not None:
-            style.set_text_colour(row.temperature, style.ERROR if temp >= 85 else None)
+            style.set_status_colour(row.temperature, "error" if temp >= 85 else None)
         self._show_role(row, info, gpu)
 
     def _show_role(self, row: _GpuRow, info: SystemInfo, gpu: GPUInfo) -> None:
-        key, text = gpu_role(info, gpu, self._rendering)
+        key, text = gpu_role(info, gpu, self._rendering, self._disabled)
         short = ROLE_TEXT["unusable"] if key == "unusable" else text
+        if key == "disabled":
+            short = row.role.fontMetrics().elidedText(
+                text, QtCore.Qt.TextElideMode.ElideRight, DISABLED_CHIP_WIDTH
+            )
         row.role.setText(short)
+        row.role.setMinimumWidth(max(118, row.role.fontMetrics().horizontalAdvance(short) + 16))
         tooltip = {
             "maya": "Kept free for your interactive Maya (its viewport); workers do not use it.",
             "rendering": "A background worker renders on this GPU.",
             "idle": "Free for rendering; no worker uses it right now.",
             "shared": "The only GPU: Maya's viewport and the workers share it.",
             "unusable": text,
+            "disabled": f"GPU {gpu.index} {text}\nThe batch took it out; its frames went to "
+            "the other workers. It is not ticked for the next batch.",
         }[key]
         row.role.setToolTip(tooltip)
         if key != row.role_key:
             row.role_key = key
             row.role.setStyleSheet(
-                f"QLabel {{ background-color: {style.ROLE_COLOURS[key]}; color: #f0f0f0;"
+                f"QLabel {{ background-color: {style.ROLE_COLOURS[key]}; color: {style.CHIP_TEXT};"
                 " border-radius: 3px; padding: 1px 6px; }"
             )
 
