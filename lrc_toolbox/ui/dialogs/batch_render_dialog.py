@@ -1167,7 +1167,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 "",
                 f"Showing batch {self._batch_id}, already rendering: {finished} of "
                 f"{self._total} frames had finished. Earlier log lines are in the log files "
-                "(Open log file).",
+                "(Log file).",
             )
         )
 

@@ -883,18 +883,20 @@ class RenderProgressWidget(QtWidgets.QWidget):
         strip_area.setWidget(self.frame_strip)
         self._strip_area = strip_area
         self.preview.connect_strip(self.frame_strip)
-        top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        top.setChildrenCollapsible(True)  # a narrow dock may fold the preview away
-        top.addWidget(strip_area)
-        top.addWidget(self.preview)
-        top.setStretchFactor(0, 1)
-        top.setStretchFactor(1, 0)
-        self._top_splitter = top
+        # the preview sits beside the log, the tallest part: the strip keeps its own height
+        bottom = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        bottom.setChildrenCollapsible(True)  # a narrow dock may fold the preview away
+        bottom.addWidget(self.log_view)
+        bottom.addWidget(self.preview)
+        bottom.setStretchFactor(0, 1)
+        bottom.setStretchFactor(1, 0)
+        bottom.setCollapsible(0, False)
+        self._bottom_splitter = bottom
 
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        splitter.addWidget(top)
+        splitter.addWidget(strip_area)
         splitter.addWidget(self._failed_box)
-        splitter.addWidget(self.log_view)
+        splitter.addWidget(bottom)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 0)
         splitter.setStretchFactor(2, 1)
@@ -918,7 +920,7 @@ class RenderProgressWidget(QtWidgets.QWidget):
         """Build the strip from a plan: one row per layer, every frame pending.
 
         The plan's workers are offered in the log's worker selector, and its ``log_dir``
-        (None until the batch has an id) is where "Open log file" looks.
+        (None until the batch has an id) is where "Log file" looks.
         """
         strip = self.frame_strip
         strip.set_layers(plan.whole_batch().items())  # a resume: the whole batch

@@ -7,7 +7,7 @@ Why it is built this way (the dashboard runs inside Maya and must never freeze i
   lines that fell out of the window and one ``beginInsertRows`` for the new ones.
 - Memory is bounded: only the latest ``max_lines`` lines (all workers together) are kept;
   older ones are dropped. The full logs stay on disk (``<log dir>/<worker>.log``, written
-  by the process manager), one click away with "Open log file".
+  by the process manager), one click away with "Log file".
 - A line is a plain tuple of numbers and strings, which Python's cycle collector stops
   tracking after its first pass: thousands of lines a second never promote into the old
   generations, so they do not make Maya's (large) full collections more frequent.
@@ -400,7 +400,11 @@ class LogView(QtWidgets.QWidget):
     def _build_ui(self) -> None:
         self.worker_combo = QtWidgets.QComboBox()
         self.worker_combo.addItem(_ALL_WORKERS_LABEL, None)
-        self.worker_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # a small dock: the combos may shrink to a few characters (their lists stay whole)
+        self.worker_combo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.worker_combo.setMinimumContentsLength(7)
         self.worker_combo.setToolTip("Show the lines of one worker, or of all of them")
         self.worker_combo.currentIndexChanged.connect(self._on_worker_chosen)
 
@@ -408,6 +412,10 @@ class LogView(QtWidgets.QWidget):
         for label, level in _LEVEL_CHOICES:
             self.level_combo.addItem(label, level)
         self.level_combo.setToolTip("Hide lines below this level")
+        self.level_combo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.level_combo.setMinimumContentsLength(8)
         self.level_combo.currentIndexChanged.connect(self._on_level_chosen)
 
         self.search_edit = QtWidgets.QLineEdit()
@@ -425,7 +433,7 @@ class LogView(QtWidgets.QWidget):
         self.next_button.setToolTip("Next match (newer; wraps around)")
         self.next_button.clicked.connect(self.find_next)
         self.match_label = QtWidgets.QLabel()
-        self.match_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("00000 / 00000"))
+        self.match_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("000 / 000"))
 
         self.follow_button = QtWidgets.QToolButton()
         self.follow_button.setText("Follow")
@@ -437,7 +445,8 @@ class LogView(QtWidgets.QWidget):
         )
         self.follow_button.toggled.connect(self.set_follow_tail)
 
-        self.open_button = QtWidgets.QPushButton("Open log file")
+        self.open_button = QtWidgets.QPushButton("Log file")
+        self.open_button.setAutoDefault(False)
         self.open_button.clicked.connect(self.open_log_file)
 
         bar = QtWidgets.QHBoxLayout()
