@@ -92,11 +92,19 @@ class WorkerState(str, enum.Enum):
     FINISHED = "finished"
     FAILED = "failed"
     DISABLED = "disabled"  # crash loop or fatal error: the slot takes no more work
+    #: the user gave the slot's GPU back to Maya mid-batch (``release_gpu``): nothing is
+    #: broken, the slot takes no work until the GPU is taken back (``return_gpu``)
+    RELEASED = "released"
 
     @property
     def final(self) -> bool:
         """The worker process has ended."""
-        return self in (WorkerState.FINISHED, WorkerState.FAILED, WorkerState.DISABLED)
+        return self in (
+            WorkerState.FINISHED,
+            WorkerState.FAILED,
+            WorkerState.DISABLED,
+            WorkerState.RELEASED,
+        )
 
 
 class SingleGpuPolicy(str, enum.Enum):
