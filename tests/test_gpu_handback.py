@@ -305,6 +305,42 @@ def test_the_render_service_gives_a_gpu_back_and_takes_it_back(
         api.shutdown()
 
 
+def test_the_python_api_gives_a_gpu_back_and_takes_it_back(
+    service_settings: Settings, sim: Path
+) -> None:
+    import lrc_toolbox.api as lrc
+
+    handle = lrc.submit(config(sim, "1-12"), simulate=True, settings=service_settings)
+    assert handle.batch_id is not None, handle.error
+    given = lrc.release_gpu(handle.batch_id, 3, finish_frame=False, settings=service_settings)
+    assert given.released and given.workers == ["gpu3"] and not given.finish_frame
+    back = lrc.return_gpu(handle.batch_id, 3, settings=service_settings)
+    assert not back.released and back.workers == ["gpu3"]
+    summary = handle.wait(timeout=120)
+    assert summary["state"] == "done" and summary["done"] == 12 and summary["failed"] == 0
+
+
+def test_the_python_api_says_when_no_render_service_runs(sim: Path) -> None:
+    import lrc_toolbox.api as lrc
+
+    settings = Settings(temp_root=str(sim / "tmp"), job_store_path=str(sim / "jobs.sqlite"))
+    with pytest.raises(BadRequest, match="no render service runs for"):
+        lrc.release_gpu("b1", 1, settings=settings)
+
+
+def test_a_batch_handle_gives_a_gpu_of_its_own_process_back(
+    service_settings: Settings, sim: Path
+) -> None:
+    import lrc_toolbox.api as lrc
+
+    settings = service_settings  # no service is started: the batch renders in this process
+    handle = lrc.submit(config(sim), simulate=True, settings=settings, service=False)
+    given = handle.release_gpu(2, finish_frame=False)
+    assert given.released and given.batch_id == handle.batch_id
+    summary = handle.wait(timeout=120)
+    assert summary["done"] == 6 and summary["workers"]["gpu2"]["released"] == RELEASED_REASON
+
+
 # ----------------------------------------------------------------------------- the CLI
 
 
