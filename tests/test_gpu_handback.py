@@ -242,6 +242,63 @@ def test_a_gpu_request_naming_another_batch_is_refused(
     summary()
 
 
+def test_the_end_message_says_a_gpu_was_given_back_not_that_it_failed() -> None:
+    from lrc_toolbox.cli.run_batch import _event_text, _summary_text
+    from lrc_toolbox.records.batch import WorkerSummary
+
+    summary = BatchSummary(
+        total=6,
+        done=6,
+        batch_id="b1",
+        state=BatchState.DONE,
+        workers={"gpu1": WorkerSummary(device="GPU 1", released=RELEASED_REASON)},
+    )
+    assert _summary_text(summary).splitlines()[-1] == "  gpu1: given back to Maya by the user"
+    event = {"worker": "gpu1", "state": "released", "reason": RELEASED_REASON}
+    assert _event_text("worker_finished", event, verbose=False) == (
+        False,
+        "[gpu1] given back to Maya by the user",
+    )
+
+
+# ----------------------------------------------------------------------------- Maya's GPU
+
+
+def _maya_gpu_used(used_mb: int, threshold: float = 90.0) -> Any:
+    from lrc_toolbox.core.system_detector import SystemDetector
+    from lrc_toolbox.utils.gpu_utils import simulated_gpus
+
+    info = SystemDetector(
+        Settings(simulate_gpus=4, maya_gpu_memory_warn_percent=threshold)
+    ).detect()
+    gpu = info.gpu(info.reserved_gpus[0])
+    assert gpu is not None and gpu.memory_total_mb == simulated_gpus(4).gpus[0].memory_total_mb
+    gpu.memory_used_mb = used_mb
+    return SystemDetector(
+        Settings(simulate_gpus=4, maya_gpu_memory_warn_percent=threshold)
+    ).maya_gpu_pressure(info)
+
+
+def test_maya_short_of_gpu_memory_is_an_offer_to_give_a_gpu_back() -> None:
+    from lrc_toolbox.utils.gpu_utils import simulated_gpus
+
+    total = simulated_gpus(4).gpus[0].memory_total_mb
+    pressure = _maya_gpu_used(total * 95 // 100)
+    assert pressure is not None and pressure.gpu == 0 and pressure.threshold_percent == 90
+    assert pressure.used_percent >= 94.9
+    assert "give a rendering GPU back to Maya" in pressure.message
+
+
+@pytest.mark.parametrize(("share", "threshold"), [(50, 90.0), (99, 0.0)])
+def test_maya_with_gpu_memory_to_spare_or_the_offer_off_gets_none(
+    share: int, threshold: float
+) -> None:
+    from lrc_toolbox.utils.gpu_utils import simulated_gpus
+
+    total = simulated_gpus(4).gpus[0].memory_total_mb
+    assert _maya_gpu_used(total * share // 100, threshold) is None
+
+
 # ----------------------------------------------------------------------------- the wire
 
 

@@ -90,6 +90,10 @@ class Settings(JsonModel):
     render_service: bool = True
     #: the render service exits after this long with no batch and no client attached
     service_idle_seconds: float = 300.0
+    #: the GPU kept for Maya counts as short of memory above this share of it in use (%):
+    #: ``SystemDetector.maya_gpu_pressure`` then offers to give a rendering GPU back to
+    #: Maya; 0 never offers
+    maya_gpu_memory_warn_percent: float = 90.0
 
     def validate(self) -> Settings:
         """Reject values that would make the manager misbehave; returns ``self``."""
@@ -118,6 +122,11 @@ class Settings(JsonModel):
             ("log_view_lines", self.log_view_lines >= 100, "100 or more"),
             ("history_keep_days", self.history_keep_days >= 0, "0 or more"),
             ("service_idle_seconds", self.service_idle_seconds >= 0, "0 or more seconds"),
+            (
+                "maya_gpu_memory_warn_percent",
+                0 <= self.maya_gpu_memory_warn_percent <= 100,
+                "a percentage from 0 (never offer) to 100",
+            ),
         ]
         for f in fields(self):  # inf, 1e999 and nan are numbers to JSON and float()
             value = getattr(self, f.name)

@@ -467,6 +467,25 @@ class SystemInfo(JsonModel):
         return max(1, self.cpu.logical_cores - self.reserved_cpu_cores)
 
 
+@dataclass
+class MayaGpuPressure(JsonModel):
+    """The GPU kept for Maya is short of memory (NVML's used / total over the
+    ``maya_gpu_memory_warn_percent`` setting): what the dashboard shows as an offer to
+    give one rendering GPU back to Maya (``release_gpu``)."""
+
+    #: Maya's GPU (its NVML index) and name
+    gpu: int
+    name: str = ""
+    memory_used_mb: int = 0
+    memory_total_mb: int = 0
+    #: used / total, in percent
+    used_percent: float = 0.0
+    #: the setting it went over
+    threshold_percent: float = 0.0
+    #: one line for people: what is short and what to do
+    message: str = ""
+
+
 # --------------------------------------------------------------------------- live status
 
 
