@@ -20,6 +20,7 @@ from test_render_engine import TIMEOUT_MS, make_api
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_lock import process_alive
 from lrc_toolbox.core.batch_render_api import BadRequest, BatchRenderAPI
+from lrc_toolbox.core.job_store import JobStore
 from lrc_toolbox.records.batch import RELEASED_REASON, BatchSummary, GpuHandback
 from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig, WorkerState
 from lrc_toolbox.records.service import Op, Reply, Request, decode, encode
@@ -82,6 +83,36 @@ def wait_finished(qtbot: Any, api: BatchRenderAPI) -> Callable[[], BatchSummary]
         return summary
 
     return result
+
+
+# ----------------------------------------------------------------------------- the parts
+
+
+def test_the_scheduler_takes_a_workers_frames_back_without_charging_them() -> None:
+    from lrc_toolbox.core.scheduler import Scheduler
+
+    scheduler = Scheduler({"BG": [1, 2, 3, 4]}, chunk_size=2)
+    assert scheduler.next_assignment("gpu1", None) is not None
+    scheduler.frame_started("BG", 1, "gpu1", 10.0)
+    given = scheduler.give_back("gpu1")
+    assert [(t.frame, t.state, t.attempts) for t in given] == [
+        (1, FrameState.PENDING, 0),
+        (2, FrameState.PENDING, 0),
+    ]
+    assert scheduler.held_by("gpu1") == [] and scheduler.summary().retries == 0
+    again = scheduler.next_assignment("gpu2", None)
+    assert again is not None and again.frames == (1, 2)  # back at the front, in order
+
+
+def test_the_job_store_uncounts_the_try_of_a_frame_given_back(tmp_path: Path) -> None:
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        batch_id = store.create_batch(
+            RenderConfig(scene="/shots/a.ma"), {"BG": [1, 2]}, scene="/shots/a.ma", snapshot="s"
+        )
+        store.frame_started(batch_id, "BG", 1, worker="gpu1", device="GPU 1")
+        assert store.frames_given_back(batch_id, [("BG", 1), ("BG", 2)]) == 1  # 2 not running
+        (first, _second) = store.frames(batch_id)
+        assert first.state is FrameState.PENDING and first.attempts == 0
 
 
 # ----------------------------------------------------------------------------- the engine
