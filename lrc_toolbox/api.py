@@ -10,6 +10,8 @@ Import from here, not from the internal modules: names here stay stable across r
     summary = lrc.render({"scene": "/shots/s010.ma", "frames": "1-24"})   # blocks
     handle = lrc.submit(lrc.RenderConfig(scene="/shots/s010.ma", layers=["BG"]))
     handle.status(); handle.wait(); handle.stop()
+    lrc.release_gpu(handle.batch_id, 2)         # give GPU 2 back to Maya mid-batch
+    lrc.return_gpu(handle.batch_id, 2)          # and take it back
     lrc.read_ready("/shots/s010/images")        # the frames finished so far
 
 ``render`` and ``submit`` run the batch in the local render service by default (the
@@ -21,7 +23,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrc_toolbox.core.batch_handle import BatchHandle, render, submit
+from lrc_toolbox.core.batch_handle import (
+    BatchHandle,
+    release_gpu,
+    render,
+    return_gpu,
+    submit,
+)
 from lrc_toolbox.core.batch_render_api import (
     BadRequest,
     BatchError,
@@ -29,6 +37,7 @@ from lrc_toolbox.core.batch_render_api import (
     EnvironmentProblem,
 )
 from lrc_toolbox.core.ready_manifest import read_ready
+from lrc_toolbox.records.batch import GpuHandback
 from lrc_toolbox.records.frame_parser import FrameRangeError, format_frames, parse_frames
 from lrc_toolbox.records.models import RenderConfig, ValidationError
 
@@ -39,12 +48,15 @@ __all__ = [
     "BatchRenderAPI",
     "EnvironmentProblem",
     "FrameRangeError",
+    "GpuHandback",
     "RenderConfig",
     "ValidationError",
     "format_frames",
     "parse_frames",
     "read_ready",
+    "release_gpu",
     "render",
+    "return_gpu",
     "show_batch_render",
     "submit",
 ]

@@ -120,6 +120,7 @@ def test_summary_round_trips_and_reads_back_stored_data_from_a_newer_version() -
     assert data["state"] == "failed" and data["workers"]["gpu1"] == {
         "device": "GPU 1",
         "disabled": None,
+        "released": None,
     }
     assert BatchSummary.from_dict(data) == summary
     assert BatchSummary.from_stored({**data, "added_later": 1}) == summary

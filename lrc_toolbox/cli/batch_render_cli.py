@@ -139,6 +139,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from lrc_toolbox.cli.service_command import add_service_parser
 
     add_service_parser(sub)
+    from lrc_toolbox.cli.gpu_command import add_gpu_parser
+
+    add_gpu_parser(sub)
     add_farm_parsers(sub)
 
     from lrc_toolbox.cli.log_command import add_log_parser
@@ -635,7 +638,11 @@ def _cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"attempt(s): {item['error']}\n"
         )
     for w in worker_rows:
-        out.write(f"  worker {w['id']:<8} {w['state']:<9} {w['device']}  log: {w['log']}\n")
+        # a GPU given back to Maya is no failure: say so where the state alone would not
+        given_back = f" ({w['reason']})" if w["state"] == "released" else ""
+        out.write(
+            f"  worker {w['id']:<8} {w['state']:<9} {w['device']}{given_back}  log: {w['log']}\n"
+        )
     if record.state.resumable:
         out.write(f"resume with: lrc-batch-render resume {record.id}\n")
     return EXIT_OK
@@ -654,6 +661,7 @@ COMMANDS = (
     "history",
     "status",
     "service",
+    "gpu",
     *FARM_COMMANDS,
     "log",
 )
@@ -697,6 +705,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lrc_toolbox.cli.service_command import run_service_command
 
         return run_service_command(args, out, err)
+    if args.command == "gpu":
+        from lrc_toolbox.cli.gpu_command import run_gpu_command
+
+        return run_gpu_command(args, out, err)
     if args.command in FARM_COMMANDS:
         return run_farm_command(args, out, err)
     if args.command == "log":

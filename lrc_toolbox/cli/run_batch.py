@@ -352,6 +352,8 @@ def _event_text(name: str, data: dict[str, Any], verbose: bool) -> tuple[bool, s
     if name == "worker_finished":
         if data["state"] == "finished" and not verbose:
             return None
+        if data["state"] == "released":  # its GPU given back to Maya: asked for, no failure
+            return False, f"[{worker}] {data['reason']}"
         return data["state"] != "finished", f"[{worker}] {data['state']}: {data['reason']}"
     if name == "log":
         level = data["level"]
@@ -389,6 +391,9 @@ def _summary_text(summary: BatchSummary) -> str:
         line += f"\nresume with: lrc-batch-render resume {summary.batch_id}"
     for failed in summary.failed_frames[:20]:
         line += f"\n  failed {failed.layer} frame {failed.frame}: {failed.reason}"
+    for worker, info in summary.workers.items():
+        if info.released:  # not a failure: said apart from the disabled ones
+            line += f"\n  {worker}: {info.released}"
     return line
 
 

@@ -96,6 +96,10 @@ class Settings(JsonModel):
     #: options, split as a POSIX shell would, never run through one); "Open frame" appends
     #: the image path as the last argument. None: the system's default application.
     image_viewer: str | None = None
+    #: the GPU kept for Maya counts as short of memory above this share of it in use (%):
+    #: ``SystemDetector.maya_gpu_pressure`` then offers to give a rendering GPU back to
+    #: Maya; 0 never offers
+    maya_gpu_memory_warn_percent: float = 90.0
 
     def validate(self) -> Settings:
         """Reject values that would make the manager misbehave; returns ``self``."""
@@ -129,6 +133,11 @@ class Settings(JsonModel):
                 self.image_viewer is None or viewer_command(self.image_viewer) is not None,
                 'a command such as "djv" or "/opt/rv/bin/rv -fullscreen" (quotes closed), '
                 "or unset for the system viewer",
+            ),
+            (
+                "maya_gpu_memory_warn_percent",
+                0 <= self.maya_gpu_memory_warn_percent <= 100,
+                "a percentage from 0 (never offer) to 100",
             ),
         ]
         for f in fields(self):  # inf, 1e999 and nan are numbers to JSON and float()

@@ -33,12 +33,24 @@ from typing import Any
 from Qt import QtCore
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
-from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+from lrc_toolbox.core.batch_render_api import (
+    BadRequest,
+    BatchError,
+    BatchRenderAPI,
+    EnvironmentProblem,
+)
 from lrc_toolbox.core.events import connect_events
-from lrc_toolbox.records.batch import BatchSummary
+from lrc_toolbox.records.batch import BatchSummary, GpuHandback
 from lrc_toolbox.records.models import BatchState, RenderConfig
 
-__all__ = ["BatchHandle", "absolute_config", "render", "submit"]
+__all__ = [
+    "BatchHandle",
+    "absolute_config",
+    "release_gpu",
+    "render",
+    "return_gpu",
+    "submit",
+]
 
 EventCallback = Callable[[str, dict[str, Any]], None]
 
@@ -167,6 +179,36 @@ class BatchHandle:
                 self._record("batch_finished", {"summary": summary.to_dict()})
             return
         api.stop_all_renders()
+
+    def release_gpu(self, gpu: int, *, finish_frame: bool = True) -> GpuHandback:
+        """Give GPU ``gpu`` back to Maya while the batch renders (see
+        :func:`release_gpu`); works for a batch of the render service and for one
+        rendering in this process (``service=False``).
+
+        Raises:
+            BadRequest: the batch is not rendering, or ``gpu`` is not one of its GPUs, or
+                it is given back already.
+        """
+        return self._live_api().release_gpu(
+            gpu, finish_frame=finish_frame, batch_id=self.batch_id or ""
+        )
+
+    def return_gpu(self, gpu: int) -> GpuHandback:
+        """Take GPU ``gpu`` back into the batch (see :func:`return_gpu`).
+
+        Raises:
+            BadRequest: the batch is not rendering, or ``gpu`` was not given back.
+        """
+        return self._live_api().return_gpu(gpu, batch_id=self.batch_id or "")
+
+    def _live_api(self) -> BatchRenderAPI:
+        api = self._api
+        if api is None or self._done.is_set() or not self.batch_id:
+            raise BadRequest(
+                f"batch {self.batch_id or '(not started)'} is not rendering: GPUs are given "
+                "back and taken back only while it renders"
+            )
+        return api
 
     # ------------------------------------------------------------------ wiring
 
@@ -304,3 +346,78 @@ def render(
 
 #: the QCoreApplication made for plain-Python callers, kept alive for the process
 _APP: list[Any] = []
+
+
+# --------------------------------------------------------------------------- GPUs given back
+
+
+def release_gpu(
+    batch_id: str, gpu: int, *, finish_frame: bool = True, settings: Settings | None = None
+) -> GpuHandback:
+    """Give GPU ``gpu`` of batch ``batch_id`` (rendering in the render service) back to
+    Maya: its worker finishes its current frame (``finish_frame``) or abandons it now (the
+    frame goes back to the queue without costing it a try), then exits and frees the GPU;
+    its frames go to the other GPUs. :func:`return_gpu` takes it back.
+
+    Raises:
+        BadRequest: no render service runs that batch, ``gpu`` is not one of its GPUs, or
+            it is given back already (exit code 2).
+        EnvironmentProblem: the render service cannot be reached (exit code 3).
+    """
+    from lrc_toolbox.records.service import Op
+
+    return _ask_service(
+        Op.RELEASE_GPU, settings, batch_id=batch_id, gpu=gpu, finish_frame=finish_frame
+    )
+
+
+def return_gpu(batch_id: str, gpu: int, *, settings: Settings | None = None) -> GpuHandback:
+    """Take GPU ``gpu`` back into batch ``batch_id`` (rendering in the render service)
+    after :func:`release_gpu`: a fresh worker joins the batch and takes frames again.
+
+    Raises:
+        BadRequest: no render service runs that batch, or ``gpu`` was not given back.
+        EnvironmentProblem: the render service cannot be reached.
+    """
+    from lrc_toolbox.records.service import Op
+
+    return _ask_service(Op.RETURN_GPU, settings, batch_id=batch_id, gpu=gpu)
+
+
+def _ask_service(op: Any, settings: Settings | None, **fields: Any) -> GpuHandback:
+    """One GPU request to the running render service (none is started for it)."""
+    from lrc_toolbox.core.batch_lock import process_alive
+    from lrc_toolbox.records.service import ErrorKind
+    from lrc_toolbox.service.channel import SERVICE_DIR_NAME, read_info
+    from lrc_toolbox.service.client import ServiceClient, ServiceUnavailable
+
+    settings = settings or load_settings().settings
+    folder = settings.resolved_temp_root() / SERVICE_DIR_NAME
+    info = read_info(folder) if folder.is_dir() else None
+    absent = BadRequest(
+        f"no render service runs for {settings.resolved_temp_root()}: GPUs are given back "
+        "only to a batch rendering in the render service (a batch rendered in its own "
+        "process, service=False or --foreground, is reached through its BatchHandle)"
+    )
+    if info is None or not process_alive(info.pid, info.started):
+        raise absent
+    try:
+        client = ServiceClient.attach(
+            settings, simulate=info.simulate, client=f"python {os.getpid()}", start=False
+        )
+        if client is None:
+            raise absent
+        try:
+            reply = client.request(op, **fields)
+        finally:
+            client.close()
+    except ServiceUnavailable as exc:
+        raise EnvironmentProblem(str(exc)) from exc
+    if not reply.ok:
+        error = {
+            ErrorKind.BAD_REQUEST: BadRequest,
+            ErrorKind.ENVIRONMENT: EnvironmentProblem,
+        }.get(reply.error_kind, BatchError)
+        raise error(reply.error)
+    assert reply.handback is not None, "a gpu reply carries its handback"
+    return reply.handback

@@ -40,6 +40,7 @@ from lrc_toolbox.records.batch import (
     BatchSummary,
     ExitCode,
     FrameProvenance,
+    GpuHandback,
     PlannedWorker,
     RenderOverrides,
     batch_log_dir,
@@ -920,6 +921,89 @@ class BatchRenderAPI(QtCore.QObject):
 
     def stop_worker(self, worker_id: str) -> bool:
         return self.manager.stop_worker(worker_id) if self.manager is not None else False
+
+    # ------------------------------------------------------------------ GPUs given back
+
+    def release_gpu(
+        self, gpu: int, *, finish_frame: bool = True, batch_id: str = ""
+    ) -> GpuHandback:
+        """Give GPU ``gpu`` back to Maya in the running batch (``batch_id``, or its first
+        characters, must name it when given): its worker finishes its current frame
+        (``finish_frame``) or abandons it now (the frame goes back to the queue without
+        costing it a try), then exits and frees the GPU; its frames go to the other
+        workers. Its slot reads RELEASED ("given back to Maya by the user"), not a
+        failure. When every GPU left is given back the batch waits, paused, with its
+        frames pending, until one is taken back (:meth:`return_gpu`) or it is stopped.
+
+        Raises:
+            BadRequest: no batch renders (or not ``batch_id``), ``gpu`` is not one of its
+                GPUs, or it is given back already.
+        """
+        manager, running = self._gpu_batch(gpu, batch_id)
+        try:
+            workers = manager.release_gpu(gpu, finish_frame=finish_frame)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+        how = (
+            "its worker finishes its current frame, then exits"
+            if finish_frame
+            else "its worker stopped now; its frame goes back to the queue"
+        )
+        return GpuHandback(
+            batch_id=running,
+            gpu=gpu,
+            released=True,
+            workers=workers,
+            finish_frame=finish_frame,
+            message=(
+                f"GPU {gpu} given back to Maya ({', '.join(workers)} of batch {running}): "
+                f"{how}; its frames go to the other workers"
+            ),
+        )
+
+    def return_gpu(self, gpu: int, *, batch_id: str = "") -> GpuHandback:
+        """Take GPU ``gpu`` back into the running batch after :meth:`release_gpu`: its
+        slot gets a fresh worker that joins the batch and takes frames again.
+
+        Raises:
+            BadRequest: no batch renders (or not ``batch_id``), ``gpu`` is not one of its
+                GPUs, or it was not given back (or its worker is still exiting).
+        """
+        manager, running = self._gpu_batch(gpu, batch_id)
+        try:
+            workers = manager.return_gpu(gpu)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+        left = manager.scheduler.pending_count
+        return GpuHandback(
+            batch_id=running,
+            gpu=gpu,
+            released=False,
+            workers=workers,
+            message=(
+                f"GPU {gpu} taken back into batch {running} ({', '.join(workers)}): "
+                + (
+                    f"{left} frame(s) left to share"
+                    if left
+                    else "no frame is left for it to render"
+                )
+            ),
+        )
+
+    def _gpu_batch(self, gpu: int, batch_id: str) -> tuple[RenderProcessManager, str]:
+        """The running batch's manager and id, for a GPU request naming ``batch_id``."""
+        if isinstance(gpu, bool) or not isinstance(gpu, int) or gpu < 0:
+            raise BadRequest(f"a GPU is given by its index (0, 1, ...), got {gpu!r}")
+        manager, running = self.manager, self.batch_id
+        if manager is None or running is None or not manager.is_running:
+            which = f"batch {batch_id} is not rendering" if batch_id else "no batch is rendering"
+            raise BadRequest(f"{which} here: GPUs are given back only to a running batch")
+        if batch_id and not running.startswith(batch_id):
+            raise BadRequest(
+                f"batch {batch_id} is not rendering here (batch {running} is): "
+                "GPUs are given back only to a running batch"
+            )
+        return manager, running
 
     def shutdown(self) -> None:
         """Stop everything now (the host application is quitting) and tidy the temp files,

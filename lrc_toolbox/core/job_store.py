@@ -1244,6 +1244,29 @@ class JobStore:
             conn.execute("UPDATE batches SET updated = ? WHERE id = ?", (now, batch_id))
         return len(items)
 
+    def frames_given_back(
+        self, batch_id: str, frames: Iterable[tuple[str, int]], *, now: float | None = None
+    ) -> int:
+        """Frames a worker was rendering when the user gave its GPU back to Maya: PENDING
+        again, and the try they were in does not count (attempts - 1). Frames no longer
+        RUNNING are left alone. Returns how many changed."""
+        now = time.time() if now is None else now
+        items = [(str(layer), int(frame)) for layer, frame in frames]
+        if not items:
+            return 0
+        changed = 0
+        with self._transaction(write=True) as conn:
+            for layer, frame in items:
+                cursor = conn.execute(
+                    "UPDATE frames SET state = ?, attempts = MAX(attempts - 1, 0),"
+                    " started = NULL, ended = NULL"
+                    " WHERE batch_id = ? AND layer = ? AND frame = ? AND state = ?",
+                    (FrameState.PENDING.value, batch_id, layer, frame, FrameState.RUNNING.value),
+                )
+                changed += cursor.rowcount
+            conn.execute("UPDATE batches SET updated = ? WHERE id = ?", (now, batch_id))
+        return changed
+
     def frames(
         self, batch_id: str, states: Iterable[FrameState] | None = None
     ) -> list[FrameOutcome]:
@@ -1346,7 +1369,8 @@ class JobStore:
         reason: str | None,
         now: float | None = None,
     ) -> None:
-        """The worker process ended (FINISHED, FAILED or DISABLED); it is no longer live."""
+        """The worker process ended (FINISHED, FAILED, DISABLED or RELEASED); it is no
+        longer live."""
         now = time.time() if now is None else now
         self._update_worker(
             batch_id,

@@ -32,6 +32,7 @@ from lrc_toolbox.core.ready_manifest import ManifestWriteError, ReadyManifest
 from lrc_toolbox.core.scheduler import Assignment, Scheduler
 from lrc_toolbox.records import protocol
 from lrc_toolbox.records.batch import (
+    RELEASED_REASON,
     BatchSummary,
     FrameProvenance,
     RenderOverrides,
@@ -158,14 +159,25 @@ class _Worker:
     frames_failed: int = 0
     kill_reason: str | None = None
     layer: str | None = None
+    #: its GPU was given back to Maya: it ends once its current frame is settled
+    release_after_frame: bool = False
+    #: it was asked to end because its GPU was given back (it ends RELEASED, not failed)
+    given_back: bool = False
 
 
 @dataclass
 class _SlotState:
     slot: Slot
     disabled_reason: str | None = None
+    #: the user gave the slot's GPU back to Maya (RELEASED_REASON) until ``return_gpu``
+    released: str | None = None
     startup_failures: int = 0
     worker: _Worker | None = None
+
+    @property
+    def usable(self) -> bool:
+        """The slot may take work: neither broken (disabled) nor given back to Maya."""
+        return not self.disabled_reason and not self.released
 
 
 class RenderProcessManager(QtCore.QObject):
@@ -219,6 +231,8 @@ class RenderProcessManager(QtCore.QObject):
         self._fatal_slots: dict[tuple[str, int], set[str]] = {}
         self._fatal_frames: dict[str, set[tuple[str, int]]] = {}
         self._finished_emitted = False
+        #: every usable slot is given back to Maya: the batch waits for a GPU to come back
+        self._paused = False
         self._timers: list[Any] = []
         self._watchdog = QtCore.QTimer(self)
         self._watchdog.setInterval(250)
@@ -271,6 +285,168 @@ class RenderProcessManager(QtCore.QObject):
         self._check_finished()
         return True
 
+    # ------------------------------------------------------------------ GPUs given back
+
+    def _gpu_slots(self, gpu: int) -> list[_SlotState]:
+        """The batch's slots on GPU ``gpu``, for a batch that renders now.
+
+        Raises:
+            ValueError: the batch is not rendering, or ``gpu`` is none of its GPUs.
+        """
+        if self.state is not BatchState.RUNNING or self.stopping or self._finished_emitted:
+            raise ValueError(
+                f"batch {self.batch_id} is not rendering (it is {self.state.value}"
+                f"{', stopping' if self.stopping and self.is_running else ''}): "
+                "GPUs are given back and taken back only while it renders"
+            )
+        found = [
+            s
+            for s in self.slots.values()
+            if s.slot.device == "gpu" and s.slot.gpu is not None and s.slot.gpu.index == gpu
+        ]
+        if not found:
+            used = sorted({s.slot.gpu.index for s in self.slots.values() if s.slot.gpu is not None})
+            has = (
+                f"it renders on GPU {', '.join(str(i) for i in used)}"
+                if used
+                else "it renders on the CPU only"
+            )
+            raise ValueError(f"GPU {gpu} is not one of batch {self.batch_id}'s GPUs: {has}")
+        return found
+
+    def release_gpu(self, gpu: int, *, finish_frame: bool = True) -> list[str]:
+        """Give GPU ``gpu`` back to Maya: its worker(s) finish their current frame
+        (``finish_frame``) or abandon it now, then exit; the frames they held go back to
+        the queue for the other workers, uncharged (an abandoned frame keeps its tries).
+        The slot is RELEASED (not a failure) until :meth:`return_gpu`. When every slot
+        left is given back, the batch waits, paused, with its frames pending.
+
+        Returns the worker ids concerned.
+
+        Raises:
+            ValueError: the batch is not rendering, ``gpu`` is not one of its GPUs, it is
+                given back already, or its workers were taken out of the batch (broken).
+        """
+        found = self._gpu_slots(gpu)
+        live = [s for s in found if not s.released]
+        if not live:
+            raise ValueError(
+                f"GPU {gpu} is already given back to Maya; take it back into the batch with "
+                f"`lrc-batch-render gpu return {self.batch_id} {gpu}` (return_gpu)"
+            )
+        usable = [s for s in live if not s.disabled_reason]
+        if not usable:
+            raise ValueError(
+                f"GPU {gpu} renders nothing for batch {self.batch_id}: its worker was taken "
+                f"out of the batch ({live[0].disabled_reason}), so Maya has it already"
+            )
+        how = (
+            "after its current frame" if finish_frame else "now, its frame going back to the queue"
+        )
+        for state in usable:
+            state.released = RELEASED_REASON
+            worker = state.worker
+            emit_signal(
+                self,
+                "log_message",
+                time.time(),
+                "info",
+                state.slot.id,
+                f"{state.slot.label} given back to Maya: its worker exits {how}",
+            )
+            if worker is None or worker.state.final:
+                self._mark_released(state)
+            elif finish_frame and worker.current is not None:
+                worker.release_after_frame = True  # the ready or next frame_started ends it
+            else:
+                self._end_released_now(worker)
+        self._check_finished()
+        return [s.slot.id for s in usable]
+
+    def return_gpu(self, gpu: int) -> list[str]:
+        """Take GPU ``gpu`` back into the batch after :meth:`release_gpu`: each slot gets a
+        fresh worker that takes frames again (none when no frame is left to hand out). A
+        worker still finishing its frame simply stays; one still exiting is replaced once
+        it has gone. Returns the worker ids concerned.
+
+        Raises:
+            ValueError: the batch is not rendering, ``gpu`` is not one of its GPUs, or it
+                was not given back.
+        """
+        found = self._gpu_slots(gpu)
+        released = [s for s in found if s.released]
+        if not released:
+            raise ValueError(
+                f"GPU {gpu} was not given back to Maya: it still renders for batch "
+                f"{self.batch_id} (only a GPU given back can be taken back)"
+            )
+        for state in released:
+            state.released = None
+            state.startup_failures = 0
+            worker = state.worker
+            emit_signal(
+                self,
+                "log_message",
+                time.time(),
+                "info",
+                state.slot.id,
+                f"{state.slot.label} taken back into the batch",
+            )
+            if worker is not None and not worker.state.final:
+                # still finishing its frame: it stays; already exiting: _worker_gone
+                # starts the slot's next worker once it has gone
+                worker.release_after_frame = False
+            elif self.scheduler.pending_count > 0 and not state.disabled_reason:
+                self._start_worker(state)  # (the last worker's end may be telling us now)
+        self._paused = False
+        self._check_finished()
+        return [s.slot.id for s in released]
+
+    def _mark_released(self, state: _SlotState) -> None:
+        """A slot given back with no live worker: its last worker's row says so."""
+        worker = state.worker
+        if worker is None:
+            return
+        worker.state = WorkerState.RELEASED
+        self.store.worker_finished(
+            self.batch_id,
+            state.slot.id,
+            state=WorkerState.RELEASED,
+            exit_code=None,
+            reason=RELEASED_REASON,
+        )
+        emit_signal(
+            self, "worker_finished", state.slot.id, WorkerState.RELEASED.value, RELEASED_REASON
+        )
+
+    def _end_released_now(self, worker: _Worker) -> None:
+        """End a worker whose GPU was given back, now: the frames it holds go back to the
+        queue uncharged (a frame cut off keeps its tries), then its process tree ends."""
+        running = [
+            (t.layer, t.frame)
+            for t in self.scheduler.held_by(worker.slot.id)
+            if t.state is FrameState.RUNNING
+        ]
+        given = self.scheduler.give_back(worker.slot.id)
+        if running:
+            self.store.frames_given_back(self.batch_id, running)
+        cancelled = [t for t in given if t.state is FrameState.CANCELLED]
+        if cancelled:
+            self.store.update_frames(self.batch_id, [FrameChange.of(t) for t in cancelled])
+        if worker.current is not None:
+            self._flush_progress(worker, force=True)
+            worker.current = None
+        worker.release_after_frame = False
+        worker.given_back = True
+        worker.kill_reason = RELEASED_REASON
+        busy = worker.state in (WorkerState.RENDERING, WorkerState.STARTING)
+        if busy and worker.pid:
+            worker.stop_requested = True
+            self._set_state(worker, WorkerState.STOPPING)
+            terminate_process_tree(worker.pid, grace=1.0)
+        else:
+            self._stop_worker(worker, RELEASED_REASON)
+
     def kill_all_now(self) -> None:
         """Kill every worker tree at once (application quitting): never leave orphans."""
         self.stopping = True
@@ -294,6 +470,15 @@ class RenderProcessManager(QtCore.QObject):
             if state.disabled_reason and (worker is None or worker.state.final):
                 status.state = WorkerState.DISABLED
                 status.message = state.disabled_reason
+            elif state.released and (worker is None or worker.state.final):
+                status.state = WorkerState.RELEASED
+                status.message = state.released
+            elif state.released:
+                status.message = (
+                    "given back to Maya: finishing its current frame, then it exits"
+                    if worker is not None and worker.release_after_frame
+                    else "given back to Maya: exiting"
+                )
             if worker is not None:
                 held = self.scheduler.held_by(state.slot.id)  # the frames it has left
                 status.pid = worker.pid
@@ -548,7 +733,12 @@ class RenderProcessManager(QtCore.QObject):
             worker.maya_version = str(event.get("maya_version") or "") or None
             self._log(worker, "info", _hello_text(event))
         elif name == "ready":
-            if worker.state in (WorkerState.STARTING, WorkerState.IDLE, WorkerState.RENDERING):
+            if worker.release_after_frame:  # its last frame is settled: now it goes
+                worker.release_after_frame = False
+                worker.given_back = True
+                self._requeue_unstarted(worker)
+                self._stop_worker(worker, RELEASED_REASON)
+            elif worker.state in (WorkerState.STARTING, WorkerState.IDLE, WorkerState.RENDERING):
                 self._set_state(worker, WorkerState.IDLE)
                 self._requeue_unstarted(worker)
                 self._dispatch(worker)
@@ -566,8 +756,8 @@ class RenderProcessManager(QtCore.QObject):
 
     def _dispatch(self, worker: _Worker) -> None:
         state = self.slots[worker.slot.id]
-        if self.stopping or state.disabled_reason:
-            self._stop_worker(worker, state.disabled_reason or "stopping")
+        if self.stopping or not state.usable:
+            self._stop_worker(worker, state.disabled_reason or state.released or "stopping")
             return
         assignment: Assignment | None = self.scheduler.next_assignment(
             worker.slot.id, worker.layer, time.time()
@@ -590,6 +780,12 @@ class RenderProcessManager(QtCore.QObject):
         )
 
     def _frame_started(self, worker: _Worker, layer: str, frame: int) -> None:
+        if worker.release_after_frame and worker.current is None:
+            # its GPU was given back and its frame is settled, but the worker goes on with
+            # the rest of its chunk (it reads ``quit`` only between commands): the rest goes
+            # back to the queue uncharged and the worker is ended before it renders more
+            self._end_released_now(worker)
+            return
         now = time.time()
         worker.current = (layer, frame)
         worker.layer = layer
@@ -908,6 +1104,9 @@ class RenderProcessManager(QtCore.QObject):
         final = WorkerState.FINISHED if expected and not crashed else WorkerState.FAILED
         if state.disabled_reason and not self.stopping:
             final = WorkerState.DISABLED
+        elif state.released or worker.given_back:
+            final = WorkerState.RELEASED  # ended as asked: not a failure
+            reason = RELEASED_REASON
         worker.state = final
         self.store.worker_finished(
             self.batch_id, worker.slot.id, state=final, exit_code=exit_code, reason=reason, now=now
@@ -916,12 +1115,19 @@ class RenderProcessManager(QtCore.QObject):
             worker.log.write(f"# worker ended: {final.value}, exit code {exit_code}: {reason}\n")
             worker.log.close()
             worker.log = None
-        if crashed or not expected:
+        if final is WorkerState.RELEASED:
+            self._log(worker, "info", f"{worker.slot.label} is free for Maya: {reason}")
+        elif crashed or not expected:
             self._log(worker, "warning" if not state.disabled_reason else "error", reason)
         # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
         emit_signal(self, "worker_finished", worker.slot.id, final.value, reason)
         worker.process.deleteLater()
-        if not self.stopping and not state.disabled_reason and self.scheduler.pending_count > 0:
+        if (
+            not self.stopping
+            and state.usable
+            and state.worker is worker  # a listener may have started its next (return_gpu)
+            and self.scheduler.pending_count > 0
+        ):
             self._start_worker(state)
         self._check_finished()
 
@@ -1022,10 +1228,27 @@ class RenderProcessManager(QtCore.QObject):
         ]
         if alive:
             return
-        usable = [s for s in self.slots.values() if not s.disabled_reason]
+        usable = [s for s in self.slots.values() if s.usable]
         if self.scheduler.pending_count and usable and not self.stopping:
             for state in usable:
                 self._start_worker(state)
+            return
+        released = [s for s in self.slots.values() if s.released and not s.disabled_reason]
+        if self.scheduler.pending_count and released and not self.stopping:
+            # every GPU left was given back to Maya: the batch waits (paused), its frames
+            # pending, until a GPU is taken back (return_gpu) or the batch is stopped
+            if not self._paused:
+                self._paused = True
+                emit_signal(
+                    self,
+                    "log_message",
+                    time.time(),
+                    "warning",
+                    "",
+                    f"every GPU of the batch is given back to Maya: it waits with "
+                    f"{self.scheduler.pending_count} frame(s) pending; take a GPU back "
+                    f"(lrc-batch-render gpu return {self.batch_id} N) or stop the batch",
+                )
             return
         if self.scheduler.pending_count and not usable and not self.stopping:
             reasons = "; ".join(f"{s.slot.id}: {s.disabled_reason}" for s in self.slots.values())
@@ -1056,7 +1279,11 @@ class RenderProcessManager(QtCore.QObject):
         summary.batch_id, summary.state, summary.error = self.batch_id, self.state, self.failure
         summary.environment = self.environment_failure
         summary.workers = {
-            s.slot.id: WorkerSummary(device=s.slot.label, disabled=s.disabled_reason)
+            s.slot.id: WorkerSummary(
+                device=s.slot.label,
+                disabled=s.disabled_reason,
+                released=s.released if not s.disabled_reason else None,
+            )
             for s in self.slots.values()
         }
         self._try_store(

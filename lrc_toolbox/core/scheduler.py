@@ -31,6 +31,9 @@ Policy
 * **Dead workers.** :meth:`Scheduler.worker_lost` charges a try to the frame(s) that were
   rendering, or, if none had started, to the first frame of the chunk (the command itself
   killed the worker); the rest of the chunk goes back uncharged, in order, at the front.
+* **GPUs given back.** :meth:`Scheduler.give_back` takes a worker's frames back without
+  charging them (the user gave its GPU back to Maya): a frame cut off mid-render keeps
+  the tries it had.
 * **Stop and resume.** :meth:`Scheduler.cancel` cancels every frame not yet started; after
   it, a frame that would have been re-queued becomes CANCELLED, so the batch can finish.
   :meth:`Scheduler.restore` takes stored frames (the job store's :class:`FrameOutcome`
@@ -600,6 +603,29 @@ class Scheduler:
                 entry.task.attempts += 1
             self._settle_failure(entry, reason, worker_id, now, fatal=False)
         self._return_entries([e for e in held if e not in charged])
+        return [e.task for e in held]
+
+    def give_back(self, worker_id: str) -> list[FrameOutcome]:
+        """A worker stops for a reason that is not its frames' (the user gave its GPU back
+        to Maya): every frame it holds goes back to the front of its layer, PENDING, and
+        a frame it was rendering loses the try it had begun (nothing is charged, no error
+        is added). After :meth:`cancel` they become CANCELLED instead. Returns the frames
+        it held, in chunk order; [] for a worker that held none."""
+        held = self._held.pop(worker_id, None)
+        if not held:
+            return []
+        for entry in held:
+            entry.holder = None
+            entry.task.worker = None
+            if entry.task.state is _RUNNING:
+                entry.task.attempts = max(0, entry.task.attempts - 1)
+                entry.task.started = None
+                self._set_state(entry, _CANCELLED if self._cancelled else _PENDING)
+        if self._cancelled:
+            for entry in held:
+                self._set_state(entry, _CANCELLED)
+        else:
+            self._return_entries(held)
         return [e.task for e in held]
 
     def holds(self, worker_id: str, layer: str, frame: int) -> bool:

@@ -38,7 +38,7 @@ from lrc_toolbox.core.batch_render_api import (
     EnvironmentProblem,
 )
 from lrc_toolbox.core.qt_compat import emit_signal
-from lrc_toolbox.records.batch import BatchSummary
+from lrc_toolbox.records.batch import BatchSummary, GpuHandback
 from lrc_toolbox.records.models import BatchState, RenderConfig, RenderStatus
 from lrc_toolbox.records.service import ErrorKind, Event, EventBatch, EventName, Op, Reply
 from lrc_toolbox.service.client import ServiceClient, ServiceUnavailable
@@ -249,6 +249,27 @@ class ServiceBatchAPI(BatchRenderAPI):
             return self._ask(Op.STOP_WORKER, worker_id=worker_id).ok
         except BatchError:
             return False
+
+    def release_gpu(
+        self, gpu: int, *, finish_frame: bool = True, batch_id: str = ""
+    ) -> GpuHandback:
+        """:meth:`BatchRenderAPI.release_gpu` in the render service: ``batch_id`` (default:
+        the batch this API follows, else the service's running one)."""
+        reply = self._ask(
+            Op.RELEASE_GPU,
+            gpu=gpu,
+            finish_frame=finish_frame,
+            batch_id=batch_id or self._running or "",
+        )
+        assert reply.handback is not None, "a release_gpu reply carries its handback"
+        return reply.handback
+
+    def return_gpu(self, gpu: int, *, batch_id: str = "") -> GpuHandback:
+        """:meth:`BatchRenderAPI.return_gpu` in the render service (``batch_id`` as
+        :meth:`release_gpu`)."""
+        reply = self._ask(Op.RETURN_GPU, gpu=gpu, batch_id=batch_id or self._running or "")
+        assert reply.handback is not None, "a return_gpu reply carries its handback"
+        return reply.handback
 
     def shutdown(self) -> None:
         """Detach: the service goes on rendering (a Maya that quits, a CLI that exits)."""

@@ -19,7 +19,13 @@ from types import ModuleType
 from typing import TypeVar
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
-from lrc_toolbox.records.models import CPUInfo, GPUInfo, SingleGpuPolicy, SystemInfo
+from lrc_toolbox.records.models import (
+    CPUInfo,
+    GPUInfo,
+    MayaGpuPressure,
+    SingleGpuPolicy,
+    SystemInfo,
+)
 from lrc_toolbox.utils.gpu_utils import GpuQuery, gpu_by_uuid, query_gpus, simulated_gpus
 
 __all__ = ["SystemDetector", "detect_system", "pick_reserved_gpus"]
@@ -121,6 +127,39 @@ class SystemDetector:
         for gpu in fresh.gpus:
             _update_gpu(gpu, query.gpus)
         return fresh
+
+    def maya_gpu_pressure(self, info: SystemInfo) -> MayaGpuPressure | None:
+        """Whether a GPU kept for Maya is short of memory in ``info`` (a :meth:`refresh`
+        result): NVML's used / total over the ``maya_gpu_memory_warn_percent`` setting.
+        The fullest such GPU, or None (none kept, none over, the setting 0, or its memory
+        unknown). The dashboard shows it as an offer to give one rendering GPU back to
+        Maya (``BatchRenderAPI.release_gpu``)."""
+        threshold = self.settings.maya_gpu_memory_warn_percent
+        if threshold <= 0:
+            return None
+        worst: MayaGpuPressure | None = None
+        for index in info.reserved_gpus:
+            gpu = info.gpu(index)
+            if gpu is None or gpu.error is not None or gpu.memory_total_mb <= 0:
+                continue
+            used = 100.0 * gpu.memory_used_mb / gpu.memory_total_mb
+            if used < threshold or (worst is not None and used <= worst.used_percent):
+                continue
+            worst = MayaGpuPressure(
+                gpu=gpu.index,
+                name=gpu.name,
+                memory_used_mb=gpu.memory_used_mb,
+                memory_total_mb=gpu.memory_total_mb,
+                used_percent=round(used, 1),
+                threshold_percent=threshold,
+                message=(
+                    f"Maya's GPU {gpu.index} ({gpu.name}) is short of memory: "
+                    f"{gpu.memory_used_mb:,} of {gpu.memory_total_mb:,} MiB in use "
+                    f"({used:.0f} %, over {threshold:g} %); give a rendering GPU back to "
+                    "Maya (the batch goes on with the others) or free memory in Maya"
+                ),
+            )
+        return worst
 
     def available_gpus(self) -> list[GPUInfo]:
         """The GPUs render workers may use right now (a fresh :meth:`detect`)."""

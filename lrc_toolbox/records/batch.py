@@ -32,12 +32,14 @@ from lrc_toolbox.records.models import (
 )
 
 __all__ = [
+    "RELEASED_REASON",
     "BatchPlan",
     "BatchSummary",
     "ExitCode",
     "FailedFrame",
     "FrameOutcome",
     "FrameProvenance",
+    "GpuHandback",
     "LayerCounts",
     "PlannedWorker",
     "RenderOverrides",
@@ -348,6 +350,31 @@ class WorkerSummary(JsonModel):
     device: str = ""
     #: why the slot took no more work (fatal error, crash loop), or None
     disabled: str | None = None
+    #: the slot's GPU was given back to Maya by the user and not taken back before the
+    #: batch ended (:data:`RELEASED_REASON`), or None. Not a failure.
+    released: str | None = None
+
+
+#: why a slot whose GPU the user gave back to Maya mid-batch renders no more
+RELEASED_REASON = "given back to Maya by the user"
+
+
+@dataclass
+class GpuHandback(JsonModel):
+    """What ``release_gpu`` / ``return_gpu`` did to a running batch (the API's, the render
+    service's and ``lrc-batch-render gpu release|return``'s answer)."""
+
+    batch_id: str
+    gpu: int
+    #: True: given back to Maya (``release_gpu``); False: taken back into the batch
+    released: bool
+    #: the worker slots on that GPU it concerned (``gpu1``, ``gpu1-b``)
+    workers: list[str] = field(default_factory=list)
+    #: release: the workers finish their current frame first (False: abandoned now,
+    #: the frame goes back to the queue without costing it a try)
+    finish_frame: bool = True
+    #: one line for people: what happened and what happens next
+    message: str = ""
 
 
 @dataclass

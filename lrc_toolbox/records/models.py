@@ -92,11 +92,19 @@ class WorkerState(str, enum.Enum):
     FINISHED = "finished"
     FAILED = "failed"
     DISABLED = "disabled"  # crash loop or fatal error: the slot takes no more work
+    #: the user gave the slot's GPU back to Maya mid-batch (``release_gpu``): nothing is
+    #: broken, the slot takes no work until the GPU is taken back (``return_gpu``)
+    RELEASED = "released"
 
     @property
     def final(self) -> bool:
         """The worker process has ended."""
-        return self in (WorkerState.FINISHED, WorkerState.FAILED, WorkerState.DISABLED)
+        return self in (
+            WorkerState.FINISHED,
+            WorkerState.FAILED,
+            WorkerState.DISABLED,
+            WorkerState.RELEASED,
+        )
 
 
 class SingleGpuPolicy(str, enum.Enum):
@@ -457,6 +465,25 @@ class SystemInfo(JsonModel):
     def render_cpu_cores(self) -> int:
         """Logical cores left for CPU workers once Maya's share is kept (at least one)."""
         return max(1, self.cpu.logical_cores - self.reserved_cpu_cores)
+
+
+@dataclass
+class MayaGpuPressure(JsonModel):
+    """The GPU kept for Maya is short of memory (NVML's used / total over the
+    ``maya_gpu_memory_warn_percent`` setting): what the dashboard shows as an offer to
+    give one rendering GPU back to Maya (``release_gpu``)."""
+
+    #: Maya's GPU (its NVML index) and name
+    gpu: int
+    name: str = ""
+    memory_used_mb: int = 0
+    memory_total_mb: int = 0
+    #: used / total, in percent
+    used_percent: float = 0.0
+    #: the setting it went over
+    threshold_percent: float = 0.0
+    #: one line for people: what is short and what to do
+    message: str = ""
 
 
 # --------------------------------------------------------------------------- live status

@@ -34,7 +34,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from lrc_toolbox.records.batch import BatchPlan, BatchSummary, ExitCode
+from lrc_toolbox.records.batch import BatchPlan, BatchSummary, ExitCode, GpuHandback
 from lrc_toolbox.records.models import JsonModel, RenderConfig, RenderStatus, ValidationError
 
 __all__ = [
@@ -58,8 +58,10 @@ __all__ = [
     "encode",
 ]
 
-#: the channel's protocol number; a peer with another one is refused with a message
-PROTOCOL = 1
+#: the channel's protocol number; a peer with another one is refused with a message.
+#: 2: ``release_gpu`` / ``return_gpu`` and the worker state "released" (a client of 1
+#: would refuse a status it cannot read; a service of 1 would not know the requests)
+PROTOCOL = 2
 
 
 class ChannelError(ValueError):
@@ -77,6 +79,12 @@ class Op(str, enum.Enum):
     STOP = "stop"
     #: stop one worker (``worker_id``) of the running batch
     STOP_WORKER = "stop_worker"
+    #: give GPU ``gpu`` of the running batch (``batch_id``) back to Maya; its worker
+    #: finishes its current frame first unless ``finish_frame`` is False; replies
+    #: ``handback``
+    RELEASE_GPU = "release_gpu"
+    #: take GPU ``gpu`` back into the running batch (``batch_id``); replies ``handback``
+    RETURN_GPU = "return_gpu"
     #: send events from now on (``log_level``: the least severe log line wanted;
     #: ``log_workers``: workers whose renderer lines are wanted too), after a replay of
     #: the running batch
@@ -164,6 +172,10 @@ class Request(Message):
     #: start/resume: the asking Maya's Render Setup "include all lights" preference now
     #: (None: the service reads the saved one)
     include_all_lights: bool | None = None
+    #: release_gpu/return_gpu: the GPU's index (as ``lrc-batch-render info`` lists it)
+    gpu: int = -1
+    #: release_gpu: the worker finishes its current frame first (False: abandons it now)
+    finish_frame: bool = True
 
 
 @dataclass
@@ -203,6 +215,8 @@ class Reply(Message):
     error: str = ""
     error_kind: ErrorKind = ErrorKind.FAILED
     state: ServiceState | None = None
+    #: release_gpu/return_gpu: what was done
+    handback: GpuHandback | None = None
 
 
 class EventName(str, enum.Enum):

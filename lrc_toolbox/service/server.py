@@ -435,6 +435,16 @@ class RenderService(QtCore.QObject):
             return self._stop(request)
         if op is Op.STOP_WORKER:
             return Reply(id=request.id, ok=self.api.stop_worker(request.worker_id))
+        if op is Op.RELEASE_GPU:
+            handback = self.api.release_gpu(
+                request.gpu, finish_frame=request.finish_frame, batch_id=request.batch_id
+            )
+            self._log("info", f"{handback.message} (asked by {link.name})")
+            return Reply(id=request.id, batch_id=handback.batch_id, handback=handback)
+        if op is Op.RETURN_GPU:
+            handback = self.api.return_gpu(request.gpu, batch_id=request.batch_id)
+            self._log("info", f"{handback.message} (asked by {link.name})")
+            return Reply(id=request.id, batch_id=handback.batch_id, handback=handback)
         if op in (Op.SUBSCRIBE, Op.LOGS):
             link.log_level = request.log_level if request.log_level in LEVELS else "warning"
             link.log_workers = frozenset(request.log_workers)
