@@ -997,3 +997,46 @@ def test_the_preview_shows_the_latest_finished_frame_of_the_batch(
     strip = dialog.progress_widget.frame_strip
     emit_signal(strip, "frame_selected", "BG", 1)  # a click on the first cell
     assert preview.shown_frame() == ("BG", 1)
+
+
+# ----------------------------------------------------------------------------- GPU hand-back
+
+
+def test_a_gpu_given_back_from_the_worker_menu_frees_it_and_the_batch_finishes(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.05")
+    dialog.config_widget.set_frames("1-6")
+    with qtbot.waitSignal(api.frame_started, timeout=BATCH_MS):
+        assert dialog.start()
+    model = dialog.renders_model
+    qtbot.waitUntil(lambda: model.row_of("gpu2") >= 0)
+    menu = dialog.renders_view.menu_for(model.status(model.row_of("gpu2")))
+    assert menu is not None
+    texts = [action.text() for action in menu.actions()]
+    assert "Give GPU 2 back to Maya after this frame" in texts
+    give_back = next(a for a in menu.actions() if a.text() == "Give GPU 2 back to Maya now")
+    give_back.trigger()
+    assert "GPU 2" in dialog.message_area.text() and dialog.message_area.level() == "info"
+    qtbot.waitUntil(
+        lambda: dialog.system_widget.gpu_roles().get(2) == "given back to Maya", timeout=BATCH_MS
+    )
+    released = model.status(model.row_of("gpu2"))
+    assert released.state is WorkerState.RELEASED
+    take_back = dialog.renders_view.menu_for(released)
+    assert take_back is not None
+    assert [a.text() for a in take_back.actions()] == ["Take GPU 2 back into the batch"]
+    qtbot.waitUntil(lambda: dialog.message_area.level() == "ok", timeout=BATCH_MS)
+    assert dialog.counts() == {"total": 12, "done": 12, "failed": 0, "skipped": 0}
+    assert "Given back to Maya during the batch: gpu2." in dialog.message_area.text()
+
+
+def test_giving_back_a_gpu_the_batch_does_not_use_is_refused_with_the_reason(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.2")
+    dialog.config_widget.set_frames("1-6")
+    with qtbot.waitSignal(api.batch_started, timeout=BATCH_MS):
+        assert dialog.start()
+    assert not dialog.release_gpu(0)  # the GPU kept for Maya renders nothing
+    assert dialog.message_area.level() == "error" and "GPU 0" in dialog.message_area.text()

@@ -86,6 +86,7 @@ STATE_LEVELS = {
     "finished": "muted",
     "failed": "error",
     "disabled": "warning",
+    "released": "info",
 }
 
 #: GPU role -> background colour of its chip in the system panel (text: :data:`CHIP_TEXT`)
@@ -96,6 +97,7 @@ ROLE_COLOURS = {
     "shared": "#35597a",
     "unusable": "#8a3633",
     "disabled": "#7a4e0c",
+    "released": "#7a6331",
 }
 #: the text on a role chip: at least 4.5:1 on every :data:`ROLE_COLOURS` fill
 CHIP_TEXT = "#f0f0f0"

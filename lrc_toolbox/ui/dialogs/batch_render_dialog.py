@@ -28,6 +28,7 @@ from lrc_toolbox.core.service_api import ServiceBatchAPI
 from lrc_toolbox.records.batch import (
     BatchPlan,
     BatchSummary,
+    GpuHandback,
     LayerCounts,
     batch_log_dir,
     remaining_seconds,
@@ -420,6 +421,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.renders_model = ActiveRendersModel(self)
         self.renders_view = ActiveRendersView(self.renders_model, renders_box)
         self.renders_view.stop_worker_requested.connect(self._on_stop_worker_requested)
+        self.renders_view.gpu_release_requested.connect(self.release_gpu)
+        self.renders_view.gpu_return_requested.connect(self.return_gpu)
         self.renders_view.setMinimumHeight(4 * line)
         renders_layout.addWidget(self.renders_view, 1)
         self.overall_bar = BatchProgressBar(renders_box)
@@ -715,11 +718,15 @@ class BatchRenderDialog(QtWidgets.QDialog):
         """GPUs whose worker the batch disabled, with its reason, in the System panel and
         in the device choice."""
         reasons: dict[int, str] = {}
+        released: set[int] = set()
         for status in statuses:
             match = _GPU_WORKER.match(status.worker_id)
             if match and status.state is WorkerState.DISABLED:
                 reasons[int(match.group(1))] = status.message or "no reason given"
+            elif match and status.state is WorkerState.RELEASED:
+                released.add(int(match.group(1)))
         self.system_widget.set_disabled_gpus(reasons)
+        self.system_widget.set_released_gpus(released if self._running else ())
         changed = reasons != self.config_widget.disabled_gpus()
         # while the batch runs its GPUs are reported one by one: untick once it is over
         self.config_widget.set_disabled_gpus(reasons, untick=not self._running)
@@ -1228,6 +1235,9 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 text = f"All {count} frames rendered in {took}.{where}"
             if disabled:
                 text += " Workers taken out of the batch: " + "; ".join(disabled) + "."
+            released = sorted(w for w, info in summary.workers.items() if info.released)
+            if released:  # not a failure: the artist asked for them
+                text += " Given back to Maya during the batch: " + ", ".join(released) + "."
             self.message_area.show_message(text, "warning" if disabled else "ok")
             return
         if state is BatchState.CANCELLED:
@@ -1346,6 +1356,34 @@ class BatchRenderDialog(QtWidgets.QDialog):
     def _lock_note(self) -> str:
         batch = f"batch {self._batch_id}" if self._running and self._batch_id else "a batch"
         return f"Setup is locked while {batch} renders; it applies to the next batch."
+
+    def release_gpu(self, gpu: int, finish_frame: bool = True) -> bool:
+        """Give GPU ``gpu`` back to Maya mid-batch: its worker finishes its current frame
+        (or stops now), then exits; its frames go to the others. The answer (or why not)
+        goes to the message area."""
+        if not self._running:
+            return False
+        return self._handback(lambda: self.api.release_gpu(gpu, finish_frame=finish_frame))
+
+    def return_gpu(self, gpu: int) -> bool:
+        """Take a GPU given back to Maya into the running batch again."""
+        if not self._running:
+            return False
+        return self._handback(lambda: self.api.return_gpu(gpu))
+
+    def _handback(self, call: Callable[[], GpuHandback]) -> bool:
+        try:
+            result = call()
+        except BatchError as exc:
+            self.message_area.show_message(str(exc), "error")
+            return False
+        except Exception as exc:  # never a traceback in the artist's face
+            log.exception("giving a GPU back or taking it back failed")
+            self.message_area.show_message(f"{type(exc).__name__}: {exc}", "error")
+            return False
+        self.message_area.show_message(result.message, "info")
+        self._mark_dirty()
+        return True
 
     def _on_stop_worker_requested(self, worker_id: str) -> None:
         if self._running:

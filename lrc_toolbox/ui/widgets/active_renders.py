@@ -9,6 +9,7 @@ column as a native progress bar through the current ``QStyle`` (Maya's, inside M
 from __future__ import annotations
 
 import enum
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -330,6 +331,10 @@ class ActiveRendersView(QtWidgets.QTableView):
     """The table, with a context menu to stop one worker (a request: the dialog acts)."""
 
     stop_worker_requested = QtCore.Signal(str)
+    #: give a GPU back to Maya mid-batch: (GPU index, finish its current frame first)
+    gpu_release_requested = QtCore.Signal(int, bool)
+    #: take a given-back GPU into the batch again
+    gpu_return_requested = QtCore.Signal(int)
 
     def __init__(
         self, model: ActiveRendersModel | None = None, parent: QtWidgets.QWidget | None = None
@@ -399,13 +404,46 @@ class ActiveRendersView(QtWidgets.QTableView):
         if not index.isValid():
             return
         status = index.data(STATUS_ROLE)
-        if status is None or status.state.final:
-            return
+        menu = self.menu_for(status) if status is not None else None
+        if menu is not None:
+            menu.popup(self.viewport().mapToGlobal(position))
+
+    def menu_for(self, status: RenderStatus) -> QtWidgets.QMenu | None:
+        """A worker's menu: stop it; on a GPU, give the GPU back to Maya (after its
+        current frame, or now) or, once given back, take it into the batch again."""
+        gpu = _gpu_of(status.worker_id)
         menu = QtWidgets.QMenu(self)
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        if status.state is WorkerState.RELEASED and gpu is not None:
+            back = menu.addAction(f"Take GPU {gpu} back into the batch")
+            back.setToolTip("A new worker starts on it and takes frames again")
+            back.triggered.connect(lambda: emit_signal(self, "gpu_return_requested", gpu))
+            return menu
+        if status.state.final:
+            return None
+        if gpu is not None:
+            later = menu.addAction(f"Give GPU {gpu} back to Maya after this frame")
+            later.setToolTip(
+                "The worker finishes its current frame, then exits; its other "
+                "frames go to the other workers"
+            )
+            later.triggered.connect(lambda: emit_signal(self, "gpu_release_requested", gpu, True))
+            now = menu.addAction(f"Give GPU {gpu} back to Maya now")
+            now.setToolTip(
+                "The worker stops at once; its frame renders on another worker "
+                "(the try does not count)"
+            )
+            now.triggered.connect(lambda: emit_signal(self, "gpu_release_requested", gpu, False))
+            menu.addSeparator()
         action = menu.addAction(f"Stop worker {status.worker_id}")
         action.setToolTip("Its frame goes back to the queue for the other workers")
-        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
         action.triggered.connect(
             lambda: emit_signal(self, "stop_worker_requested", status.worker_id)
         )
-        menu.popup(self.viewport().mapToGlobal(position))
+        return menu
+
+
+def _gpu_of(worker_id: str) -> int | None:
+    """``gpu2`` and ``gpu2-b`` -> 2; a CPU worker -> None."""
+    match = re.match(r"^gpu(\d+)", worker_id)
+    return int(match.group(1)) if match else None

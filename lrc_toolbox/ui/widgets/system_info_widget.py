@@ -30,6 +30,7 @@ ROLE_TEXT = {
     "shared": "shared with Maya",
     "unusable": "unusable",
     "disabled": "disabled",
+    "released": "given back to Maya",
 }
 #: the widest a "disabled: <reason>" chip is drawn (the whole reason is in its tooltip)
 DISABLED_CHIP_WIDTH = 170
@@ -40,6 +41,7 @@ def gpu_role(
     gpu: GPUInfo,
     rendering: Iterable[int] = (),
     disabled: Mapping[int, str] | None = None,
+    released: Iterable[int] = (),
 ) -> tuple[str, str]:
     """What a GPU is used for, as ``(key, text for people)``.
 
@@ -47,12 +49,14 @@ def gpu_role(
     ``idle`` (free for rendering, no worker on it), ``shared`` (the only GPU, used by Maya
     and by workers), ``unusable`` (a query error; the text says which), ``disabled`` (the
     batch took it out: ``disabled`` maps GPU index -> reason; the text is
-    ``disabled: <reason>``).
+    ``disabled: <reason>``), ``released`` (the artist gave it back to Maya mid-batch).
     """
     if gpu.error is not None:
         return "unusable", f"unusable: {gpu.error}"
     if disabled and gpu.index in disabled:
         return "disabled", f"disabled: {disabled[gpu.index] or 'no reason given'}"
+    if gpu.index in set(released):
+        return "released", ROLE_TEXT["released"]
     busy = gpu.index in set(rendering)
     if len(info.gpus) == 1:
         if info.single_gpu_policy is SingleGpuPolicy.SHARE:
@@ -146,6 +150,7 @@ class SystemInfoWidget(QtWidgets.QWidget):
         self._info: SystemInfo | None = None
         self._rendering: set[int] = set()
         self._disabled: dict[int, str] = {}
+        self._released: frozenset[int] = frozenset()
         self._rows: list[_GpuRow] = []
         self._task: _RefreshTask | None = None
         self._generation = 0
@@ -280,12 +285,22 @@ class SystemInfoWidget(QtWidgets.QWidget):
             for row, gpu in zip(self._rows, self._info.gpus, strict=True):
                 self._show_role(row, self._info, gpu)
 
+    def set_released_gpus(self, indices: Iterable[int]) -> None:
+        """GPUs the artist gave back to Maya mid-batch: their row says so."""
+        released = frozenset(int(i) for i in indices)
+        if released == self._released:
+            return
+        self._released = released
+        if self._info is not None:
+            for row, gpu in zip(self._rows, self._info.gpus, strict=True):
+                self._show_role(row, self._info, gpu)
+
     def gpu_roles(self) -> dict[int, str]:
         """GPU index -> the role text (what an artist reads; the chip may elide it)."""
         if self._info is None:
             return {}
         return {
-            g.index: gpu_role(self._info, g, self._rendering, self._disabled)[1]
+            g.index: gpu_role(self._info, g, self._rendering, self._disabled, self._released)[1]
             for g in self._info.gpus
         }
 
@@ -326,7 +341,7 @@ class SystemInfoWidget(QtWidgets.QWidget):
         self._show_role(row, info, gpu)
 
     def _show_role(self, row: _GpuRow, info: SystemInfo, gpu: GPUInfo) -> None:
-        key, text = gpu_role(info, gpu, self._rendering, self._disabled)
+        key, text = gpu_role(info, gpu, self._rendering, self._disabled, self._released)
         short = ROLE_TEXT["unusable"] if key == "unusable" else text
         if key == "disabled":
             short = row.role.fontMetrics().elidedText(
@@ -342,6 +357,8 @@ class SystemInfoWidget(QtWidgets.QWidget):
             "unusable": text,
             "disabled": f"GPU {gpu.index} {text}\nThe batch took it out; its frames went to "
             "the other workers. It is not ticked for the next batch.",
+            "released": f"GPU {gpu.index} was given back to Maya during this batch; take it "
+            "back from the worker's menu in Active renders.",
         }[key]
         row.role.setToolTip(tooltip)
         if key != row.role_key:
