@@ -1040,3 +1040,29 @@ def test_giving_back_a_gpu_the_batch_does_not_use_is_refused_with_the_reason(
         assert dialog.start()
     assert not dialog.release_gpu(0)  # the GPU kept for Maya renders nothing
     assert dialog.message_area.level() == "error" and "GPU 0" in dialog.message_area.text()
+
+
+def test_maya_short_of_gpu_memory_offers_once_to_give_a_gpu_back(
+    qtbot: Any, dialog: BatchRenderDialog, api: BatchRenderAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrc_toolbox.records.models import MayaGpuPressure
+
+    pressure = MayaGpuPressure(gpu=0, used_percent=95.0, message="Maya's GPU 0 is short")
+    asked: list[object] = []
+
+    def fake(info: object) -> MayaGpuPressure:
+        asked.append(info)
+        return pressure
+
+    monkeypatch.setattr(api.detector, "maya_gpu_pressure", fake)
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.2")
+    dialog.config_widget.set_frames("1-6")
+    with qtbot.waitSignal(api.batch_started, timeout=BATCH_MS):
+        assert dialog.start()
+    info = api.get_system_info()
+    dialog._on_system_refreshed(info)
+    assert dialog.message_area.level() == "warning"
+    assert dialog.message_area.text().startswith("Maya's GPU 0 is short. To give a GPU back")
+    dialog.message_area.clear()
+    dialog._on_system_refreshed(info)  # said once a batch, not every second
+    assert dialog.message_area.text() == "" and len(asked) == 1

@@ -223,6 +223,8 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._watching_since_start = True
         #: the batch shown had ended before this window opened (its times are unknown)
         self._ended_unwatched = False
+        #: Maya's GPU was said to be short of memory during this batch (said once)
+        self._pressure_told = False
         self._finished_at: float | None = None
         self._frame_started: dict[str, float] = {}
         self._pending_plan: BatchPlan | None = None
@@ -365,6 +367,15 @@ class BatchRenderDialog(QtWidgets.QDialog):
     def _on_system_refreshed(self, info: object) -> None:
         assert isinstance(info, SystemInfo)
         self.config_widget.set_system_info(info)
+        if self._running and not self._pressure_told:
+            pressure = self.api.detector.maya_gpu_pressure(info)
+            if pressure is not None:  # once a batch: Maya's own GPU is short of memory
+                self._pressure_told = True
+                self.message_area.show_message(
+                    f"{pressure.message}. To give a GPU back to Maya, right-click its worker "
+                    "in Active renders.",
+                    "warning",
+                )
 
     # ------------------------------------------------------------------ layout
 
@@ -982,6 +993,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self._rate_base = (self._started_at, self._finished_count())
         self._watching_since_start = False
         self._ended_unwatched = False
+        self._pressure_told = False
         self._announce_timer.start()  # after the frames replayed with it (_settle_start)
         self._finished_at = None
         self._mark_dirty()
