@@ -12,7 +12,8 @@ that started the batch went away, as after a Maya crash: the batch renders on in
 service and the new dashboard shows it), ``dashboard_failures.png`` (mid-batch: a frame that
 failed for good listed with its reason, and a GPU whose worker was taken out of the batch),
 ``dashboard_resumed.png`` (a stopped batch resumed: the whole batch, not only the rest) and
-``dashboard_docked.png`` (the dashboard at 640 x 480, as in a small Maya dock, mid-batch).
+``dashboard_docked.png`` (the dashboard at 640 x 480, as in a small Maya dock, mid-batch)
+and ``dashboard_thumbnails.png`` (the frame preview of a chosen strip cell).
 Needs a Qt binding (PySide2 or PySide6) and Qt.py.
 """
 
@@ -258,7 +259,35 @@ def docked(app: QtWidgets.QApplication) -> None:
         _close(app, dialog)
 
 
+def thumbnails(app: QtWidgets.QApplication) -> None:
+    """The frame preview: a scene that writes PNG, a cell of the strip chosen."""
+    scene = WORK / "shot010_lighting_png.ma"
+    scene.write_text(SCENE.read_text().replace('"exr"', '"png"'))
+    os.environ["LRC_SIM_TIME_SCALE"] = "0.5"
+    os.environ["LRC_SIM_CONFIG"] = json.dumps(
+        {"startup": 1.0, "frame_cost": {"BG": 2, "CHAR": 3}, "progress_steps": 25}
+    )
+    dialog = _fresh_dialog(app)
+    try:
+        dialog.set_scene(str(scene))
+        wait_until(app, lambda: dialog.config_widget.scene_path() == str(scene), 20)
+        wait_until(app, lambda: not dialog.config_widget.loading, 20)
+        dialog.config_widget.set_frames("1-24")
+        assert dialog.start(), dialog.message_area.text()
+        wait_until(app, lambda: dialog.counts()["done"] >= 9, 120)
+        strip = dialog.progress_widget.frame_strip
+        strip.setFocus()
+        strip.select_frame("BG", 4)
+        preview = dialog.progress_widget.preview
+        wait_until(app, lambda: "PNG" in preview.caption_text(), 20, preview.caption_text)
+        settle(app, 0.6)
+        save(dialog, "dashboard_thumbnails.png")
+    finally:
+        _close(app, dialog)
+
+
 SHOTS: dict[str, Callable[[QtWidgets.QApplication], None]] = {
+    "thumbnails": lambda app: thumbnails(app),
     "reattached": lambda app: reattached(app),
     "failures": lambda app: failures(app),
     "resumed": lambda app: resumed(app),
