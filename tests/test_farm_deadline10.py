@@ -639,7 +639,9 @@ def test_cli_export_takes_the_new_deadline10_options(tmp_path: Path) -> None:
         assert f"{line}\n" in job
     plugin = Path(plugin_path).read_text(encoding="utf-8")
     assert "StrictErrorChecking=1\n" in plugin and "Version=2025\n" in plugin
-    assert (tmp_path / "images" / "lrc_deadline10_arnold_gpu.mel").is_file()
+    script = tmp_path / "images" / "lrc_deadline10_arnold_gpu.mel"
+    assert script.is_file()
+    assert err.count(f"set by the MayaBatch StartupScript {script}") == 1
 
 
 def test_cli_says_when_the_arnold_device_is_left_to_the_scene(tmp_path: Path) -> None:

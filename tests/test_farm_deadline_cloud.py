@@ -560,3 +560,26 @@ def test_cli_export_openjd_with_the_simulator(tmp_path: Path) -> None:
     values = yaml.safe_load((folder / "parameter_values.yaml").read_text(encoding="utf-8"))
     mayapy = next(v["value"] for v in values["parameterValues"] if v["name"] == "Mayapy")
     assert Path(mayapy).parent == folder and Path(mayapy).is_file()  # the simulator wrapper
+
+
+def test_the_terminal_question_is_asked_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    from lrc_toolbox.farm.cli import _terminal_question
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
+    assert _terminal_question(io.StringIO()) is None  # stderr redirected: no question
+    err = Terminal()
+    ask = _terminal_question(err)
+    assert ask is not None
+    assert ask("Unknown paths: /elsewhere") is True
+    assert "Unknown paths: /elsewhere" in err.getvalue() and "[y/N]" in err.getvalue()
+    monkeypatch.setattr(sys, "stdin", Terminal("\n"))
+    assert ask("again") is False  # the default is no

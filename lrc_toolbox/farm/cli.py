@@ -309,9 +309,18 @@ def _export(args: argparse.Namespace, plan: PlannedBatch, out: TextIO, err: Text
 
 
 def _print_job_warnings(jobs: list[Any], err: TextIO) -> None:
-    """Each Deadline 10 warning once (the Maya version one is the same for every layer)."""
+    """Each Deadline 10 warning once (the Maya version one is the same for every layer),
+    and where Arnold's device is set (MayaBatch itself ignores GPUsPerTask for Arnold)."""
     for warning in dict.fromkeys(w for job in jobs for w in job.warnings):
         print(f"warning: {warning}", file=err)
+    for script in dict.fromkeys(
+        job.plugin_info["StartupScript"] for job in jobs if "StartupScript" in job.plugin_info
+    ):
+        print(
+            f"note: Arnold's render device is set by the MayaBatch StartupScript {script} "
+            "(MayaBatch ignores GPUsPerTask for Arnold); the Workers must be able to read it",
+            file=err,
+        )
 
 
 def _submit_deadline10(
