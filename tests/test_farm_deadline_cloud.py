@@ -437,11 +437,38 @@ def scene_elsewhere(tmp_path: Path) -> Path:
     return scene
 
 
+def texture_elsewhere(tmp_path: Path) -> Path:
+    """A texture the scene uses, in a folder nobody named: it needs approval to upload."""
+    texture = tmp_path / "library" / "wood.tx"
+    texture.parent.mkdir(exist_ok=True)
+    texture.write_bytes(b"not really a texture")
+    return texture
+
+
+def with_texture(monkeypatch: pytest.MonkeyPatch, texture: Path) -> None:
+    """Bundles list ``texture`` as an input, as a reference collected from the scene."""
+    from lrc_toolbox.farm import deadline_cloud
+
+    real = deadline_cloud.asset_references
+
+    def plus_texture(planned: Any) -> dict[str, Any]:
+        refs = real(planned)
+        refs["assetReferences"]["inputs"]["filenames"].append(str(texture))
+        return refs
+
+    monkeypatch.setattr(deadline_cloud, "asset_references", plus_texture)
+
+
 def conda_bundle(tmp_path: Path, scene: Path) -> tuple[Path, dict[str, str]]:
     """A bundle holding CondaPackages (the bundle's own, or added here while the bundle
-    does not declare it yet); returns it and its parameter values by name."""
+    does not declare it yet) and a texture outside every known folder; returns it and its
+    parameter values by name."""
     plan = make_plan(tmp_path, frames="1-4", chunk_size=2, scene=str(scene))
     folder = export_bundle(plan, tmp_path / "bundle")
+    refs_path = folder / "asset_references.yaml"
+    refs = yaml.safe_load(refs_path.read_text(encoding="utf-8"))
+    refs["assetReferences"]["inputs"]["filenames"].append(str(texture_elsewhere(tmp_path)))
+    refs_path.write_text(yaml.safe_dump(refs), encoding="utf-8")
     template_path = folder / "template.yaml"
     values_path = folder / "parameter_values.yaml"
     template = yaml.safe_load(template_path.read_text(encoding="utf-8"))
@@ -467,7 +494,12 @@ def test_job_attachments_upload_the_scene_and_the_job_gets_conda_packages(
     folder, values = conda_bundle(tmp_path, scene)
     printed: list[str] = []
     job_id = submit_to_deadline_cloud(
-        folder, FARM, QUEUE, approve_attachments=True, print_function=printed.append
+        folder,
+        FARM,
+        QUEUE,
+        approve_attachments=True,
+        known_paths=[str(scene.parent)],
+        print_function=printed.append,
     )
     assert job_id == JOB_ID
     (create,) = s3_queue.named("CreateJob")
@@ -480,6 +512,7 @@ def test_job_attachments_upload_the_scene_and_the_job_gets_conda_packages(
     # the scene's bytes are in the queue's bucket (content-addressed under Data/)
     data = s3_objects(s3_queue.s3, f"{ROOT_PREFIX}/Data/")
     assert scene.read_bytes() in data.values()
+    assert b"not really a texture" in data.values()  # the approved texture
     assert s3_objects(s3_queue.s3, f"{ROOT_PREFIX}/Manifests/")
     assert any("Approval for Job Attachment" in text for text in printed)
 
@@ -490,9 +523,13 @@ def test_unknown_folders_without_approval_are_refused_saying_what_and_how(
     scene = scene_elsewhere(tmp_path)
     folder, _ = conda_bundle(tmp_path, scene)
     with pytest.raises(AttachmentApprovalNeeded) as caught:
-        submit_to_deadline_cloud(folder, FARM, QUEUE, print_function=lambda _: None)
+        submit_to_deadline_cloud(
+            folder, FARM, QUEUE, known_paths=[str(scene.parent)], print_function=lambda _: None
+        )
     message = str(caught.value)
-    assert str(scene.parent) in message  # what would be uploaded
+    unknown = message.split("Unknown paths:")[1].split("WARNING")[0]
+    assert str(tmp_path / "library") in unknown  # what would be uploaded, and from where
+    assert str(scene.parent) not in unknown  # the scene's folder is known
     assert "--yes" in message and "Nothing was submitted" in message
     assert "canceled by user" not in message
     assert s3_queue.named("CreateJob") == []
@@ -538,17 +575,29 @@ def test_folders_in_the_storage_profile_need_no_approval(tmp_path: Path, s3_queu
     assert scene.read_bytes() in s3_objects(s3_queue.s3, f"{ROOT_PREFIX}/Data/").values()
 
 
-def test_cli_without_yes_and_no_terminal_refuses_clearly(tmp_path: Path, s3_queue: Any) -> None:
+def test_cli_without_yes_and_no_terminal_refuses_clearly(
+    tmp_path: Path, s3_queue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     scene = scene_elsewhere(tmp_path)
+    with_texture(monkeypatch, texture_elsewhere(tmp_path))
     argv = ["submit", "--deadline-cloud", "--farm-id", FARM, "--queue-id", QUEUE]
     argv += ["--scene", str(scene), "--frames", "1-2", "--output", str(tmp_path / "images")]
     code, _, err = farm_cli([*argv, "--simulate"])
     assert code == 2
-    assert str(scene.parent) in err and "pass --yes" in err
+    assert str(tmp_path / "library") in err and "pass --yes" in err
     assert s3_queue.named("CreateJob") == []
     code, out, err = farm_cli([*argv, "--simulate", "--yes", "--json"])
     assert code == 0, err
     assert json.loads(out) == {"deadline_cloud": JOB_ID}
+
+
+def test_cli_uploads_the_chosen_scene_without_asking(tmp_path: Path, s3_queue: Any) -> None:
+    scene = scene_elsewhere(tmp_path)
+    argv = ["submit", "--deadline-cloud", "--farm-id", FARM, "--queue-id", QUEUE]
+    argv += ["--scene", str(scene), "--frames", "1-2", "--output", str(tmp_path / "images")]
+    code, _, err = farm_cli([*argv, "--simulate"])
+    assert code == 0, err  # the scene's folder and the output folder are the user's choice
+    assert scene.read_bytes() in s3_objects(s3_queue.s3, f"{ROOT_PREFIX}/Data/").values()
 
 
 def test_cli_export_openjd_with_the_simulator(tmp_path: Path) -> None:

@@ -28,8 +28,9 @@ source, ``deadline/client/api/_submit_job_bundle.py`` and ``cli/_groups/bundle_g
   (yes), else by ``ask`` (a terminal or dashboard question), else it is refused with a
   :class:`AttachmentApprovalNeeded` that shows what would be uploaded and how to approve —
   never a silent "no" that the client reports as "Operation canceled by user". Folders the
-  user named for this batch (the Maya project, the output folder) are passed as
-  ``known_asset_paths``; anything else (a scene or texture outside them) needs approval.
+  user named for this batch (the scene's, the Maya project, the output folder) are passed
+  as ``known_asset_paths`` (:func:`known_asset_paths`); anything else the bundle lists (a
+  reference or texture elsewhere) needs approval.
 - **Chunk cap.** ``chunks.defaultTaskCount`` may be at most 150 (AWS Deadline Cloud
   developer guide, "CHUNK[INT] task parameter reference": "The maximum value is 150"); a
   bundle over it is refused before anything is uploaded (:func:`check_chunk_sizes`).
@@ -120,14 +121,19 @@ def asset_references(planned: PlannedBatch) -> dict[str, Any]:
 
 
 def known_asset_paths(planned: PlannedBatch) -> list[str]:
-    """Folders the user chose for this batch: the Maya project and the output folder.
+    """Folders the user named for this batch: the scene's, the Maya project and the output.
 
-    Passed to the client as ``known_asset_paths``: uploads from inside them need no
-    approval; anything else outside the storage profile does.
+    Passed to the client as ``known_asset_paths``: the client treats paths given by the
+    caller as known and paths found in the bundle's ``asset_references`` as unknown until
+    approved (its comment in ``create_job_from_job_bundle``). So the scene the user chose
+    needs no approval; references and textures collected from the scene that live
+    elsewhere (outside these folders and the storage profile) do.
     """
     plan = planned.plan
-    folders = [plan.project, plan.output_dir]
-    return [str(Path(f).expanduser().resolve()) for f in folders if f]
+    scene_folder = str(Path(plan.config.scene).expanduser().resolve().parent)
+    folders = [scene_folder, plan.project, plan.output_dir]
+    known = [str(Path(f).expanduser().resolve()) for f in folders if f]
+    return list(dict.fromkeys(known))
 
 
 def export_bundle(
@@ -213,7 +219,8 @@ def resolve_farm_and_queue(
 def _approval_refused(details: str) -> AttachmentApprovalNeeded:
     return AttachmentApprovalNeeded(
         "Deadline Cloud job attachments would upload files from folders outside the queue's "
-        "storage profile and the batch's project/output folders, and nobody approved it. "
+        "storage profile and the batch's scene/project/output folders, and nobody approved "
+        "it. "
         "Nothing was submitted. What the client would upload:\n"
         f"{details.rstrip()}\n"
         "To approve: pass --yes (--approve-attachments), or answer yes when asked (a "
