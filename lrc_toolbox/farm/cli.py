@@ -395,11 +395,7 @@ def _terminal_question(err: TextIO) -> Callable[[str], bool] | None:
 def run_farm_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run ``export`` or ``submit``; returns the exit code (see the module docstring)."""
     from lrc_toolbox.farm.deadline10 import DeadlineCommandNotFound, DeadlineSubmitError
-    from lrc_toolbox.farm.deadline_cloud import (
-        AttachmentApprovalNeeded,
-        DeadlineCloudError,
-        DeadlineCloudUnavailable,
-    )
+    from lrc_toolbox.farm.deadline_cloud import DeadlineCloudError, DeadlineCloudUnavailable
     from lrc_toolbox.farm.frames import FarmFrameError
     from lrc_toolbox.farm.openjd import BundleError
 
@@ -435,10 +431,7 @@ def run_farm_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if args.deadline10:
                 return _submit_deadline10(args, planned, folder, out, err)
             return _submit_cloud(args, planned, folder, out, err)
-    except (BundleError, FarmFrameError, ValueError) as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_BAD_INPUT
-    except AttachmentApprovalNeeded as exc:
+    except (BundleError, FarmFrameError, ValueError) as exc:  # AttachmentApprovalNeeded too
         print(f"error: {exc}", file=err)
         return EXIT_BAD_INPUT
     except (DeadlineCommandNotFound, DeadlineCloudUnavailable) as exc:

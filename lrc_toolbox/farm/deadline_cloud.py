@@ -92,9 +92,10 @@ class DeadlineCloudSetupError(ValueError):
     """Bad input for a submission: no farm or queue, or chunks over the service's limit."""
 
 
-class AttachmentApprovalNeeded(DeadlineCloudError):
+class AttachmentApprovalNeeded(DeadlineCloudError, ValueError):
     """Job attachments would upload files from unknown folders and nobody approved it.
 
+    Bad input (exit code 2: approve and run again), hence also a ``ValueError``.
     ``details`` is the client's own listing of what would be uploaded.
     """
 
