@@ -645,3 +645,13 @@ def test_the_terminal_question_is_asked_only_on_a_terminal(
     assert "Unknown paths: /elsewhere" in err.getvalue() and "[y/N]" in err.getvalue()
     monkeypatch.setattr(sys, "stdin", Terminal("\n"))
     assert ask("again") is False  # the default is no
+
+
+def test_the_configured_queue_belongs_to_the_configured_farm(tmp_path: Path, offline: Any) -> None:
+    write_deadline_config(tmp_path, defaults__farm_id=CONFIG_FARM, defaults__queue_id=CONFIG_QUEUE)
+    from lrc_toolbox.farm.deadline_cloud import resolve_farm_and_queue
+
+    assert resolve_farm_and_queue() == (CONFIG_FARM, CONFIG_QUEUE)
+    # another farm has no default queue in this configuration
+    with pytest.raises(DeadlineCloudSetupError, match="no Deadline Cloud queue chosen"):
+        resolve_farm_and_queue(FARM)

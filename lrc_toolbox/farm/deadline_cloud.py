@@ -186,6 +186,14 @@ def _client() -> tuple[Any, Any]:
     return api, config_file
 
 
+def _private_config(config_file: Any) -> ConfigParser:
+    """A copy of the user's ``deadline config`` to change for one submission (never saved)."""
+    base = config_file.read_config()
+    config = ConfigParser()
+    config.read_dict({section: dict(base[section]) for section in base.sections()})
+    return config
+
+
 def resolve_farm_and_queue(
     farm_id: str | None = None, queue_id: str | None = None
 ) -> tuple[str, str]:
@@ -197,8 +205,15 @@ def resolve_farm_and_queue(
             them).
     """
     _, config_file = _client()
-    farm = (farm_id or "").strip() or str(config_file.get_setting("defaults.farm_id") or "")
-    queue = (queue_id or "").strip() or str(config_file.get_setting("defaults.queue_id") or "")
+    config = _private_config(config_file)
+    farm = (farm_id or "").strip() or str(
+        config_file.get_setting("defaults.farm_id", config=config)
+    )
+    if farm:  # the configuration keeps a default queue per farm
+        config_file.set_setting("defaults.farm_id", farm, config=config)
+    queue = (queue_id or "").strip() or str(
+        config_file.get_setting("defaults.queue_id", config=config)
+    )
     missing = [
         (label, setting, flag)
         for label, value, setting, flag in (
@@ -267,9 +282,7 @@ def submit_to_deadline_cloud(
     api, config_file = _client()
     from deadline.client import exceptions as client_errors
 
-    base = config_file.read_config()
-    config = ConfigParser()
-    config.read_dict({section: dict(base[section]) for section in base.sections()})
+    config = _private_config(config_file)
     config_file.set_setting("defaults.farm_id", farm, config=config)
     config_file.set_setting("defaults.queue_id", queue, config=config)
     # the approval is ours to give (see the module docstring)
