@@ -52,8 +52,9 @@ Result=Failure
 """
 
 
-def fixed_plan(**config: Any) -> Any:
-    """A plan of the sample scene with fixed paths, so the files are the same everywhere."""
+def fixed_plan(output_dir: str = "/projects/shot010/images", **config: Any) -> Any:
+    """A plan of the sample scene with fixed paths, so the files are the same everywhere
+    (the Arnold device script goes into ``output_dir``: give a real folder to write)."""
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI, PlannedBatch
     from lrc_toolbox.records.batch import BatchPlan
 
@@ -68,7 +69,7 @@ def fixed_plan(**config: Any) -> Any:
         renderer=scene.renderer,
         frames_by_layer=frames,
         mayapy=["mayapy"],
-        output_dir="/projects/shot010/images",
+        output_dir=output_dir,
         project="/projects/shot010",
         render_setup=scene.render_setup,
         warnings=warnings,
@@ -83,10 +84,19 @@ CASES: dict[str, tuple[dict[str, Any], Deadline10Options]] = {
         Deadline10Options(
             batch_name="shot010_lighting v012",
             pool="gpu",
+            secondary_pool="all",
             group="maya2024",
             priority=60,
             concurrent_tasks=2,
+            machine_limit=4,
+            limit_groups=["arnold", "nuke"],
+            comment="lighting v012",
+            department="lighting",
+            initial_status="Suspended",
             gpus_per_task=1,
+            maya_version="2025",
+            task_timeout_minutes=120,
+            arnold_startup_script="/studio/deadline/lrc_arnold_gpu.mel",
         ),
     ),
     # our stepped syntax (last frame kept), negatives, CPU, a camera and an image prefix
@@ -101,7 +111,9 @@ CASES: dict[str, tuple[dict[str, Any], Deadline10Options]] = {
             "image_prefix": "<Scene>/<RenderLayer>/<Camera>/beauty",
             "skip_existing": True,
         },
-        Deadline10Options(batch_name="shot010 stepped", strict_error_checking=False),
+        Deadline10Options(
+            batch_name="shot010 stepped", strict_error_checking=True, scene_arnold_device=True
+        ),
     ),
 }
 
@@ -177,7 +189,7 @@ def test_effective_chunk_size(frames: list[int], chunk: int, expected: int) -> N
 def test_a_gapped_chunked_layer_falls_back_to_one_frame_per_task() -> None:
     job = build_deadline10_jobs(fixed_plan(frames="1-20x5", chunk_size=3))[0]
     assert job.job_info["ChunkSize"] == "1"
-    assert "reduced from 3 to 1" in job.warnings[0]
+    assert any("reduced from 3 to 1" in w for w in job.warnings)
 
 
 def test_bad_options_are_refused() -> None:
@@ -185,6 +197,194 @@ def test_bad_options_are_refused() -> None:
         build_deadline10_jobs(fixed_plan(frames="1"), Deadline10Options(priority=150))
     with pytest.raises(ValueError, match="line break"):
         build_deadline10_jobs(fixed_plan(frames="1"), Deadline10Options(pool="a\nb"))
+
+
+# --------------------------------------------------------------------------- documented keys
+
+#: job info keys the Monitor's Maya submitter writes (``scripts/Submission/MayaSubmission.py``
+#: lines 557-609 in applemin/Deadline_Development, Thinkbox's repository scripts) plus
+#: ``OutputFilename0`` (``submission/Maya/Main/SubmitMayaToDeadline.mel``)
+DOCUMENTED_JOB_INFO_KEYS = {
+    *("Plugin", "Name", "Comment", "Department", "Pool", "SecondaryPool", "Group"),
+    *("Priority", "TaskTimeoutMinutes", "EnableAutoTimeout", "ConcurrentTasks"),
+    *("LimitConcurrentTasksToNumberOfCpus", "MachineLimit", "Blacklist", "Whitelist"),
+    *("LimitGroups", "JobDependencies", "OnJobComplete", "InitialStatus", "Frames"),
+    *("ChunkSize", "OutputDirectory0", "OutputFilename0", "BatchName"),
+}
+#: MayaBatch plugin info keys this module may write: each is a section of
+#: ``plugins/MayaBatch/MayaBatch.options`` or (``RenderLayer``, ``UsingRenderLayers``) read
+#: by ``plugins/MayaBatch/MayaBatch.py`` with ``GetPluginInfoEntry*``; the value types are
+#: the ``Type=`` of the .options file (MayaBatch.py reads UsingRenderLayers as a boolean)
+MAYABATCH_KEY_TYPES = {
+    "SceneFile": "filename",
+    "Version": "label",
+    "Build": "enum None;32bit;64bit",
+    "ProjectPath": "folder",
+    "OutputFilePath": "folder",
+    "OutputFilePrefix": "string",
+    "Renderer": "label",
+    "RenderLayer": "string",
+    "UsingRenderLayers": "boolean",
+    "UseLegacyRenderLayers": "boolean",
+    "Animation": "boolean",
+    "Camera": "enum",
+    "GPUsPerTask": "integer",
+    "MaxProcessors": "integer",
+    "SkipExistingFrames": "boolean",
+    "StrictErrorChecking": "boolean",
+    "StartupScript": "filename",
+}
+JOB_INFO_INTEGERS = {"ChunkSize", "ConcurrentTasks", "Priority", "MachineLimit"}
+JOB_INFO_INTEGERS |= {"TaskTimeoutMinutes"}
+
+EVERY_OPTION = Deadline10Options(
+    batch_name="b",
+    pool="gpu",
+    secondary_pool="all",
+    group="maya",
+    priority=70,
+    concurrent_tasks=2,
+    machine_limit=3,
+    limit_groups=["arnold"],
+    comment="c",
+    department="lighting",
+    initial_status="Active",
+    maya_version="2025",
+    strict_error_checking=True,
+    task_timeout_minutes=90,
+)
+
+
+def check_documented(job: Any) -> None:
+    assert set(job.job_info) <= DOCUMENTED_JOB_INFO_KEYS, (
+        set(job.job_info) - DOCUMENTED_JOB_INFO_KEYS
+    )
+    assert set(job.plugin_info) <= set(MAYABATCH_KEY_TYPES), set(job.plugin_info) - set(
+        MAYABATCH_KEY_TYPES
+    )
+    for key, value in job.job_info.items():
+        if key in JOB_INFO_INTEGERS:
+            assert value.isdigit(), (key, value)
+    assert job.job_info.get("InitialStatus", "Active") in ("Active", "Suspended")
+    for key, value in job.plugin_info.items():
+        kind = MAYABATCH_KEY_TYPES[key]
+        if kind == "boolean":
+            assert value in ("0", "1"), (key, value)
+        elif kind == "integer":
+            assert value.isdigit(), (key, value)
+        elif kind.startswith("enum "):
+            assert value in kind[5:].split(";"), (key, value)
+        elif kind in ("filename", "folder") and value:
+            assert value.startswith("/"), (key, value)  # absolute on this POSIX plan
+
+
+@pytest.mark.parametrize(
+    ("config", "options"),
+    [
+        ({"frames": "1-10"}, Deadline10Options()),
+        ({"frames": "1-10", "chunk_size": 5}, EVERY_OPTION),
+        (
+            {"frames": "1-5", "cpu_mode": True, "cpu_threads": 8, "skip_existing": True},
+            Deadline10Options(scene_arnold_device=True),
+        ),
+        ({"frames": "1", "camera": "shotCam", "image_prefix": "<Scene>/x"}, EVERY_OPTION),
+    ],
+)
+def test_every_key_is_a_documented_key_of_its_type(
+    config: dict[str, Any], options: Deadline10Options
+) -> None:
+    for job in build_deadline10_jobs(fixed_plan(**config), options):
+        check_documented(job)
+
+
+def test_new_job_keys_are_written_as_the_submitter_writes_them() -> None:
+    info = build_deadline10_jobs(fixed_plan(frames="1"), EVERY_OPTION)[0].job_info
+    assert info["SecondaryPool"] == "all"
+    assert info["MachineLimit"] == "3"
+    assert info["LimitGroups"] == "arnold"
+    assert info["Comment"] == "c" and info["Department"] == "lighting"
+    assert info["InitialStatus"] == "Active"
+    assert info["TaskTimeoutMinutes"] == "90"
+
+
+def test_no_task_timeout_or_limits_unless_asked() -> None:
+    info = build_deadline10_jobs(fixed_plan(frames="1", frame_timeout=3600))[0].job_info
+    for key in ("TaskTimeoutMinutes", "MachineLimit", "LimitGroups", "InitialStatus"):
+        assert key not in info
+
+
+def test_strict_error_checking_is_off_by_default() -> None:
+    plugin = build_deadline10_jobs(fixed_plan(frames="1"))[0].plugin_info
+    assert plugin["StrictErrorChecking"] == "0"
+
+
+def test_version_is_the_planning_mayas_release_not_the_scenes() -> None:
+    plan = fixed_plan(frames="1")
+    plan.plan.mayapy = ["/usr/autodesk/maya2025/bin/mayapy"]
+    job = build_deadline10_jobs(plan)[0]
+    assert job.plugin_info["Version"] == "2025"  # the scene was saved by 2024
+    assert job.warnings == []
+    plan.plan.mayapy = [r"C:\Program Files\Autodesk\Maya2026\bin\mayapy.exe"]
+    assert build_deadline10_jobs(plan)[0].plugin_info["Version"] == "2026"
+
+
+def test_version_falls_back_to_the_scenes_with_a_warning() -> None:
+    job = build_deadline10_jobs(fixed_plan(frames="1"))[0]  # mayapy "mayapy": no release
+    assert job.plugin_info["Version"] == "2024"
+    assert any("--maya-version" in w for w in job.warnings)
+
+
+def test_arnold_gpu_device_is_set_by_a_startup_script(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    plan = fixed_plan(str(tmp_path / "images"), frames="1-3", layers=["BG"])
+    (_, plugin_file, job) = write_deadline10_files(plan, tmp_path / "dl")[0]
+    script = Path(job.plugin_info["StartupScript"])
+    assert script.parent == tmp_path / "images" and script.is_file()
+    assert f"StartupScript={script}\n" in plugin_file.read_text(encoding="utf-8")
+    mel = script.read_text(encoding="utf-8")
+    assert "setAttr defaultArnoldRenderOptions.renderDevice 1;" in mel
+    assert "setAttr defaultArnoldRenderOptions.manual_gpu_devices 0;" in mel
+    assert "skipExistingFrames" not in mel
+
+
+def test_arnold_cpu_and_skip_existing_in_the_startup_script() -> None:
+    plan = fixed_plan(frames="1", cpu_mode=True, skip_existing=True)
+    job = build_deadline10_jobs(plan)[0]
+    assert job.startup_script is not None
+    name, mel = job.startup_script
+    assert job.plugin_info["StartupScript"].endswith(name)
+    assert "renderDevice 0;" in mel and "manual_gpu_devices" not in mel
+    assert "setAttr defaultRenderGlobals.skipExistingFrames 1;" in mel
+
+
+def test_a_studio_startup_script_is_used_as_given() -> None:
+    options = Deadline10Options(arnold_startup_script="/studio/arnold_gpu.mel")
+    job = build_deadline10_jobs(fixed_plan(frames="1"), options)[0]
+    assert job.plugin_info["StartupScript"] == "/studio/arnold_gpu.mel"
+    assert job.startup_script is None
+
+
+def test_scene_device_says_the_device_is_not_set() -> None:
+    options = Deadline10Options(scene_arnold_device=True)
+    job = build_deadline10_jobs(fixed_plan(frames="1"), options)[0]
+    assert "StartupScript" not in job.plugin_info
+    assert any("device is NOT set" in w for w in job.warnings)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (Deadline10Options(machine_limit=-1), "machine limit"),
+        (Deadline10Options(task_timeout_minutes=0), "task timeout"),
+        (Deadline10Options(initial_status="Paused"), "Active or Suspended"),
+        (Deadline10Options(maya_version="maya 2025"), "release like 2025"),
+        (Deadline10Options(limit_groups=["a,b"]), "limit group"),
+        (Deadline10Options(comment="a\nb"), "line break"),
+    ],
+)
+def test_bad_new_options_are_refused(options: Deadline10Options, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_deadline10_jobs(fixed_plan(frames="1"), options)
 
 
 # --------------------------------------------------------------------------- output parsing
@@ -331,7 +531,7 @@ def calls(tool: Path) -> list[dict[str, Any]]:
 @posix_only
 def test_submit_runs_deadlinecommand_with_job_and_plugin_files(tmp_path: Path) -> None:
     tool = stand_in(tmp_path / "bin")
-    written = write_deadline10_files(fixed_plan(frames="1-10"), tmp_path / "files")
+    written = write_deadline10_files(fixed_plan(str(tmp_path), frames="1-10"), tmp_path / "files")
     ids = submit_deadline10([(j, p) for j, p, _ in written], str(tool))
     assert ids == ["job0001", "job0002"]
     recorded = calls(tool)
@@ -344,7 +544,7 @@ def test_submit_runs_deadlinecommand_with_job_and_plugin_files(tmp_path: Path) -
 @posix_only
 def test_submit_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tool = stand_in(tmp_path / "bin")
-    written = write_deadline10_files(fixed_plan(frames="1-10"), tmp_path / "files")
+    written = write_deadline10_files(fixed_plan(str(tmp_path), frames="1-10"), tmp_path / "files")
     monkeypatch.setenv("STANDIN_DEADLINE_FAIL", "1")
     with pytest.raises(DeadlineSubmitError) as caught:
         submit_deadline10([(j, p) for j, p, _ in written], str(tool))
@@ -355,7 +555,7 @@ def test_submit_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_submit_reports_a_command_that_cannot_run(tmp_path: Path) -> None:
-    written = write_deadline10_files(fixed_plan(frames="1"), tmp_path)
+    written = write_deadline10_files(fixed_plan(str(tmp_path), frames="1"), tmp_path)
     with pytest.raises(DeadlineSubmitError, match="could not run"):
         submit_deadline10([(j, p) for j, p, _ in written], str(tmp_path / "missing"))
 
@@ -411,6 +611,49 @@ def test_cli_export_writes_the_files(tmp_path: Path) -> None:
     assert "BatchName=shot010 test\n" in job
     frames = next(line for line in job.splitlines() if line.startswith("Frames="))
     assert deadline_reference_frames(frames[7:]) == parse_frames("1-100x5")
+
+
+def test_cli_export_takes_the_new_deadline10_options(tmp_path: Path) -> None:
+    code, out, err = farm_cli(
+        [
+            *("export", "--deadline10", str(tmp_path / "dl"), "--scene", str(SHOT)),
+            *("--layers", "BG", "--frames", "1-4", "--output", str(tmp_path / "images")),
+            *("--secondary-pool", "all", "--machine-limit", "2", "--limit-groups", "a, b"),
+            *("--comment", "note", "--department", "fx", "--initial-status", "Suspended"),
+            *("--strict-errors", "--task-timeout-minutes", "60", "--maya-version", "2025"),
+            *("--simulate", "--json"),
+        ]
+    )
+    assert code == 0, err
+    job_path, plugin_path = json.loads(out)["deadline10"][0]
+    job = Path(job_path).read_text(encoding="utf-8")
+    for line in (
+        "SecondaryPool=all",
+        "MachineLimit=2",
+        "LimitGroups=a,b",
+        "Comment=note",
+        "Department=fx",
+        "InitialStatus=Suspended",
+        "TaskTimeoutMinutes=60",
+    ):
+        assert f"{line}\n" in job
+    plugin = Path(plugin_path).read_text(encoding="utf-8")
+    assert "StrictErrorChecking=1\n" in plugin and "Version=2025\n" in plugin
+    script = tmp_path / "images" / "lrc_deadline10_arnold_gpu.mel"
+    assert script.is_file()
+    assert err.count(f"set by the MayaBatch StartupScript {script}") == 1
+
+
+def test_cli_says_when_the_arnold_device_is_left_to_the_scene(tmp_path: Path) -> None:
+    code, _, err = farm_cli(
+        [
+            *("export", "--deadline10", str(tmp_path / "dl"), "--scene", str(SHOT)),
+            *("--frames", "1", "--output", str(tmp_path / "images")),
+            *("--scene-arnold-device", "--simulate"),
+        ]
+    )
+    assert code == 0, err
+    assert err.count("Arnold's render device is NOT set") == 2  # one per layer
 
 
 @posix_only

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -59,7 +61,58 @@ def _add_farm_options(parser: argparse.ArgumentParser) -> None:
         help="Deadline 10 tasks per Worker at once (default 1)",
     )
     farm.add_argument("--batch-name", help="Deadline 10 batch / Deadline Cloud job name")
-    farm.add_argument("--maya-version", help="Deadline 10 Maya version (default: the scene's)")
+    farm.add_argument(
+        "--maya-version",
+        help="Deadline 10 Version: the Maya release the farm runs (default: the release of "
+        "the mayapy the batch is planned with, else the one that saved the scene)",
+    )
+    # --- issue 15: Deadline 10 job keys and submission approval (one block) ---
+    farm.add_argument("--secondary-pool", help="Deadline 10 secondary pool")
+    farm.add_argument(
+        "--machine-limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Deadline 10: at most N Workers on a job at once (default 0: no limit)",
+    )
+    farm.add_argument(
+        "--limit-groups",
+        type=lambda text: [g.strip() for g in text.split(",") if g.strip()],
+        default=[],
+        metavar="A,B",
+        help="Deadline 10 Limits the jobs need (comma separated, e.g. a licence limit)",
+    )
+    farm.add_argument("--comment", help="Deadline 10 job comment")
+    farm.add_argument("--department", help="Deadline 10 department")
+    farm.add_argument(
+        "--initial-status",
+        choices=("Active", "Suspended"),
+        help="Deadline 10 initial job status (default: Deadline's, Active)",
+    )
+    farm.add_argument(
+        "--strict-errors",
+        action="store_true",
+        help="Deadline 10 StrictErrorChecking: fail a task on any error line MayaBatch "
+        "knows (default off: harmless 'Error:' lines of plug-ins would fail good frames)",
+    )
+    farm.add_argument(
+        "--task-timeout-minutes",
+        type=int,
+        metavar="MINUTES",
+        help="Deadline 10 TaskTimeoutMinutes: a hard limit per task (default: none)",
+    )
+    farm.add_argument(
+        "--arnold-startup-script",
+        metavar="PATH",
+        help="Deadline 10, Arnold: a MEL file the Workers can read that sets the render "
+        "device (default: one written into the output folder)",
+    )
+    farm.add_argument(
+        "--scene-arnold-device",
+        action="store_true",
+        help="Deadline 10, Arnold: leave the device as saved in the scene (not set)",
+    )
+    # --- end issue 15 block ---
     farm.add_argument(
         "--farm-mayapy",
         help="mayapy command on the farm workers, for OpenJD / Deadline Cloud (default: "
@@ -118,10 +171,21 @@ def add_farm_parsers(subparsers: Any) -> None:
         "--deadline-cloud", action="store_true", help="submit to AWS Deadline Cloud"
     )
     submit.add_argument("--deadlinecommand", metavar="PATH", help="deadlinecommand to use")
-    submit.add_argument("--farm-id", help="Deadline Cloud farm id (farm-...)")
-    submit.add_argument("--queue-id", help="Deadline Cloud queue id (queue-...)")
     submit.add_argument(
-        "--yes", action="store_true", help="Deadline Cloud: confirm uploads without asking"
+        "--farm-id",
+        help="Deadline Cloud farm id (farm-...; default: deadline config's defaults.farm_id)",
+    )
+    submit.add_argument(
+        "--queue-id",
+        help="Deadline Cloud queue id (queue-...; default: deadline config's defaults.queue_id)",
+    )
+    submit.add_argument(
+        "--yes",
+        "--approve-attachments",
+        dest="yes",
+        action="store_true",
+        help="Deadline Cloud: approve job-attachment uploads from folders outside the "
+        "storage profile (otherwise asked on a terminal, refused without one)",
     )
     submit.add_argument(
         "--keep-files", metavar="DIR", help="write the submitted files here and keep them"
@@ -154,11 +218,21 @@ def _deadline10_options(args: argparse.Namespace, scene_name: str) -> Any:
     return Deadline10Options(
         batch_name=args.batch_name or f"{scene_name} {time.strftime('%Y-%m-%d %H:%M')}",
         pool=args.pool,
+        secondary_pool=args.secondary_pool,
         group=args.group,
         priority=args.priority,
         concurrent_tasks=args.concurrent_tasks,
+        machine_limit=args.machine_limit,
+        limit_groups=list(args.limit_groups),
+        comment=args.comment,
+        department=args.department,
+        initial_status=args.initial_status,
         gpus_per_task=args.gpus_per_task,
         maya_version=args.maya_version,
+        strict_error_checking=args.strict_errors,
+        task_timeout_minutes=args.task_timeout_minutes,
+        arnold_startup_script=args.arnold_startup_script,
+        scene_arnold_device=args.scene_arnold_device,
     )
 
 
@@ -224,15 +298,29 @@ def _export(args: argparse.Namespace, plan: PlannedBatch, out: TextIO, err: Text
             plan, args.deadline10, _deadline10_options(args, plan.plan.scene_name)
         )
         result["deadline10"] = [[str(j), str(p)] for j, p, _ in written]
-        for job_file, plugin_file, job in written:
-            for warning in job.warnings:
-                print(f"warning: {warning}", file=err)
+        _print_job_warnings([job for _, _, job in written], err)
+        for job_file, plugin_file, _ in written:
             if not args.json:
                 print(f"Deadline 10 job: {job_file}  {plugin_file}", file=out)
     if args.json:
         json.dump(result, out)
         out.write("\n")
     return EXIT_OK
+
+
+def _print_job_warnings(jobs: list[Any], err: TextIO) -> None:
+    """Each Deadline 10 warning once (the Maya version one is the same for every layer),
+    and where Arnold's device is set (MayaBatch itself ignores GPUsPerTask for Arnold)."""
+    for warning in dict.fromkeys(w for job in jobs for w in job.warnings):
+        print(f"warning: {warning}", file=err)
+    for script in dict.fromkeys(
+        job.plugin_info["StartupScript"] for job in jobs if "StartupScript" in job.plugin_info
+    ):
+        print(
+            f"note: Arnold's render device is set by the MayaBatch StartupScript {script} "
+            "(MayaBatch ignores GPUsPerTask for Arnold); the Workers must be able to read it",
+            file=err,
+        )
 
 
 def _submit_deadline10(
@@ -247,9 +335,7 @@ def _submit_deadline10(
     command = find_deadlinecommand(args.deadlinecommand)
     options = _deadline10_options(args, plan.plan.scene_name)
     written = write_deadline10_files(plan, folder, options)
-    for _, _, job in written:
-        for warning in job.warnings:
-            print(f"warning: {warning}", file=err)
+    _print_job_warnings([job for _, _, job in written], err)
     job_ids = submit_deadline10([(j, p) for j, p, _ in written], command)
     if args.json:
         layers = [job.layer for _, _, job in written]
@@ -264,7 +350,11 @@ def _submit_deadline10(
 def _submit_cloud(
     args: argparse.Namespace, plan: PlannedBatch, folder: Path, out: TextIO, err: TextIO
 ) -> int:
-    from lrc_toolbox.farm.deadline_cloud import export_bundle, submit_to_deadline_cloud
+    from lrc_toolbox.farm.deadline_cloud import (
+        export_bundle,
+        known_asset_paths,
+        submit_to_deadline_cloud,
+    )
 
     export_bundle(plan, folder, _openjd_options(args, _bundle_mayapy(args, folder), plan))
     job_id = submit_to_deadline_cloud(
@@ -272,7 +362,9 @@ def _submit_cloud(
         args.farm_id,
         args.queue_id,
         priority=args.priority,
-        auto_accept=args.yes,
+        approve_attachments=args.yes,
+        ask=_terminal_question(err),
+        known_paths=known_asset_paths(plan),
         print_function=lambda text: print(text, file=err),
     )
     if args.json:
@@ -281,6 +373,23 @@ def _submit_cloud(
     else:
         print(f"Deadline Cloud job {job_id}", file=out)
     return EXIT_OK
+
+
+def _terminal_question(err: TextIO) -> Callable[[str], bool] | None:
+    """Ask on the terminal when there is one (stdin and stderr); None without one."""
+    if not (sys.stdin.isatty() and err.isatty()):
+        return None
+
+    def ask(message: str) -> bool:
+        print(message, file=err)
+        print("Upload these files and submit the job? [y/N] ", end="", file=err, flush=True)
+        try:
+            answer = sys.stdin.readline()
+        except (OSError, KeyboardInterrupt):
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
 
 
 def run_farm_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -294,12 +403,23 @@ def run_farm_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if command not in FARM_COMMANDS:
         print(f"error: not a farm command: {command!r}", file=err)
         return EXIT_BAD_INPUT
-    if command == "submit" and args.deadline_cloud and (not args.farm_id or not args.queue_id):
-        print("error: --deadline-cloud needs --farm-id and --queue-id", file=err)
-        return EXIT_BAD_INPUT
     if command == "export" and not args.openjd and not args.deadline10:
         print("error: say what to write: --openjd DIR and/or --deadline10 DIR", file=err)
         return EXIT_BAD_INPUT
+    if command == "submit" and args.deadline_cloud:
+        from lrc_toolbox.farm.deadline_cloud import (
+            DeadlineCloudSetupError,
+            resolve_farm_and_queue,
+        )
+
+        try:  # before planning: a missing farm or queue costs nothing
+            args.farm_id, args.queue_id = resolve_farm_and_queue(args.farm_id, args.queue_id)
+        except DeadlineCloudSetupError as exc:
+            print(f"error: {exc}", file=err)
+            return EXIT_BAD_INPUT
+        except DeadlineCloudUnavailable as exc:
+            print(f"error: {exc}", file=err)
+            return EXIT_ENVIRONMENT
     planned = _plan(args, err)
     if isinstance(planned, int):
         return planned
@@ -311,7 +431,7 @@ def run_farm_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if args.deadline10:
                 return _submit_deadline10(args, planned, folder, out, err)
             return _submit_cloud(args, planned, folder, out, err)
-    except (BundleError, FarmFrameError, ValueError) as exc:
+    except (BundleError, FarmFrameError, ValueError) as exc:  # AttachmentApprovalNeeded too
         print(f"error: {exc}", file=err)
         return EXIT_BAD_INPUT
     except (DeadlineCommandNotFound, DeadlineCloudUnavailable) as exc:
