@@ -512,6 +512,15 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.setup_toggle.setAutoRaise(True)
         self.setup_toggle.toggled.connect(self._on_setup_toggled)
         buttons.addWidget(self.setup_toggle)
+        self.farm_button = QtWidgets.QToolButton(bar)
+        self.farm_button.setObjectName("LRCSendToFarm")
+        self.farm_button.setText("Send to &farm…")
+        self.farm_button.setAutoRaise(True)
+        self.farm_button.setToolTip(
+            "Send this setup to Deadline Cloud or Deadline 10, or write the farm files"
+        )
+        self.farm_button.clicked.connect(self.open_farm_dialog)
+        buttons.addWidget(self.farm_button)
         self.reason_label = QtWidgets.QLabel(bar)
         self.reason_label.setObjectName("LRCStartReason")
         self.reason_label.setWordWrap(True)
@@ -707,6 +716,23 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 if folded
                 else "Fold the setup away to give the progress more room"
             )
+
+    def open_farm_dialog(self) -> QtWidgets.QDialog:
+        """Show "Send to farm" (non-modal) for the current setup; returns the dialog."""
+        from lrc_toolbox.ui.dialogs.farm_dialog import FarmDialog
+
+        config = self.config_widget.config()
+        dialog = getattr(self, "farm_dialog", None)
+        if dialog is None:
+            simulate = bool(getattr(self.api, "simulate", False))
+            dialog = self.farm_dialog = FarmDialog(
+                config, self.api.settings, self, simulate=simulate
+            )
+        else:
+            dialog.set_config(config)
+        dialog.show()
+        dialog.raise_()
+        return dialog
 
     def _on_setup_toggled(self, shown: bool) -> None:
         self.set_setup_folded(not shown)
