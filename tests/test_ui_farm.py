@@ -395,3 +395,18 @@ def test_alt_shortcuts_are_unique_among_visible_buttons(
         ]
         assert len(keys) == len(set(keys)), (target, keys)
         assert "s" in keys or "x" in keys
+
+
+def test_the_farm_button_leaves_the_reason_its_room_when_docked(qtbot: Any, dashboard: Any) -> None:
+    dashboard.resize(1400, 900)
+    qtbot.waitUntil(lambda: not dashboard.narrow)
+    assert dashboard._bar.isAncestorOf(dashboard.farm_button)
+    dashboard.resize(640, 480)
+    qtbot.waitUntil(lambda: dashboard.narrow)
+    assert dashboard._tabs.cornerWidget() is dashboard.farm_button
+    assert dashboard.farm_button.isVisible()
+    assert not dashboard._bar.isAncestorOf(dashboard.farm_button)
+    dashboard.resize(1400, 900)
+    qtbot.waitUntil(lambda: not dashboard.narrow)
+    assert dashboard._bar.isAncestorOf(dashboard.farm_button)
+    assert dashboard.farm_button.isVisible()
