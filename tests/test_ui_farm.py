@@ -223,6 +223,7 @@ def test_deadline_cloud_without_ids_says_what_to_set(
     qtbot: Any, tmp_path: Path, settings: Settings
 ) -> None:
     dialog = make_dialog(qtbot, batch(tmp_path), settings)
+    qtbot.waitUntil(lambda: dialog.defaults_read, timeout=10_000)
     dialog.set_target(FarmTarget.DEADLINE_CLOUD)
     assert dialog.farm_id_edit.text() == "" and dialog.queue_id_edit.text() == ""
     assert not dialog.send_button.isEnabled()
@@ -241,6 +242,7 @@ def test_deadline_cloud_ids_come_from_deadline_config(
     config_file.set_setting("defaults.queue_id", QUEUE)
     text_before = no_deadline_config.read_text(encoding="utf-8")
     dialog = make_dialog(qtbot, batch(tmp_path), settings)
+    qtbot.waitUntil(lambda: dialog.defaults_read, timeout=10_000)
     assert dialog.farm_id_edit.text() == FARM
     assert dialog.queue_id_edit.text() == QUEUE
     assert no_deadline_config.read_text(encoding="utf-8") == text_before  # only read

@@ -16,7 +16,7 @@ Nothing here imports Qt widgets, Maya or a farm client at import time.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import tempfile
 import time
 from collections.abc import Callable
@@ -107,10 +107,14 @@ def deadline_client_missing() -> str | None:
     """Why the AWS ``deadline`` client cannot be used here, or None when it can be imported."""
     from lrc_toolbox.farm.deadline_cloud import DEADLINE_CLIENT_HINT
 
-    try:
-        importlib.import_module("deadline.client.api")
-    except ImportError as exc:
+    try:  # found, not imported: importing it takes most of a second (the dashboard asks
+        # at each key press); a client that is found but breaks on import is reported by
+        # the submission (DeadlineCloudUnavailable)
+        found = importlib.util.find_spec("deadline.client.api") is not None
+    except (ImportError, ValueError) as exc:
         return f"the AWS Deadline Cloud client is not installed ({exc}): {DEADLINE_CLIENT_HINT}"
+    if not found:
+        return f"the AWS Deadline Cloud client is not installed: {DEADLINE_CLIENT_HINT}"
     return None
 
 

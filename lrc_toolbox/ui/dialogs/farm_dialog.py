@@ -233,6 +233,22 @@ class _FarmSignals(QtCore.QObject):
     done = QtCore.Signal(object)  # FarmResult
     failed = QtCore.Signal(str, int)  # message, exit code
     note = QtCore.Signal(str)  # the Deadline Cloud client's messages
+    defaults = QtCore.Signal(str, str)  # farm id, queue id from 'deadline config'
+
+
+class _DefaultsTask(QtCore.QRunnable):
+    """Reads ``deadline config``'s farm and queue ids off the UI thread (importing the
+    client's configuration module takes about half a second)."""
+
+    def __init__(self, signals: _FarmSignals) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.signals = signals
+
+    def run(self) -> None:
+        farm, queue = deadline_cloud_defaults()
+        # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
+        emit_signal(self.signals, "defaults", farm, queue)
 
 
 class _FarmTask(QtCore.QRunnable):
@@ -325,6 +341,8 @@ class FarmDialog(QtWidgets.QDialog):
         self._signals.done.connect(self._on_done)
         self._signals.failed.connect(self._on_failed)
         self._signals.note.connect(self._notes.append)
+        self._signals.defaults.connect(self._on_defaults)
+        self._defaults_task: _DefaultsTask | None = None
         self._build()
         self._prefill_cloud_ids()
         self._on_target_changed()
@@ -516,9 +534,24 @@ class FarmDialog(QtWidgets.QDialog):
         style.set_status_colour(self.batch_label, "muted")
 
     def _prefill_cloud_ids(self) -> None:
-        farm, queue = deadline_cloud_defaults()
-        self.farm_id_edit.setText(farm)
-        self.queue_id_edit.setText(queue)
+        """Ask ``deadline config`` for the farm and queue ids in the worker thread."""
+        self.cloud_note.setText("Reading 'deadline config'…")
+        style.set_status_colour(self.cloud_note, "muted")
+        self._defaults_task = _DefaultsTask(self._signals)
+        self._pool.start(self._defaults_task)
+
+    @property
+    def defaults_read(self) -> bool:
+        """Whether ``deadline config`` was read (the ids are filled in when it had them)."""
+        return self._defaults_task is None
+
+    def _on_defaults(self, farm: str, queue: str) -> None:
+        self._defaults_task = None
+        # what the user typed meanwhile wins
+        if farm and not self.farm_id_edit.text().strip():
+            self.farm_id_edit.setText(farm)
+        if queue and not self.queue_id_edit.text().strip():
+            self.queue_id_edit.setText(queue)
         if farm or queue:
             self.cloud_note.setText("Farm and queue from 'deadline config'.")
         else:
@@ -526,7 +559,6 @@ class FarmDialog(QtWidgets.QDialog):
                 "Tip: 'deadline config set defaults.farm_id …' and "
                 "'defaults.queue_id …' fill these in."
             )
-        style.set_status_colour(self.cloud_note, "muted")
 
     # ------------------------------------------------------------------ state
 
