@@ -5,6 +5,7 @@ simulator's scene; the work in a worker thread (pytest-qt, offscreen)."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,6 +313,11 @@ def test_deadline10_without_deadlinecommand_says_where_it_looked(
 # --------------------------------------------------------------------------- the form
 
 
+class Status(str, enum.Enum):
+    ACTIVE = "Active"
+    SUSPENDED = "Suspended"
+
+
 @dataclasses.dataclass
 class NewOptions:
     """An options record as a back end might grow it."""
@@ -321,6 +327,8 @@ class NewOptions:
     task_timeout: int | None = None
     limit_groups: list[str] = dataclasses.field(default_factory=list)
     strict: bool = False
+    hours: float | None = None
+    initial_status: Status = Status.ACTIVE
     mapping: dict[str, str] = dataclasses.field(default_factory=dict)  # not shown
 
 
@@ -333,6 +341,8 @@ def test_a_field_added_to_an_options_record_appears_in_the_form(qtbot: Any) -> N
         "task_timeout",
         "limit_groups",
         "strict",
+        "hours",
+        "initial_status",
     ]
     assert form.value() == NewOptions()  # untouched: the record's defaults
     form.set_field("conda_packages", "maya=2025.* maya-mtoa")
@@ -340,7 +350,11 @@ def test_a_field_added_to_an_options_record_appears_in_the_form(qtbot: Any) -> N
     form.set_field("task_timeout", 600)
     form.set_field("limit_groups", ["arnold", "nuke"])
     form.set_field("strict", True)
-    assert form.value() == NewOptions("maya=2025.* maya-mtoa", 4, 600, ["arnold", "nuke"], True)
+    form.set_field("hours", 1.5)
+    form.set_field("initial_status", Status.SUSPENDED)
+    assert form.value() == NewOptions(
+        "maya=2025.* maya-mtoa", 4, 600, ["arnold", "nuke"], True, 1.5, Status.SUSPENDED
+    )
 
 
 # --------------------------------------------------------------------------- the dashboard

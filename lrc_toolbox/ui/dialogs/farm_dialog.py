@@ -17,6 +17,7 @@ better label, a tooltip or a range.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import logging
 import typing
 from collections.abc import Iterable, Mapping
@@ -110,8 +111,9 @@ def _base_type(hint: Any) -> tuple[Any, bool]:
 
 class OptionsForm(QtWidgets.QWidget):
     """A form for an options record (a dataclass): a check box per ``bool``, a spin box per
-    ``int``, a line per ``str`` (``list[str]``: comma separated); ``X | None`` shows
-    "default" for None. Fields of other types keep the record's value.
+    ``int`` or ``float``, a list per enum, a line per ``str`` (``list[str]``: comma
+    separated); ``X | None`` shows "default" for None. Fields of other types keep the
+    record's value.
 
     :meth:`value` is the record with the form's values (``dataclasses.replace``).
     """
@@ -169,6 +171,25 @@ class OptionsForm(QtWidgets.QWidget):
             spin.setValue(low if value is None else int(value))
             spin.valueChanged.connect(self._emit_changed)
             return spin
+        if base is float:
+            double = QtWidgets.QDoubleSpinBox(self)
+            double.setDecimals(1)
+            low = spec.minimum - 1 if optional else spec.minimum
+            double.setRange(low, spec.maximum)
+            if optional:
+                double.setSpecialValueText(DEFAULT_TEXT)
+            double.setValue(low if value is None else float(value))
+            double.valueChanged.connect(self._emit_changed)
+            return double
+        if isinstance(base, type) and issubclass(base, enum.Enum):
+            combo = QtWidgets.QComboBox(self)
+            if optional:
+                combo.addItem(DEFAULT_TEXT, None)
+            for member in base:
+                combo.addItem(str(member.value), member)
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+            combo.currentIndexChanged.connect(self._emit_changed)
+            return combo
         if base is str or typing.get_origin(base) is list:
             edit = QtWidgets.QLineEdit(self)
             if isinstance(value, list):
@@ -198,6 +219,10 @@ class OptionsForm(QtWidgets.QWidget):
             widget.setChecked(bool(value))
         elif isinstance(widget, QtWidgets.QSpinBox):
             widget.setValue(widget.minimum() if value is None else int(value))
+        elif isinstance(widget, QtWidgets.QDoubleSpinBox):
+            widget.setValue(widget.minimum() if value is None else float(value))
+        elif isinstance(widget, QtWidgets.QComboBox):
+            widget.setCurrentIndex(max(0, widget.findData(value)))
         elif isinstance(widget, QtWidgets.QLineEdit):
             text = ", ".join(value) if isinstance(value, list) else (value or "")
             widget.setText(str(text))
@@ -207,10 +232,12 @@ class OptionsForm(QtWidgets.QWidget):
         base, optional = self._kinds[name]
         if isinstance(widget, QtWidgets.QCheckBox):
             return widget.isChecked()
-        if isinstance(widget, QtWidgets.QSpinBox):
+        if isinstance(widget, (QtWidgets.QSpinBox, QtWidgets.QDoubleSpinBox)):
             if optional and widget.value() == widget.minimum():
                 return None
             return widget.value()
+        if isinstance(widget, QtWidgets.QComboBox):
+            return widget.currentData()
         assert isinstance(widget, QtWidgets.QLineEdit)
         text = widget.text().strip()
         if typing.get_origin(base) is list:
@@ -704,7 +731,7 @@ class FarmDialog(QtWidgets.QDialog):
         notes = [*result.warnings]
         text = result.summary()
         if notes:
-            text += "\nWarnings: " + " ".join(_sentence(n) for n in notes)
+            text += "".join(f"\nWarning: {note}" for note in notes)
         self.message_area.show_message(text, "warning" if notes else "ok")
         self.open_folder_button.setVisible(bool(result.folder))
         self._update_controls()
