@@ -52,8 +52,8 @@ __all__ = [
 DEFAULT_FARM_MAYAPY = OpenJDOptions().mayapy
 
 CLOUD_IDS_HINT = (
-    "Deadline Cloud needs a farm id (farm-…) and a queue id (queue-…): type them, or set "
-    "them once with 'deadline config set defaults.farm_id …' and 'defaults.queue_id …'"
+    "Deadline Cloud needs a farm id and a queue id: type them, or set them once with "
+    "'deadline config set defaults.farm_id …' and 'defaults.queue_id …'"
 )
 NO_EXPORT_FOLDER = "choose the folder to write the farm files to"
 
