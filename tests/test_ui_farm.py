@@ -114,6 +114,20 @@ def test_export_only_writes_the_bundle_and_shows_its_folder(
     assert opened == [result.folder]
 
 
+def test_while_it_works_the_button_is_off_and_says_what_happens(
+    qtbot: Any, tmp_path: Path, settings: Settings
+) -> None:
+    dialog = make_dialog(qtbot, batch(tmp_path), settings)
+    export_to(dialog, tmp_path / "bundle", ExportFormat.OPENJD)
+    with qtbot.waitSignal(dialog.sent, timeout=SEND_MS):
+        assert dialog.send()
+        # the result arrives through the event loop: until then the dialog is busy
+        assert dialog.busy and not dialog.send_button.isEnabled()
+        assert dialog.reason_label.text() == "Reading the scene and writing the files…"
+        assert not dialog.send()  # no second send meanwhile
+    assert not dialog.busy and dialog.send_button.isEnabled()
+
+
 def test_deadline10_export_writes_job_and_plugin_files(
     qtbot: Any, tmp_path: Path, settings: Settings
 ) -> None:
@@ -205,6 +219,16 @@ def test_a_bad_option_says_what_is_wrong(qtbot: Any, tmp_path: Path, settings: S
     dialog.openjd_form.set_field("mayapy", " ")
     assert not dialog.send_button.isEnabled()
     assert dialog.reason_label.text() == "The farm's mayapy command is empty"
+
+
+def test_it_runs_modally_only_through_the_test_helper(
+    qtbot: Any, tmp_path: Path, settings: Settings
+) -> None:
+    dialog = FarmDialog(batch(tmp_path), settings, simulate=True)
+    qtbot.addWidget(dialog)
+    assert not dialog.isModal()
+    QtCore.QTimer.singleShot(0, dialog.reject)  # Esc / Close
+    assert dialog.exec_blocking() == int(QtWidgets.QDialog.DialogCode.Rejected)
 
 
 def test_enter_in_a_field_does_not_send(qtbot: Any, tmp_path: Path, settings: Settings) -> None:
