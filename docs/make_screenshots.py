@@ -13,7 +13,8 @@ service and the new dashboard shows it), ``dashboard_failures.png`` (mid-batch: 
 failed for good listed with its reason, and a GPU whose worker was taken out of the batch),
 ``dashboard_resumed.png`` (a stopped batch resumed: the whole batch, not only the rest) and
 ``dashboard_docked.png`` (the dashboard at 640 x 480, as in a small Maya dock, mid-batch)
-and ``dashboard_thumbnails.png`` (the frame preview of a chosen strip cell).
+and ``dashboard_thumbnails.png`` (the frame preview of a chosen strip cell); ``farm_dialog.png``
+("Send to farm" opened from the dashboard, an OpenJD bundle just exported).
 Needs a Qt binding (PySide2 or PySide6) and Qt.py.
 """
 
@@ -46,8 +47,10 @@ from Qt import QtWidgets  # noqa: E402
 from lrc_toolbox.config.batch_render_defaults import Settings  # noqa: E402
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI  # noqa: E402
 from lrc_toolbox.core.service_api import ServiceBatchAPI  # noqa: E402
+from lrc_toolbox.records.farm import FarmTarget  # noqa: E402
 from lrc_toolbox.records.models import WorkerState  # noqa: E402
 from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog  # noqa: E402
+from lrc_toolbox.ui.dialogs.farm_dialog import FarmDialog  # noqa: E402
 from lrc_toolbox.ui.style import apply_maya_style  # noqa: E402
 
 
@@ -74,7 +77,7 @@ def settle(app: QtWidgets.QApplication, seconds: float = 0.4) -> None:
         time.sleep(0.01)
 
 
-def save(dialog: BatchRenderDialog, name: str) -> Path:
+def save(dialog: QtWidgets.QDialog, name: str) -> Path:
     path = IMAGES / name
     if not dialog.grab().save(str(path)):
         raise OSError(f"could not write {path}")
@@ -286,7 +289,30 @@ def thumbnails(app: QtWidgets.QApplication) -> None:
         _close(app, dialog)
 
 
+def farm(app: QtWidgets.QApplication) -> None:
+    """ "Send to farm" opened from the dashboard, an OpenJD bundle just exported."""
+    os.environ["DEADLINE_CONFIG_FILE_PATH"] = str(WORK / "deadline" / "config")  # not yours
+    dialog = _fresh_dialog(app)
+    try:
+        dialog.config_widget.set_frames("1-24")
+        farm_dialog = dialog.open_farm_dialog()
+        assert isinstance(farm_dialog, FarmDialog)
+        farm_dialog.resize(600, 480)
+        farm_dialog.set_target(FarmTarget.EXPORT)
+        farm_dialog.folder_edit.setText(str(WORK / "farm" / "shot010_bundle"))
+        assert farm_dialog.send(), farm_dialog.reason_label.text()
+        wait_until(app, lambda: not farm_dialog.busy, 60)
+        assert farm_dialog.farm_result() is not None, farm_dialog.message_area.text()
+        settle(app, 0.4)
+        save(farm_dialog, "farm_dialog.png")
+        farm_dialog.close()
+    finally:
+        os.environ.pop("DEADLINE_CONFIG_FILE_PATH", None)
+        _close(app, dialog)
+
+
 SHOTS: dict[str, Callable[[QtWidgets.QApplication], None]] = {
+    "farm": lambda app: farm(app),
     "thumbnails": lambda app: thumbnails(app),
     "reattached": lambda app: reattached(app),
     "failures": lambda app: failures(app),

@@ -16,7 +16,6 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -214,9 +213,10 @@ def _openjd_options(args: argparse.Namespace, mayapy: str, planned: PlannedBatch
 
 def _deadline10_options(args: argparse.Namespace, scene_name: str) -> Any:
     from lrc_toolbox.farm.deadline10 import Deadline10Options
+    from lrc_toolbox.farm.submit import default_batch_name
 
     return Deadline10Options(
-        batch_name=args.batch_name or f"{scene_name} {time.strftime('%Y-%m-%d %H:%M')}",
+        batch_name=args.batch_name or default_batch_name(scene_name),
         pool=args.pool,
         secondary_pool=args.secondary_pool,
         group=args.group,
@@ -239,7 +239,8 @@ def _deadline10_options(args: argparse.Namespace, scene_name: str) -> Any:
 def _plan(args: argparse.Namespace, err: TextIO) -> PlannedBatch | int:
     """The planned batch, or an exit code after printing why."""
     from lrc_toolbox.config.batch_render_defaults import load_settings
-    from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+    from lrc_toolbox.core.batch_render_api import BatchError
+    from lrc_toolbox.farm.submit import plan_for_farm
     from lrc_toolbox.records.frame_parser import preview_frames
 
     loaded = load_settings()
@@ -257,9 +258,8 @@ def _plan(args: argparse.Namespace, err: TextIO) -> PlannedBatch | int:
             file=err,
         )
         return EXIT_BAD_INPUT
-    api = BatchRenderAPI(loaded.settings, simulate=args.simulate)
     try:
-        planned = api.plan_batch(configs[0], local=False)
+        planned = plan_for_farm(configs[0], loaded.settings, simulate=args.simulate)
     except BatchError as exc:
         print(f"error: {exc}", file=err)
         return exc.exit_code
@@ -271,13 +271,9 @@ def _plan(args: argparse.Namespace, err: TextIO) -> PlannedBatch | int:
 
 
 def _bundle_mayapy(args: argparse.Namespace, folder: Path) -> str:
-    if args.farm_mayapy:
-        return str(args.farm_mayapy)
-    if args.simulate:
-        from lrc_toolbox.farm.openjd import write_simulated_mayapy
+    from lrc_toolbox.farm.submit import bundle_mayapy
 
-        return write_simulated_mayapy(folder)
-    return "mayapy"
+    return bundle_mayapy(folder, args.farm_mayapy, args.simulate)
 
 
 def _export(args: argparse.Namespace, plan: PlannedBatch, out: TextIO, err: TextIO) -> int:
@@ -394,10 +390,7 @@ def _terminal_question(err: TextIO) -> Callable[[str], bool] | None:
 
 def run_farm_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run ``export`` or ``submit``; returns the exit code (see the module docstring)."""
-    from lrc_toolbox.farm.deadline10 import DeadlineCommandNotFound, DeadlineSubmitError
-    from lrc_toolbox.farm.deadline_cloud import DeadlineCloudError, DeadlineCloudUnavailable
-    from lrc_toolbox.farm.frames import FarmFrameError
-    from lrc_toolbox.farm.openjd import BundleError
+    from lrc_toolbox.farm.submit import farm_failure
 
     command = getattr(args, "farm_command", None) or getattr(args, "command", None)
     if command not in FARM_COMMANDS:
@@ -409,6 +402,7 @@ def run_farm_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if command == "submit" and args.deadline_cloud:
         from lrc_toolbox.farm.deadline_cloud import (
             DeadlineCloudSetupError,
+            DeadlineCloudUnavailable,
             resolve_farm_and_queue,
         )
 
@@ -431,15 +425,9 @@ def run_farm_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if args.deadline10:
                 return _submit_deadline10(args, planned, folder, out, err)
             return _submit_cloud(args, planned, folder, out, err)
-    except (BundleError, FarmFrameError, ValueError) as exc:  # AttachmentApprovalNeeded too
-        print(f"error: {exc}", file=err)
-        return EXIT_BAD_INPUT
-    except (DeadlineCommandNotFound, DeadlineCloudUnavailable) as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_ENVIRONMENT
-    except (DeadlineSubmitError, DeadlineCloudError) as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_REFUSED
-    except OSError as exc:
-        print(f"error: cannot write the farm files: {exc}", file=err)
-        return EXIT_ENVIRONMENT
+    except Exception as exc:
+        failure = farm_failure(exc)
+        if failure is None:
+            raise
+        print(f"error: {failure[1]}", file=err)
+        return failure[0]

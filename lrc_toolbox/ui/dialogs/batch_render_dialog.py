@@ -512,6 +512,15 @@ class BatchRenderDialog(QtWidgets.QDialog):
         self.setup_toggle.setAutoRaise(True)
         self.setup_toggle.toggled.connect(self._on_setup_toggled)
         buttons.addWidget(self.setup_toggle)
+        self.farm_button = QtWidgets.QToolButton(bar)
+        self.farm_button.setObjectName("LRCSendToFarm")
+        self.farm_button.setText("Send to &farm…")  # narrow: in the tabs' corner instead
+        self.farm_button.setAutoRaise(True)
+        self.farm_button.setToolTip(
+            "Send this setup to Deadline Cloud or Deadline 10, or write the farm files"
+        )
+        self.farm_button.clicked.connect(self.open_farm_dialog)
+        buttons.addWidget(self.farm_button)
         self.reason_label = QtWidgets.QLabel(bar)
         self.reason_label.setObjectName("LRCStartReason")
         self.reason_label.setWordWrap(True)
@@ -557,6 +566,7 @@ class BatchRenderDialog(QtWidgets.QDialog):
             buttons.addWidget(button)
         layout.addWidget(bar)
         self._bar = bar
+        self._place_farm_button()
         self._no_default_buttons()
         self._set_tab_order()
 
@@ -661,8 +671,23 @@ class BatchRenderDialog(QtWidgets.QDialog):
             if getattr(self, "_wide_sizes", None):
                 self._splitter.setSizes(self._wide_sizes)
         self.set_setup_folded(self._setup_folded)
+        self._place_farm_button()
         if getattr(self, "_heights_fitted", False):
             self._fit_timer.start()
+
+    def _place_farm_button(self) -> None:
+        """ "Send to farm" sits beside Setup when wide; narrow (640 px), in the tabs' free
+        corner, so that the reason beside Start keeps its room."""
+        button = getattr(self, "farm_button", None)
+        bar = self._bar.layout() if hasattr(self, "_bar") else None
+        if button is None or not isinstance(bar, QtWidgets.QBoxLayout):
+            return
+        if self._narrow:
+            self._tabs.setCornerWidget(button, QtCore.Qt.Corner.TopRightCorner)
+        elif bar.indexOf(button) < 0:
+            self._tabs.setCornerWidget(None, QtCore.Qt.Corner.TopRightCorner)  # type: ignore[arg-type]
+            bar.insertWidget(1, button)
+        button.show()
 
     def _fit_setup_width(self) -> None:
         """Side by side, the setup gets the width its fields need (GPU boxes and their
@@ -707,6 +732,23 @@ class BatchRenderDialog(QtWidgets.QDialog):
                 if folded
                 else "Fold the setup away to give the progress more room"
             )
+
+    def open_farm_dialog(self) -> QtWidgets.QDialog:
+        """Show "Send to farm" (non-modal) for the current setup; returns the dialog."""
+        from lrc_toolbox.ui.dialogs.farm_dialog import FarmDialog
+
+        config = self.config_widget.config()
+        dialog = getattr(self, "farm_dialog", None)
+        if dialog is None:
+            simulate = bool(getattr(self.api, "simulate", False))
+            dialog = self.farm_dialog = FarmDialog(
+                config, self.api.settings, self, simulate=simulate
+            )
+        else:
+            dialog.set_config(config)
+        dialog.show()
+        dialog.raise_()
+        return dialog
 
     def _on_setup_toggled(self, shown: bool) -> None:
         self.set_setup_folded(not shown)
