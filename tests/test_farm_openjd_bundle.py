@@ -180,6 +180,29 @@ def test_session_start_fails_clearly_when_the_scene_does_not_open(
     assert maya_session.read_session(str(tmp_path / "s")) is None
 
 
+@posix_only
+def test_a_silent_session_maya_is_stopped_and_later_tasks_start_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lrc_toolbox.farm import maya_session, run_chunk
+
+    for key, value in sim_env(tmp_path, PYTHONPATH=str(REPO), LRC_SIM_HANG_AT="2").items():
+        monkeypatch.setenv(key, value)
+    mayapy = write_simulated_mayapy(tmp_path / "bin")
+    session = str(tmp_path / "s")
+    worker = ["--scene", str(SHOT), "--output-dir", str(tmp_path / "images")]
+    assert maya_session.start(session, mayapy, worker) == maya_session.EXIT_OK
+    chunk = ["--mayapy", mayapy, "--session-dir", session, "--layer", "BG", "--frame-timeout"]
+    try:
+        assert run_chunk.main([*chunk, "3", "--frames", "1-2", "--", *worker]) == 4
+        assert "printed nothing for 3 s" in capsys.readouterr().out
+        monkeypatch.setenv("LRC_SIM_HANG_AT", "")
+        assert run_chunk.main([*chunk, "60", "--frames", "3", "--", *worker]) == 0
+        assert "starting a worker for this task" in capsys.readouterr().out
+    finally:
+        maya_session.stop(session)
+
+
 # --------------------------------------------------------------------------- path mapping
 
 

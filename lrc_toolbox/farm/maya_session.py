@@ -50,6 +50,8 @@ EXIT_USAGE = 2
 EXIT_WORKER = 3
 #: seconds ``session-stop`` waits for the worker to quit before killing it
 STOP_WAIT_SECONDS = 120.0
+#: how often an idle broker checks that its session and its worker still exist
+ORPHAN_CHECK_SECONDS = 5.0
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -138,6 +140,16 @@ def start(
                 f"lrc session: cannot start {mayapy} ({exc}): check --mayapy", file=out, flush=True
             )
             return EXIT_WORKER
+
+    def on_term(signum: int, _frame: Any) -> None:
+        # cancelled while Maya starts: leave nothing running behind the session
+        print(f"lrc session: cancelled (signal {signum}); stopping Maya", file=out, flush=True)
+        _kill(broker.pid)
+        _kill((read_session(str(folder)) or {}).get("worker_pid"))
+        sys.exit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_term)
     shown = 0
     while True:
         shown = _show_log(log_path, shown, out)
@@ -268,7 +280,7 @@ def serve(session_dir: str, mayapy: str, worker_args: Sequence[str]) -> int:
     staging.write_text(json.dumps(info), encoding="utf-8")
     os.replace(staging, folder / SESSION_FILE)
     try:
-        return _serve_tasks(server, token, process, lines)
+        return _serve_tasks(folder, server, token, process, lines)
     finally:
         server.close()
         (folder / SESSION_FILE).unlink(missing_ok=True)
@@ -277,14 +289,24 @@ def serve(session_dir: str, mayapy: str, worker_args: Sequence[str]) -> int:
 
 
 def _serve_tasks(
+    folder: Path,
     server: socket.socket,
     token: str,
     process: subprocess.Popen[bytes],
     lines: queue.Queue[str | None],
 ) -> int:
     assert process.stdin is not None
+    server.settimeout(ORPHAN_CHECK_SECONDS)
     while True:
-        conn, _ = server.accept()
+        try:
+            conn, _ = server.accept()
+        except TimeoutError:
+            if not folder.is_dir() or process.poll() is not None:
+                # the session ended without onExit (its folder is gone), or Maya died
+                print("lrc session: the session or its worker is gone; exiting", flush=True)
+                return EXIT_WORKER
+            continue
+        conn.settimeout(None)
         with conn:
             try:
                 header = json.loads(conn.makefile("rb").readline().decode("utf-8"))

@@ -122,7 +122,10 @@ def run_chunk(
         if opened is not None:
             conn, session = opened
             print(f"lrc run_chunk: sent to the session's Maya ({session_dir})", file=out)
-            return _session_chunk(conn, session, frames, frame_timeout, out)
+            code = _session_chunk(conn, session, frames, frame_timeout, out)
+            if code is not None:
+                return code
+            print("lrc run_chunk: the session's Maya is gone", file=out, flush=True)
         print(
             f"lrc run_chunk: no session Maya in {session_dir}; starting a worker for this task",
             file=out,
@@ -163,9 +166,10 @@ def _session_chunk(
     frames: Sequence[int],
     frame_timeout: float,
     out: TextIO,
-) -> int:
+) -> int | None:
     """Judge a chunk rendered by the session's Maya: its lines end at the worker's next
-    ``ready``; a silent or cancelled chunk stops that worker (later tasks start their own)."""
+    ``ready``; a silent or cancelled chunk stops that worker (later tasks start their own).
+    ``None``: the session's worker was gone before it took the chunk (start one)."""
 
     def on_term(signum: int, _frame: Any) -> None:
         print(f"lrc run_chunk: cancelled (signal {signum}); stopping the worker", file=out)
@@ -180,13 +184,20 @@ def _session_chunk(
     threading.Thread(target=maya_session.reader, args=(stream, lines), daemon=True).start()
     try:
         verdict = _judge(lines, frames, frame_timeout, out, greeted=True, until_ready=True)
+        if verdict.silent:
+            maya_session.kill_worker(session)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        stream.close()
+        # shut the socket first: the reader thread blocked in readline then sees the end
+        # (closing the buffered stream under it would wait for its lock)
+        try:
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         conn.close()
-    if verdict.silent:
-        maya_session.kill_worker(session)
+    if not (verdict.ready or verdict.silent or verdict.done or verdict.failed):
+        return None
     return _verdict_code(verdict, frames, "the session's worker", out)
 
 
@@ -196,6 +207,8 @@ class _Verdict:
         self.failed: dict[int, str] = {}
         self.greeted = False
         self.silent = False
+        #: the worker said ``ready`` (it took the command and is free again)
+        self.ready = False
         self.code: int | None = None
 
 
@@ -245,6 +258,7 @@ def _judge(
         elif event.name == "frame_failed" and event.get("frame") in wanted:
             verdict.failed[event["frame"]] = str(event.get("reason", ""))
         elif until_ready and event.name == "ready":
+            verdict.ready = True
             return verdict
 
 
