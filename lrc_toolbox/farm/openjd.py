@@ -23,8 +23,9 @@
 Software on the worker: the parameters ``CondaPackages`` (default from the scene's Maya
 version and renderer, e.g. ``maya=2025.* maya-mtoa``) and ``CondaChannels`` (default
 ``deadline-cloud``) are read by the queue's conda environment on service-managed fleets
-(deadline-cloud-samples ``queue_environments/conda_queue_env_*``); nothing in this template
-reads them.
+(deadline-cloud-samples ``queue_environments/conda_queue_env_from_console.yaml``: an
+environment with the same two parameters running ``conda-queue-env-enter``); nothing in
+this template reads them.
 
 One Maya per session: the job environment's ``onEnter`` runs ``{{Param.Mayapy}}
 <bootstrap> {{Param.LrcToolboxPath}} session-start ...`` (:mod:`lrc_toolbox.farm.maya_session`):
