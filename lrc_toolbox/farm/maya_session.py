@@ -148,8 +148,17 @@ def start(
         _kill((read_session(str(folder)) or {}).get("worker_pid"))
         sys.exit(128 + signum)
 
+    previous = None
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_term)
+        previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        return _wait_ready(folder, broker, log_path, out)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _wait_ready(folder: Path, broker: subprocess.Popen[bytes], log_path: Path, out: TextIO) -> int:
     shown = 0
     while True:
         shown = _show_log(log_path, shown, out)
@@ -192,6 +201,7 @@ def stop(session_dir: str, out: TextIO | None = None) -> int:
         print("lrc session: no session Maya to stop", file=out, flush=True)
         return EXIT_OK
     opened = connect(session_dir, protocol.encode_command("quit").strip())
+    quitted = False
     if opened is not None:
         conn, _ = opened
         conn.settimeout(STOP_WAIT_SECONDS)
@@ -199,12 +209,17 @@ def stop(session_dir: str, out: TextIO | None = None) -> int:
             with conn.makefile("rb") as stream:
                 for raw in iter(stream.readline, b""):
                     out.write(raw.decode("utf-8", errors="replace"))
+            quitted = True  # the broker closes the connection once the worker has exited
         except OSError:
             pass
         finally:
             conn.close()
-    for key in ("worker_pid", "broker_pid"):
-        _kill(session.get(key))
+    if not quitted:
+        # no answer, or none in time: stop them (a broker that exits removes the file, so
+        # these pids are still the session's own)
+        print("lrc session: Maya did not quit; stopping it", file=out, flush=True)
+        for key in ("worker_pid", "broker_pid"):
+            _kill(session.get(key))
     Path(session_dir, SESSION_FILE).unlink(missing_ok=True)
     print("lrc session: Maya stopped", file=out, flush=True)
     return EXIT_OK
