@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,46 @@ def test_sim_dirmap_follows_the_documented_flags() -> None:
     assert sim.convert_directory("/studio/a.ma") == "/mnt/x/a.ma"
     assert sim.convert_directory("/Studio/a.ma") == "/Studio/a.ma"  # case-sensitive
     assert sim.convert_directory("/studioX/a.ma") == "/studioX/a.ma"  # whole folders only
+
+
+@pytest.fixture
+def stub_cmds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    """The simulator's ``maya.cmds`` in this process, with a fresh session."""
+    from lrc_toolbox.sim import mayapy, runtime
+    from lrc_toolbox.sim.config import SimConfig
+
+    monkeypatch.chdir(tmp_path)
+    saved = {n: m for n, m in sys.modules.items() if n == "maya" or n.startswith("maya.")}
+    mayapy.install_stub()
+    runtime.reset_session(SimConfig(time_scale=0.0, startup=0.0))
+    import maya.cmds as cmds
+    import maya.standalone as standalone
+
+    standalone.initialize(name="python")
+    yield cmds
+    for name in [n for n in sys.modules if n == "maya" or n.startswith("maya.")]:
+        del sys.modules[name]
+    sys.modules.update(saved)
+    sys.path.remove(mayapy.STUB_DIR)
+
+
+def test_worker_maps_the_rules_with_the_stubs_dirmap(stub_cmds: Any, tmp_path: Path) -> None:
+    from lrc_toolbox.worker.path_mapping import apply_path_mapping
+
+    rules = tmp_path / "rules.json"
+    rule = {"source_path_format": "POSIX", "source_path": "/studio", "destination_path": "/mnt/s"}
+    rules.write_text(json.dumps({"version": "pathmapping-1.0", "path_mapping_rules": [rule]}))
+    assert apply_path_mapping(stub_cmds, str(rules)) == [("/studio", "/mnt/s")]
+    assert stub_cmds.dirmap(query=True, enable=True) is True
+    assert stub_cmds.dirmap(getAllMappings=True) == ["/studio", "/mnt/s"]
+    assert stub_cmds.dirmap(convertDirectory="/studio/tex/a.png") == "/mnt/s/tex/a.png"
+
+
+def test_stub_dirmap_wants_forward_slashes(stub_cmds: Any) -> None:
+    with pytest.raises(RuntimeError, match="forward slashes"):
+        stub_cmds.dirmap(mapDirectory=("C:\\proj", "/p"))
+    with pytest.raises(RuntimeError, match="give one of"):
+        stub_cmds.dirmap()
 
 
 def test_worker_refuses_a_bad_rules_file(tmp_path: Path) -> None:
