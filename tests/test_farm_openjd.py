@@ -125,7 +125,7 @@ def test_host_requirements_timeouts_and_cancelation(tmp_path: Path) -> None:
     step = gpu["steps"][0]
     assert step["hostRequirements"] == {"amounts": [{"name": "amount.worker.gpu", "min": 1}]}
     on_run = step["script"]["actions"]["onRun"]
-    assert on_run["timeout"] == 600 * 2 + 900
+    assert "timeout" not in on_run  # a hard limit only when the user asks for one
     assert on_run["cancelation"] == {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": 30}
     assert on_run["command"] == "{{Param.Mayapy}}"
     cpu = build_job_template(make_plan(tmp_path, frames="1-4", cpu_mode=True, cpu_threads=8))
@@ -142,11 +142,13 @@ def test_task_runs_the_worker_through_run_chunk(tmp_path: Path) -> None:
     plan = make_plan(tmp_path, frames="1-3", camera="shotCam", skip_existing=True)
     step = build_job_template(plan)["steps"][0]
     args = step["script"]["actions"]["onRun"]["args"]
-    assert args[:8] == [
+    assert args[:10] == [
         "{{Task.File.Bootstrap}}",
         "{{Param.LrcToolboxPath}}",
         "--mayapy",
         "{{Param.Mayapy}}",
+        "--session-dir",
+        "{{Session.WorkingDirectory}}",
         "--layer",
         "BG",
         "--frames",
@@ -180,7 +182,9 @@ def test_parameters_and_values(tmp_path: Path) -> None:
     assert values["OutputDir"] == str((tmp_path / "images").resolve())
     assert values["deadline:maxRetriesPerTask"] == 3
     assert values["deadline:priority"] == 50
-    assert Path(values["LrcToolboxPath"], "lrc_toolbox", "farm", "run_chunk.py").is_file()
+    # the shipped package is the parameter's relative default, not a path of this machine
+    assert "LrcToolboxPath" not in values
+    assert params["LrcToolboxPath"]["default"] == "lrc_toolbox_bundle"
 
 
 def test_bad_values_are_refused(tmp_path: Path) -> None:

@@ -119,7 +119,8 @@ def _add_farm_options(parser: argparse.ArgumentParser) -> None:
     )
     farm.add_argument(
         "--lrc-toolbox-path",
-        help="folder holding lrc_toolbox on the farm workers (default: this install's)",
+        help="folder holding lrc_toolbox on the farm workers (default: ship this package "
+        "inside the OpenJD bundle)",
     )
     farm.add_argument(
         "--target-chunk-seconds",
@@ -131,6 +132,29 @@ def _add_farm_options(parser: argparse.ArgumentParser) -> None:
         "--noncontiguous-chunks",
         action="store_true",
         help="OpenJD rangeConstraint NONCONTIGUOUS: chunk stepped frame lists too",
+    )
+    # OpenJD / Deadline Cloud bundle: software on the worker, task limit, Maya per session
+    farm.add_argument(
+        "--conda-packages",
+        metavar="SPECS",
+        help="OpenJD CondaPackages, space-separated (default: from the scene's Maya version "
+        "and renderer, e.g. 'maya=2025.* maya-mtoa')",
+    )
+    farm.add_argument(
+        "--conda-channels",
+        metavar="CHANNELS",
+        help="OpenJD CondaChannels, space-separated (default: deadline-cloud)",
+    )
+    farm.add_argument(
+        "--task-timeout",
+        type=int,
+        metavar="SECONDS",
+        help="OpenJD: fail a task that runs longer than this (default: no limit)",
+    )
+    farm.add_argument(
+        "--maya-per-task",
+        action="store_true",
+        help="OpenJD: start Maya for every task instead of once per worker session",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -197,7 +221,7 @@ def add_farm_parsers(subparsers: Any) -> None:
 
 
 def _openjd_options(args: argparse.Namespace, mayapy: str, planned: PlannedBatch) -> Any:
-    from lrc_toolbox.farm.openjd import OpenJDOptions
+    from lrc_toolbox.farm.openjd import DEFAULT_CONDA_CHANNELS, OpenJDOptions
 
     return OpenJDOptions(
         mayapy=mayapy,
@@ -208,6 +232,10 @@ def _openjd_options(args: argparse.Namespace, mayapy: str, planned: PlannedBatch
         target_runtime_seconds=args.target_chunk_seconds,
         contiguous_chunks=not args.noncontiguous_chunks,
         lrc_toolbox_path=args.lrc_toolbox_path,
+        conda_packages=args.conda_packages,
+        conda_channels=args.conda_channels or DEFAULT_CONDA_CHANNELS,
+        task_timeout_seconds=args.task_timeout,
+        session_maya=not args.maya_per_task,
     )
 
 

@@ -12,12 +12,36 @@
   ``parameterValues: [{name, value}, ...]`` (``deadline:priority`` and
   ``deadline:maxRetriesPerTask`` included).
 
-Each task runs ``{{Param.Mayapy}} <bootstrap> {{Param.LrcToolboxPath}} --mayapy
-{{Param.Mayapy}} --layer L --frames {{Task.Param.Frame}} ... -- <worker arguments>``: the
-embedded bootstrap puts the lrc_toolbox folder on ``sys.path`` and calls
-:mod:`lrc_toolbox.farm.run_chunk`, which starts ``mayapy -m lrc_toolbox.worker`` exactly as
-the local engine does, feeds it the chunk's frames and ``quit``, relays its output and fails
-the task if a frame failed. So the farm renders, names files and logs like a local batch.
+- ``asset_references.yaml``: the files the scene reads (file references, file textures,
+  Alembic / GPU caches, Arnold stand-ins) for job attachments (:func:`scene_asset_paths`).
+- ``lrc_toolbox_bundle/lrc_toolbox/``: a copy of this package (its ``.py`` files, no Qt
+  dashboard, no sample scenes), so a worker needs nothing but Maya. The hidden PATH
+  parameter ``LrcToolboxPath`` (``dataFlow: IN``, default ``lrc_toolbox_bundle``: a relative
+  default is resolved against the bundle folder by ``openjd run`` and by the deadline client,
+  which uploads it with job attachments) names it on the worker.
+
+Software on the worker: the parameters ``CondaPackages`` (default from the scene's Maya
+version and renderer, e.g. ``maya=2025.* maya-mtoa``) and ``CondaChannels`` (default
+``deadline-cloud``) are read by the queue's conda environment on service-managed fleets
+(deadline-cloud-samples ``queue_environments/conda_queue_env_from_console.yaml``: an
+environment with the same two parameters running ``conda-queue-env-enter``); nothing in
+this template reads them.
+
+One Maya per session: the job environment's ``onEnter`` runs ``{{Param.Mayapy}}
+<bootstrap> {{Param.LrcToolboxPath}} session-start ...`` (:mod:`lrc_toolbox.farm.maya_session`):
+one worker opens the scene once; each task runs ``{{Param.Mayapy}} <bootstrap>
+{{Param.LrcToolboxPath}} --session-dir {{Session.WorkingDirectory}} --layer L --frames
+{{Task.Param.Frame}} ... -- <worker arguments>``: the bootstrap puts the lrc_toolbox folder
+on ``sys.path`` and calls :mod:`lrc_toolbox.farm.run_chunk`, which sends the chunk to that
+worker (or, when none is up, starts ``mayapy -m lrc_toolbox.worker`` for the chunk exactly
+as the local engine does), relays its output and fails the task if a frame failed.
+``onExit`` quits the worker. So the farm renders, names files and logs like a local batch.
+The worker applies ``{{Session.PathMappingRulesFile}}`` with Maya's ``dirmap`` before it
+opens the scene (:mod:`lrc_toolbox.worker.path_mapping`).
+
+No task timeout unless one is asked for (``task_timeout_seconds``): a healthy long frame is
+never killed; ``run_chunk`` still kills a worker that prints nothing for ``frame_timeout``.
+Chunks of more than :data:`MAX_FRAMES_PER_TASK` frames are refused (Deadline Cloud's limit).
 
 Sources: the 2023-09 template schema (openjd-specifications ``wiki/2023-09-Template-Schemas
 .md``: §3.3 host requirements ``amount.worker.gpu`` / ``amount.worker.vcpu`` (minimum 1),
@@ -27,7 +51,17 @@ Sources: the 2023-09 template schema (openjd-specifications ``wiki/2023-09-Templ
 "task chunking" and AWS "Task chunking for job templates" (with ``CONTIGUOUS``,
 ``{{Task.Param.Frame}}`` "always expands to a range in start-end format"); the job bundle
 layout of AWS ``deadline-cloud-for-maya`` (``job_bundle_output_tests/*/expected_job_bundle``:
-``template.yaml``, ``parameter_values.yaml``, ``asset_references.yaml``).
+``template.yaml``, ``parameter_values.yaml``, ``asset_references.yaml``); its submitter
+(``maya_render_submitter.py``: ``CondaPackages`` = ``maya={version}.*`` plus ``maya-mtoa`` /
+``maya-vray`` / ``maya-redshift`` for the renderers used, ``CondaChannels`` =
+``deadline-cloud``) and its template's step environment that starts Maya once per session;
+AWS deadline-cloud-samples (``job_bundles``: a package shipped as a ``dataFlow: IN`` PATH
+parameter and put on the path by a job environment); openjd-sessions
+(``Session.PathMappingRulesFile``: ``{"version": "pathmapping-1.0", "path_mapping_rules":
+[...]}``, always written, ``{}`` without rules); the deadline client's
+``read_job_bundle_parameters`` (a relative PATH default must resolve inside the bundle)
+and ``AssetReferences`` (``inputs.filenames`` / ``inputs.directories`` /
+``outputs.directories`` / ``referencedPaths``).
 
 No third-party import at module level: exporting needs the standard library only. The
 optional :func:`validate_bundle` uses ``openjd-model`` when it is installed.
@@ -36,9 +70,9 @@ optional :func:`validate_bundle` uses ``openjd-model`` when it is installed.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,15 +84,22 @@ from lrc_toolbox.records.batch import BatchPlan
 
 __all__ = [
     "BOOTSTRAP_SCRIPT",
+    "BUNDLED_PACKAGE_DIR",
+    "DEFAULT_CONDA_CHANNELS",
+    "MAX_FRAMES_PER_TASK",
     "MAYA_VARIABLES",
+    "RENDERER_CONDA_PACKAGES",
     "SPECIFICATION_VERSION",
     "BundleError",
     "OpenJDOptions",
+    "build_asset_references",
     "build_job_template",
     "build_parameter_values",
+    "default_conda_packages",
     "dump_yaml",
     "openjd_cli_job_params",
     "package_root",
+    "scene_asset_paths",
     "validate_bundle",
     "write_job_bundle",
     "write_simulated_mayapy",
@@ -66,8 +107,21 @@ __all__ = [
 
 SPECIFICATION_VERSION = "jobtemplate-2023-09"
 TASK_CHUNKING = "TASK_CHUNKING"
-#: seconds a task may take beyond ``frame_timeout`` x frames (start Maya, open the scene)
-STARTUP_ALLOWANCE_SECONDS = 900
+#: Deadline Cloud refuses chunks of more frames per task than this
+MAX_FRAMES_PER_TASK = 150
+#: the folder of the bundle that holds the shipped ``lrc_toolbox`` package
+BUNDLED_PACKAGE_DIR = "lrc_toolbox_bundle"
+#: the conda channel of service-managed fleets (deadline-cloud-for-maya's default)
+DEFAULT_CONDA_CHANNELS = "deadline-cloud"
+#: renderer -> its conda package on the deadline-cloud channel (deadline-cloud-for-maya's
+#: submitter); Maya Software / Hardware 2.0 come with ``maya``; others have none
+RENDERER_CONDA_PACKAGES: dict[str, str] = {
+    "arnold": "maya-mtoa",
+    "redshift": "maya-redshift",
+    "vray": "maya-vray",
+}
+#: the oldest Maya the deadline-cloud channel packages; older scenes get an unpinned ``maya``
+OLDEST_CONDA_MAYA = 2024
 #: OpenJD caps ``notifyPeriodInSeconds`` at 600 (schema §5.3.2)
 MAX_NOTIFY_PERIOD_SECONDS = 600
 #: ``amount.worker.vcpu`` minimum for CPU renders when no thread count is given
@@ -86,8 +140,8 @@ MAYA_VARIABLES: dict[str, str] = {
 
 #: The embedded task script (run by mayapy). No ``{{`` in it: embedded data is a format string.
 BOOTSTRAP_SCRIPT = """\
-# LRC Toolbox farm task: render one chunk with the lrc_toolbox worker.
-# argv: <folder holding lrc_toolbox> <lrc_toolbox.farm.run_chunk arguments...>
+# LRC Toolbox farm action: render one chunk with the lrc_toolbox worker, or start /
+# stop the session's Maya. argv: <folder holding lrc_toolbox> <run_chunk arguments...>
 import os
 import sys
 
@@ -125,8 +179,13 @@ class OpenJDOptions:
             a stepped frame list runs one frame per task); ``False``: ``NONCONTIGUOUS`` (any
             frames of the list in a chunk; :mod:`~lrc_toolbox.farm.run_chunk` reads both).
         notify_period_seconds: the grace period between SIGTERM and SIGKILL on cancel.
-        lrc_toolbox_path: the folder holding ``lrc_toolbox`` on the workers (default: the
-            folder this copy is installed in, right for a shared studio install).
+        lrc_toolbox_path: a folder holding ``lrc_toolbox`` ON THE WORKERS (a shared studio
+            install); default ``None``: ship this package inside the bundle.
+        conda_packages: the ``CondaPackages`` value (default: :func:`default_conda_packages`).
+        conda_channels: the ``CondaChannels`` value.
+        task_timeout_seconds: a hard limit for each task (``onRun.timeout``); default none.
+        session_maya: keep one Maya per session (job environment); ``False``: each task
+            starts its own.
     """
 
     mayapy: str = "mayapy"
@@ -138,6 +197,10 @@ class OpenJDOptions:
     contiguous_chunks: bool = True
     notify_period_seconds: int = 30
     lrc_toolbox_path: str | None = None
+    conda_packages: str | None = None
+    conda_channels: str = DEFAULT_CONDA_CHANNELS
+    task_timeout_seconds: int | None = None
+    session_maya: bool = True
 
     def validate(self) -> None:
         if not self.mayapy.strip():
@@ -154,11 +217,49 @@ class OpenJDOptions:
             raise BundleError(
                 f"the cancel notify period must be 1-{MAX_NOTIFY_PERIOD_SECONDS} seconds"
             )
+        if self.task_timeout_seconds is not None and self.task_timeout_seconds < 1:
+            raise BundleError(
+                f"the task timeout must be 1 second or more, got {self.task_timeout_seconds}"
+                " (leave it out for no limit)"
+            )
+        for label, value in (
+            ("the conda packages", self.conda_packages),
+            ("the conda channels", self.conda_channels),
+        ):
+            if value is not None and ("\n" in value or "\r" in value):
+                raise BundleError(f"{label} must be one line of space-separated names: {value!r}")
 
 
 def package_root() -> str:
     """The folder that holds this ``lrc_toolbox`` package."""
     return str(Path(__file__).resolve().parents[2])
+
+
+def _read_scene(plan: BatchPlan) -> Any:
+    """The scene's description from its .ma file, or ``None`` (a .mb, unreadable)."""
+    from lrc_toolbox.scene.ma_reader import MayaAsciiError, read_ma
+
+    try:
+        return read_ma(_scene_path(plan))
+    except (MayaAsciiError, OSError):
+        return None
+
+
+def default_conda_packages(plan: BatchPlan) -> str:
+    """``CondaPackages`` for the plan: ``maya=<version>.*`` (the scene's saving Maya, when
+    2024 or later; an unpinned ``maya`` otherwise) and the renderer's plug-in package
+    (:data:`RENDERER_CONDA_PACKAGES`; none for Maya's own renderers or one without a
+    package)."""
+    scene = _read_scene(plan)
+    version = str(getattr(scene, "maya_version", "") or "")
+    match = re.match(r"(\d{4})", version)
+    packages = ["maya"]
+    if match and int(match.group(1)) >= OLDEST_CONDA_MAYA:
+        packages = [f"maya={match.group(1)}.*"]
+    renderer = (plan.config.renderer or plan.renderer or "").lower()
+    if renderer in RENDERER_CONDA_PACKAGES:
+        packages.append(RENDERER_CONDA_PACKAGES[renderer])
+    return " ".join(packages)
 
 
 def _scene_path(plan: BatchPlan) -> str:
@@ -182,18 +283,9 @@ def _host_requirements(plan: BatchPlan, options: OpenJDOptions) -> dict[str, Any
     return {"amounts": [{"name": "amount.worker.gpu", "min": options.gpus_per_task}]}
 
 
-def _task_args(plan: BatchPlan, layer: str) -> list[str]:
+def _worker_args(plan: BatchPlan) -> list[str]:
     config = plan.config
-    args = ["{{Task.File.Bootstrap}}", "{{Param.LrcToolboxPath}}", "--mayapy", "{{Param.Mayapy}}"]
-    args += ["--layer", layer, "--frames", "{{Task.Param.Frame}}"]
-    args += ["--frame-timeout", f"{config.frame_timeout:g}"]
-    if config.camera:
-        args += ["--camera", config.camera]
-    if config.image_prefix:
-        args += ["--image-prefix", config.image_prefix]
-    if config.skip_existing:
-        args.append("--skip-existing")
-    args += ["--", "--scene", "{{Param.MayaSceneFile}}", "--scene-name", plan.scene_name]
+    args = ["--scene", "{{Param.MayaSceneFile}}", "--scene-name", plan.scene_name]
     if plan.project:
         args += ["--project", "{{Param.ProjectPath}}"]
     args += ["--output-dir", "{{Param.OutputDir}}"]
@@ -202,7 +294,68 @@ def _task_args(plan: BatchPlan, layer: str) -> list[str]:
     args += ["--device", _device(plan)]
     if config.cpu_mode and config.cpu_threads:
         args += ["--threads", str(config.cpu_threads)]
+    # always written by openjd-sessions ({} without rules): the worker maps with dirmap
+    args += ["--path-mapping-rules", "{{Session.PathMappingRulesFile}}"]
     return args
+
+
+def _task_args(plan: BatchPlan, layer: str, options: OpenJDOptions) -> list[str]:
+    config = plan.config
+    args = ["{{Task.File.Bootstrap}}", "{{Param.LrcToolboxPath}}", "--mayapy", "{{Param.Mayapy}}"]
+    if options.session_maya:
+        args += ["--session-dir", "{{Session.WorkingDirectory}}"]
+    args += ["--layer", layer, "--frames", "{{Task.Param.Frame}}"]
+    args += ["--frame-timeout", f"{config.frame_timeout:g}"]
+    if config.camera:
+        args += ["--camera", config.camera]
+    if config.image_prefix:
+        args += ["--image-prefix", config.image_prefix]
+    if config.skip_existing:
+        args.append("--skip-existing")
+    return [*args, "--", *_worker_args(plan)]
+
+
+def _bootstrap_file() -> dict[str, Any]:
+    return {
+        "name": "Bootstrap",
+        "type": "TEXT",
+        "filename": "lrc_run_chunk.py",
+        "data": BOOTSTRAP_SCRIPT,
+    }
+
+
+def _session_script(plan: BatchPlan, options: OpenJDOptions) -> dict[str, Any]:
+    """The job environment's script: one Maya for the session (``onEnter``), quit on
+    ``onExit``."""
+    head = ["{{Env.File.Bootstrap}}", "{{Param.LrcToolboxPath}}"]
+    session = ["--session-dir", "{{Session.WorkingDirectory}}"]
+    cancel = {
+        "mode": "NOTIFY_THEN_TERMINATE",
+        "notifyPeriodInSeconds": options.notify_period_seconds,
+    }
+    return {
+        "embeddedFiles": [_bootstrap_file()],
+        "actions": {
+            "onEnter": {
+                "command": "{{Param.Mayapy}}",
+                "args": [
+                    *head,
+                    "session-start",
+                    *session,
+                    "--mayapy",
+                    "{{Param.Mayapy}}",
+                    "--",
+                    *_worker_args(plan),
+                ],
+                "cancelation": cancel,
+            },
+            "onExit": {
+                "command": "{{Param.Mayapy}}",
+                "args": [*head, "session-stop", *session],
+                "cancelation": cancel,
+            },
+        },
+    }
 
 
 def _step(
@@ -219,33 +372,22 @@ def _step(
         frame_param = {"name": "Frame", "type": "CHUNK[INT]", **frame_param, "chunks": chunks}
     else:
         frame_param = {"name": "Frame", "type": "INT", **frame_param}
-    timeout = math.ceil(config.frame_timeout) * chunk + STARTUP_ALLOWANCE_SECONDS
+    on_run: dict[str, Any] = {
+        "command": "{{Param.Mayapy}}",
+        "args": _task_args(plan, layer, options),
+    }
+    if options.task_timeout_seconds is not None:
+        on_run["timeout"] = options.task_timeout_seconds
+    on_run["cancelation"] = {
+        "mode": "NOTIFY_THEN_TERMINATE",
+        "notifyPeriodInSeconds": options.notify_period_seconds,
+    }
     return {
         "name": layer,
         "description": f"Render layer {layer}: {len(frames)} frame(s) with the lrc_toolbox worker",
         "parameterSpace": {"taskParameterDefinitions": [frame_param]},
         "hostRequirements": _host_requirements(plan, options),
-        "script": {
-            "embeddedFiles": [
-                {
-                    "name": "Bootstrap",
-                    "type": "TEXT",
-                    "filename": "lrc_run_chunk.py",
-                    "data": BOOTSTRAP_SCRIPT,
-                }
-            ],
-            "actions": {
-                "onRun": {
-                    "command": "{{Param.Mayapy}}",
-                    "args": _task_args(plan, layer),
-                    "timeout": timeout,
-                    "cancelation": {
-                        "mode": "NOTIFY_THEN_TERMINATE",
-                        "notifyPeriodInSeconds": options.notify_period_seconds,
-                    },
-                }
-            },
-        },
+        "script": {"embeddedFiles": [_bootstrap_file()], "actions": {"onRun": on_run}},
     }
 
 
@@ -271,6 +413,12 @@ def build_job_template(plan: BatchPlan, options: OpenJDOptions | None = None) ->
     for layer in plan.frames_by_layer:
         if not 1 <= len(layer) <= 64:
             raise BundleError(f"layer name {layer!r} is too long for an OpenJD step name (64)")
+    if config.chunk_size > MAX_FRAMES_PER_TASK:
+        raise BundleError(
+            f"chunks of {config.chunk_size} frames are more than Deadline Cloud's "
+            f"{MAX_FRAMES_PER_TASK} frames per task: use a chunk size of "
+            f"{MAX_FRAMES_PER_TASK} or less"
+        )
     chunked = config.chunk_size > 1
     name = options.job_name or f"{plan.scene_name} - LRC batch render"
     if len(name) > 128:
@@ -310,12 +458,37 @@ def build_job_template(plan: BatchPlan, options: OpenJDOptions | None = None) ->
             "description": "mayapy on the workers: one executable (no arguments).",
         },
         {
-            "name": "LrcToolboxPath",
-            "type": "PATH",
-            "objectType": "DIRECTORY",
-            "dataFlow": "NONE",
-            "description": "Folder holding the lrc_toolbox package on the workers.",
+            "name": "CondaPackages",
+            "type": "STRING",
+            "default": options.conda_packages
+            if options.conda_packages is not None
+            else default_conda_packages(plan),
+            "userInterface": {
+                "control": "LINE_EDIT",
+                "label": "Conda Packages",
+                "groupLabel": "Software Environment",
+            },
+            "description": (
+                "Space-separated conda package specs the queue's conda environment installs "
+                "(Maya and the renderer's plug-in; maya-mtoa, maya-redshift or maya-vray). "
+                "Renderers without a conda package must come from the fleet's own install."
+            ),
         },
+        {
+            "name": "CondaChannels",
+            "type": "STRING",
+            "default": options.conda_channels,
+            "userInterface": {
+                "control": "LINE_EDIT",
+                "label": "Conda Channels",
+                "groupLabel": "Software Environment",
+            },
+            "description": (
+                "Space-separated conda channels to install from; service-managed fleets "
+                "provide 'deadline-cloud'."
+            ),
+        },
+        _package_parameter(options),
     ]
     variables = dict(MAYA_VARIABLES)
     # Render Setup scenes need 0, legacy-layer scenes 1 (MAYA_REFERENCE §2; DL-MB).
@@ -331,7 +504,7 @@ def build_job_template(plan: BatchPlan, options: OpenJDOptions | None = None) ->
                 f"{len(plan.frames_by_layer)} layer(s), {plan.frame_count} frame(s)."
             ),
             "parameterDefinitions": params,
-            "jobEnvironments": [{"name": "LRC Maya batch environment", "variables": variables}],
+            "jobEnvironments": [_job_environment(plan, options, variables)],
             "steps": [
                 _step(plan, layer, frames, options)
                 for layer, frames in plan.frames_by_layer.items()
@@ -339,6 +512,37 @@ def build_job_template(plan: BatchPlan, options: OpenJDOptions | None = None) ->
         }
     )
     return template
+
+
+def _package_parameter(options: OpenJDOptions) -> dict[str, Any]:
+    if options.lrc_toolbox_path:
+        return {
+            "name": "LrcToolboxPath",
+            "type": "PATH",
+            "objectType": "DIRECTORY",
+            "dataFlow": "NONE",
+            "description": "Folder holding the lrc_toolbox package on the workers.",
+        }
+    return {
+        "name": "LrcToolboxPath",
+        "type": "PATH",
+        "objectType": "DIRECTORY",
+        "dataFlow": "IN",
+        "default": BUNDLED_PACKAGE_DIR,
+        "userInterface": {"control": "HIDDEN"},
+        "description": "The lrc_toolbox package shipped in this bundle (job attachments).",
+    }
+
+
+def _job_environment(
+    plan: BatchPlan, options: OpenJDOptions, variables: dict[str, str]
+) -> dict[str, Any]:
+    environment: dict[str, Any] = {"name": "LRC Maya batch environment"}
+    if options.session_maya:
+        environment["description"] = "One Maya for the session: the tasks send it their frames."
+        environment["script"] = _session_script(plan, options)
+    environment["variables"] = variables
+    return environment
 
 
 def build_parameter_values(
@@ -356,15 +560,115 @@ def build_parameter_values(
     values += [
         {"name": "OutputDir", "value": plan.output_dir},
         {"name": "Mayapy", "value": options.mayapy},
-        {"name": "LrcToolboxPath", "value": options.lrc_toolbox_path or package_root()},
+        {
+            "name": "CondaPackages",
+            "value": options.conda_packages
+            if options.conda_packages is not None
+            else default_conda_packages(plan),
+        },
+        {"name": "CondaChannels", "value": options.conda_channels},
     ]
+    if options.lrc_toolbox_path:
+        # a shipped package is the parameter's relative default: no path of this machine
+        values.append({"name": "LrcToolboxPath", "value": options.lrc_toolbox_path})
     return values
+
+
+#: createNode type -> the attribute (short name) holding a file it reads
+_FILE_ATTRIBUTES: dict[str, str] = {
+    "file": ".ftn",  # fileTextureName
+    "AlembicNode": ".fn",  # abc_File
+    "gpuCache": ".cfn",  # cacheFileName
+    "aiStandIn": ".dso",
+    "aiImage": ".filename",
+    "RedshiftProxyMesh": ".fp",
+    "VRayMesh": ".fn2",
+}
+_CREATE_NODE = re.compile(r"^createNode\s+(\w+)")
+_SET_STRING = re.compile(r'^\s*setAttr\s+"([^"]+)"\s+-type\s+"string"\s+"((?:[^"\\]|\\.)*)"')
+#: texture file tokens that name several files (UDIM tiles, frame numbers)
+_TOKEN = re.compile(r"<[A-Za-z]+>|#|%0?\d*d|\$F", re.IGNORECASE)
+
+
+def scene_asset_paths(scene: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """The files a Maya ASCII scene reads: ``{"filenames": existing files, "directories":
+    folders of tokenized names (UDIM, frame numbers), "referenced": paths not found here}``
+    from its file references and the file attributes of :data:`_FILE_ATTRIBUTES` nodes.
+    A Maya Binary scene gives nothing (it cannot be read without Maya)."""
+    from lrc_toolbox.scene.ma_reader import MayaAsciiError, read_ma
+
+    found: list[str] = []
+    try:
+        found += list(read_ma(Path(scene)).references)
+    except (MayaAsciiError, OSError):
+        return {"filenames": [], "directories": [], "referenced": []}
+    node_type = ""
+    with open(scene, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            created = _CREATE_NODE.match(line)
+            if created:
+                node_type = created.group(1)
+                continue
+            wanted = _FILE_ATTRIBUTES.get(node_type)
+            if wanted is None:
+                continue
+            match = _SET_STRING.match(line)
+            if match and match.group(1) == wanted and match.group(2):
+                found.append(match.group(2).replace('\\"', '"').replace("\\\\", "\\"))
+    result: dict[str, list[str]] = {"filenames": [], "directories": [], "referenced": []}
+    for path in dict.fromkeys(found):
+        if _TOKEN.search(Path(path).name):
+            folder = str(Path(path).parent)
+            key = "directories" if os.path.isdir(folder) else "referenced"
+            result[key].append(folder)
+        elif os.path.isfile(path):
+            result["filenames"].append(path)
+        else:
+            result["referenced"].append(path)
+    return {key: list(dict.fromkeys(paths)) for key, paths in result.items()}
+
+
+def build_asset_references(plan: BatchPlan) -> dict[str, Any]:
+    """``asset_references.yaml`` (the deadline client's ``AssetReferences`` form): the
+    scene and the files it reads in, the images folder out."""
+    scene = _scene_path(plan)
+    assets = scene_asset_paths(scene)
+    filenames = list(dict.fromkeys([scene, *assets["filenames"]]))
+    return {
+        "assetReferences": {
+            "inputs": {"filenames": filenames, "directories": assets["directories"]},
+            "outputs": {"directories": [plan.output_dir]},
+            "referencedPaths": assets["referenced"],
+        }
+    }
+
+
+#: folders of the package a farm worker never needs
+_NOT_SHIPPED = {"__pycache__", "ui", "scenes"}
+
+
+def _ship_package(folder: Path) -> None:
+    """Copy this package's Python files into ``folder/BUNDLED_PACKAGE_DIR/lrc_toolbox``."""
+    source = Path(__file__).resolve().parents[1]
+    target = folder / BUNDLED_PACKAGE_DIR / "lrc_toolbox"
+    if target.exists():
+        shutil.rmtree(target)
+    for root, dirs, files in os.walk(source):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_SHIPPED)
+        relative = Path(root).relative_to(source)
+        for name in sorted(files):
+            if name.endswith((".py", ".json")) or name == "py.typed":
+                destination = target / relative / name
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(Path(root, name), destination)
 
 
 def write_job_bundle(
     plan: BatchPlan, bundle_dir: str | os.PathLike[str], options: OpenJDOptions | None = None
 ) -> Path:
-    """Write ``template.yaml`` and ``parameter_values.yaml`` into ``bundle_dir`` (created)."""
+    """Write ``template.yaml``, ``parameter_values.yaml``, ``asset_references.yaml`` and
+    (unless ``options.lrc_toolbox_path`` names a worker install) the shipped package into
+    ``bundle_dir`` (created)."""
     options = options or OpenJDOptions()
     template = build_job_template(plan, options)
     values = build_parameter_values(plan, options)
@@ -372,6 +676,9 @@ def write_job_bundle(
     folder.mkdir(parents=True, exist_ok=True)
     _write_text(folder / "template.yaml", dump_yaml(template))
     _write_text(folder / "parameter_values.yaml", dump_yaml({"parameterValues": values}))
+    _write_text(folder / "asset_references.yaml", dump_yaml(build_asset_references(plan)))
+    if not options.lrc_toolbox_path:
+        _ship_package(folder)
     return folder
 
 

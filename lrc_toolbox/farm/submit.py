@@ -279,15 +279,18 @@ def send_to_farm(
             command = find_deadlinecommand(request.deadlinecommand)
             result.job_ids = submit_deadline10(pairs, command)
             return result
-        from lrc_toolbox.farm.deadline_cloud import submit_to_deadline_cloud
+        from lrc_toolbox.farm.deadline_cloud import known_asset_paths, submit_to_deadline_cloud
 
+        # no question from here (a worker thread): unapproved uploads are refused with the
+        # list of files, and the dialog's "approve uploads" box answers the next try
         result.job_ids = [
             submit_to_deadline_cloud(
                 folder,
-                request.farm_id.strip(),
-                request.queue_id.strip(),
+                request.farm_id.strip() or None,
+                request.queue_id.strip() or None,
                 priority=request.openjd.priority,
-                auto_accept=request.auto_accept,
+                approve_attachments=request.auto_accept,
+                known_paths=known_asset_paths(planned),
                 print_function=print_function,
             )
         ]

@@ -185,6 +185,10 @@ class SimMaya:
         self.layer_renderable: dict[str, bool] = {}
         # overrides / adjustments disabled or removed in this session, by layer node
         self.disabled: dict[str, set[str]] = {}
+        # ``dirmap`` (ADSK dirmap reference): off when Maya starts, mappings in the order
+        # given, not kept between sessions
+        self.dirmap_enabled = False
+        self.dirmaps: dict[str, str] = {}
 
     # ------------------------------------------------------------------ session
 
@@ -225,6 +229,7 @@ class SimMaya:
             raise MayaError(f"Error reading file. {exc}") from exc
         self.scene = scene
         self.scene_path = os.path.abspath(path)
+        self._load_references(scene.references)
         self.attrs = {node: dict(values) for node, values in _DEFAULTS.items()}
         glob = self.attrs["defaultRenderGlobals"]
         for key, attr in _LAYER_ATTRS.items():
@@ -259,6 +264,30 @@ class SimMaya:
         if master is not None:
             self.switch_layer(master.node)
         return self.scene_path
+
+    # ------------------------------------------------------------------ dirmap
+
+    def convert_directory(self, path: str) -> str:
+        """``dirmap -convertDirectory`` (ADSK): when mapping is enabled, a path holding a
+        mapped directory comes back with that part replaced; otherwise it is returned as
+        given. Existence is not checked; mapping is case-sensitive on every platform."""
+        if not self.dirmap_enabled:
+            return path
+        for source, destination in self.dirmaps.items():
+            if path == source or path.startswith(source.rstrip("/") + "/"):
+                return destination.rstrip("/") + path[len(source.rstrip("/")) :]
+        return path
+
+    def _load_references(self, references: list[str]) -> None:
+        """Load the scene's file references through ``dirmap``, as Maya does on open; a
+        missing file is a warning, the scene still opens (Maya's "Reference file not
+        found")."""
+        for reference in references:
+            resolved = self.convert_directory(reference)
+            if os.path.isfile(resolved):
+                _out(f"// Loading reference: {resolved}")
+            else:
+                _out(f'// Warning: file: Reference file not found: "{resolved}"')
 
     def rename(self, path: str) -> None:
         self.scene_path = os.path.abspath(path)

@@ -629,6 +629,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--renderer", help="render with this renderer instead of the scene's")
     parser.add_argument("--device", choices=("gpu", "cpu"), default="gpu")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for the renderer")
+    parser.add_argument(
+        "--path-mapping-rules",
+        metavar="FILE",
+        help="OpenJD path mapping rules (JSON) to apply with dirmap before opening the scene",
+    )
     return parser.parse_args(argv)
 
 
@@ -682,6 +687,16 @@ def _main(argv: Sequence[str] | None, stdin: TextIO | None) -> int:
             renderer_override=args.renderer,
             settings=RenderSettings(device=args.device, threads=args.threads),
         )
+        if args.path_mapping_rules:
+            from lrc_toolbox.worker.path_mapping import PathMappingError, apply_path_mapping
+
+            try:
+                for source, destination in apply_path_mapping(cmds, args.path_mapping_rules):
+                    print(f"lrc worker: dirmap {source} -> {destination}", flush=True)
+            except PathMappingError as exc:
+                emit("error", reason=str(exc), fatal=True)
+                emit("bye", reason="scene failed to open")
+                return EXIT_STARTUP
         try:
             session.open_scene(os.path.abspath(scene), args.project, args.output_dir)
         except Exception as exc:

@@ -47,6 +47,43 @@ def file(*args: Any, **kwargs: Any) -> Any:
     raise MayaError("file: unsupported flags in the simulator")
 
 
+def dirmap(*args: Any, **kwargs: Any) -> Any:
+    """``dirmap`` (ADSK dirmap reference): ``enable`` (and its query), ``mapDirectory``
+    (source, destination: absolute, forward slashes), ``unmapDirectory``,
+    ``getMappedDirectory``, ``getAllMappings`` (source, destination, ...) and
+    ``convertDirectory``."""
+    sim = session()
+    if _flag(kwargs, "query", "q"):
+        if _flag(kwargs, "enable", "en") is not None:
+            return sim.dirmap_enabled
+        raise MayaError("dirmap: unsupported query in the simulator")
+    enable = _flag(kwargs, "enable", "en")
+    if enable is not None:
+        sim.dirmap_enabled = bool(enable)
+        return None
+    mapped = _flag(kwargs, "mapDirectory", "m")
+    if mapped is not None:
+        source, destination = (str(p) for p in mapped)
+        for path in (source, destination):
+            if "\\" in path:
+                raise MayaError(f"dirmap: use forward slashes in {path!r}")
+        sim.dirmaps[source] = destination
+        return None
+    unmapped = _flag(kwargs, "unmapDirectory", "um")
+    if unmapped is not None:
+        sim.dirmaps.pop(str(unmapped), None)
+        return None
+    source = _flag(kwargs, "getMappedDirectory", "gmd")
+    if source is not None:
+        return sim.dirmaps.get(str(source), "")
+    if _flag(kwargs, "getAllMappings", "gam"):
+        return [p for pair in sim.dirmaps.items() for p in pair]
+    converted = _flag(kwargs, "convertDirectory", "cd")
+    if converted is not None:
+        return sim.convert_directory(str(converted))
+    raise MayaError("dirmap: give one of -m, -um, -gmd, -gam, -cd, -en")
+
+
 def workspace(*args: Any, **kwargs: Any) -> Any:
     sim = session()
     if _flag(kwargs, "openWorkspace", "o"):
