@@ -52,7 +52,12 @@ from configparser import ConfigParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lrc_toolbox.farm.openjd import OpenJDOptions, dump_yaml, write_job_bundle
+from lrc_toolbox.farm.openjd import (
+    OpenJDOptions,
+    build_asset_references,
+    dump_yaml,
+    write_job_bundle,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrc_toolbox.core.batch_render_api import PlannedBatch
@@ -143,9 +148,18 @@ def export_bundle(
     options: OpenJDOptions | None = None,
 ) -> Path:
     """Write a complete Deadline Cloud job bundle for a planned batch; returns its folder."""
+    # the bundle's own asset references (openjd.build_asset_references: the scene, its
+    # references, file textures and caches), plus the references the planner saw (a .mb
+    # scene, which that .ma reader cannot read)
     folder = write_job_bundle(planned.plan, bundle_dir, options)
+    collected = build_asset_references(planned.plan)
+    inputs = collected.setdefault("assetReferences", {}).setdefault("inputs", {})
+    filenames: list[str] = inputs.setdefault("filenames", [])
+    for extra in asset_references(planned)["assetReferences"]["inputs"]["filenames"]:
+        if extra not in filenames:
+            filenames.append(extra)
     with open(folder / "asset_references.yaml", "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(dump_yaml(asset_references(planned)))
+        handle.write(dump_yaml(collected))
     return folder
 
 
