@@ -658,3 +658,24 @@ def test_the_configured_queue_belongs_to_the_configured_farm(tmp_path: Path, off
     # another farm has no default queue in this configuration
     with pytest.raises(DeadlineCloudSetupError, match="no Deadline Cloud queue chosen"):
         resolve_farm_and_queue(FARM)
+
+
+def test_the_submitted_job_carries_its_own_lrc_toolbox(tmp_path: Path, s3_queue: Any) -> None:
+    """The job's parameters name the bundle's copy of lrc_toolbox and its files travel with
+    the job (job attachments), so a worker needs nothing but Maya from conda."""
+    scene = scene_elsewhere(tmp_path)
+    folder, _ = conda_bundle(tmp_path, scene)
+    submit_to_deadline_cloud(
+        folder,
+        FARM,
+        QUEUE,
+        approve_attachments=True,
+        known_paths=[str(scene.parent)],
+        print_function=lambda _: None,
+    )
+    (create,) = s3_queue.named("CreateJob")
+    shipped = create["parameters"]["LrcToolboxPath"]
+    assert Path(shipped["path"]) == (folder / "lrc_toolbox_bundle").resolve()
+    data = s3_objects(s3_queue.s3, f"{ROOT_PREFIX}/Data/")
+    run_chunk = folder / "lrc_toolbox_bundle" / "lrc_toolbox" / "farm" / "run_chunk.py"
+    assert run_chunk.read_bytes() in data.values()
