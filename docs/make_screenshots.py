@@ -311,7 +311,34 @@ def farm(app: QtWidgets.QApplication) -> None:
         _close(app, dialog)
 
 
+def handback(app: QtWidgets.QApplication) -> None:
+    """Mid-batch, GPU 2 given back to Maya from its worker's menu: the System panel says so,
+    its worker reads released, the batch goes on with the others."""
+    os.environ["LRC_SIM_TIME_SCALE"] = "0.5"
+    os.environ["LRC_SIM_CONFIG"] = json.dumps(
+        {"startup": 1.0, "frame_cost": {"BG": 3, "CHAR": 5}, "progress_steps": 25}
+    )
+    dialog = _fresh_dialog(app)
+    try:
+        dialog.config_widget.set_frames("1-24")
+        assert dialog.start(), dialog.message_area.text()
+        wait_until(app, lambda: dialog.counts()["done"] >= 4, 120)
+        assert dialog.release_gpu(2, finish_frame=False), dialog.message_area.text()
+        wait_until(
+            app,
+            lambda: dialog.system_widget.gpu_roles().get(2) == "given back to Maya"
+            and dialog.counts()["done"] >= 7,
+            60,
+            lambda: str(dialog.system_widget.gpu_roles()),
+        )
+        settle(app, 0.6)
+        save(dialog, "dashboard_gpu_given_back.png")
+    finally:
+        _close(app, dialog)
+
+
 SHOTS: dict[str, Callable[[QtWidgets.QApplication], None]] = {
+    "handback": lambda app: handback(app),
     "farm": lambda app: farm(app),
     "thumbnails": lambda app: thumbnails(app),
     "reattached": lambda app: reattached(app),
