@@ -326,8 +326,10 @@ def handback(app: QtWidgets.QApplication) -> None:
         assert dialog.release_gpu(2, finish_frame=False), dialog.message_area.text()
         wait_until(
             app,
-            lambda: dialog.system_widget.gpu_roles().get(2) == "given back to Maya"
-            and dialog.counts()["done"] >= 7,
+            lambda: (
+                dialog.system_widget.gpu_roles().get(2) == "given back to Maya"
+                and dialog.counts()["done"] >= 7
+            ),
             60,
             lambda: str(dialog.system_widget.gpu_roles()),
         )

@@ -989,9 +989,11 @@ def test_the_preview_shows_the_latest_finished_frame_of_the_batch(
 ) -> None:
     dialog.config_widget.set_frames("1-3")
     dialog.config_widget.set_layer_checked("CHAR", False)
+    finished: list[tuple[str, int]] = []  # three workers: in any order
+    api.frame_finished.connect(lambda _w, layer, frame, _o: finished.append((layer, frame)))
     run_to_end(qtbot, dialog, api)
     preview = dialog.progress_widget.preview
-    qtbot.waitUntil(lambda: preview.shown_frame() == ("BG", 3))
+    qtbot.waitUntil(lambda: preview.shown_frame() == finished[-1])
     path = preview.current_path()
     assert path is not None and Path(path).is_file()
     strip = dialog.progress_widget.frame_strip
