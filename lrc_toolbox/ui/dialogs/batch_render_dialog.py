@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,11 +41,12 @@ from lrc_toolbox.records.models import (
     WorkerState,
 )
 from lrc_toolbox.ui import style
-from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget
+from lrc_toolbox.ui.dialogs.render_progress_widget import RenderProgressWidget, duration_words
 from lrc_toolbox.ui.widgets.active_renders import (
     ActiveRendersModel,
     ActiveRendersView,
     format_eta,
+    gpu_of_worker,
 )
 from lrc_toolbox.ui.widgets.batch_bar import BatchProgressBar
 from lrc_toolbox.ui.widgets.log_view import FLUSH_INTERVAL_MS
@@ -66,7 +66,6 @@ CLOSE_STOP = "stop"
 CLOSE_BACKGROUND = "background"
 CLOSE_CANCEL = "cancel"
 
-_GPU_WORKER = re.compile(r"^gpu(\d+)")
 #: the status line's first word for a batch that ended in this state
 _ENDED_WORDS = {
     BatchState.DONE: "Done",
@@ -74,16 +73,6 @@ _ENDED_WORDS = {
     BatchState.CANCELLED: "Stopped",
     BatchState.INTERRUPTED: "Interrupted",
 }
-
-
-def duration_words(seconds: float) -> str:
-    """``190`` -> ``3 min 10 s``; ``42`` -> ``42 s``."""
-    whole = max(0, round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 class MessageArea(QtWidgets.QFrame):
@@ -773,11 +762,11 @@ class BatchRenderDialog(QtWidgets.QDialog):
         reasons: dict[int, str] = {}
         released: set[int] = set()
         for status in statuses:
-            match = _GPU_WORKER.match(status.worker_id)
-            if match and status.state is WorkerState.DISABLED:
-                reasons[int(match.group(1))] = status.message or "no reason given"
-            elif match and status.state is WorkerState.RELEASED:
-                released.add(int(match.group(1)))
+            gpu = gpu_of_worker(status.worker_id)
+            if gpu is not None and status.state is WorkerState.DISABLED:
+                reasons[gpu] = status.message or "no reason given"
+            elif gpu is not None and status.state is WorkerState.RELEASED:
+                released.add(gpu)
         self.system_widget.set_disabled_gpus(reasons)
         self.system_widget.set_released_gpus(released if self._running else ())
         changed = reasons != self.config_widget.disabled_gpus()
@@ -1461,7 +1450,7 @@ def _frames_in(layers: dict[str, list[int]]) -> int:
 def _gpu_indices(statuses: list[RenderStatus]) -> set[int]:
     indices = set()
     for status in statuses:
-        match = _GPU_WORKER.match(status.worker_id)
-        if match and not status.state.final:
-            indices.add(int(match.group(1)))
+        gpu = gpu_of_worker(status.worker_id)
+        if gpu is not None and not status.state.final:
+            indices.add(gpu)
     return indices

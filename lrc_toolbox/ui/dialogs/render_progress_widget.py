@@ -39,6 +39,7 @@ __all__ = [
     "FrameStrip",
     "RenderProgressWidget",
     "StripLegend",
+    "duration_words",
 ]
 
 #: frame states, in the order a summary lists them
@@ -86,10 +87,11 @@ class FrameDetail:
     reason: str | None = None
 
 
-def _seconds_words(seconds: float) -> str:
+def duration_words(seconds: float) -> str:
+    """``190`` -> ``3 min 10 s``; ``42`` -> ``42 s``; ``3720`` -> ``1 h 02 min``."""
     whole = max(0, round(seconds))
-    minutes, secs = divmod(whole, 60)
-    hours, minutes = divmod(minutes, 60)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
     if hours:
         return f"{hours} h {minutes:02d} min"
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
@@ -425,7 +427,7 @@ class FrameStrip(QtWidgets.QWidget):
         if detail is None:
             return text
         if detail.seconds is not None and state in ("done", "failed"):
-            text += f" in {_seconds_words(detail.seconds)}"
+            text += f" in {duration_words(detail.seconds)}"
         if detail.worker:
             text += f" on {detail.worker}"
         if detail.reason and state == "failed":

@@ -32,6 +32,7 @@ __all__ = [
     "ProgressDelegate",
     "format_duration",
     "format_eta",
+    "gpu_of_worker",
 ]
 
 #: the progress in percent (float) of a rendering row, else None: what the delegate draws
@@ -411,7 +412,7 @@ class ActiveRendersView(QtWidgets.QTableView):
     def menu_for(self, status: RenderStatus) -> QtWidgets.QMenu | None:
         """A worker's menu: stop it; on a GPU, give the GPU back to Maya (after its
         current frame, or now) or, once given back, take it into the batch again."""
-        gpu = _gpu_of(status.worker_id)
+        gpu = gpu_of_worker(status.worker_id)
         menu = QtWidgets.QMenu(self)
         # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
         if status.state is WorkerState.RELEASED and gpu is not None:
@@ -443,7 +444,10 @@ class ActiveRendersView(QtWidgets.QTableView):
         return menu
 
 
-def _gpu_of(worker_id: str) -> int | None:
-    """``gpu2`` and ``gpu2-b`` -> 2; a CPU worker -> None."""
-    match = re.match(r"^gpu(\d+)", worker_id)
+_GPU_WORKER = re.compile(r"^gpu(\d+)")
+
+
+def gpu_of_worker(worker_id: str) -> int | None:
+    """The GPU a worker renders on: ``gpu2`` and ``gpu2-b`` -> 2; a CPU worker -> None."""
+    match = _GPU_WORKER.match(worker_id)
     return int(match.group(1)) if match else None
