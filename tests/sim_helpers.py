@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,3 +146,34 @@ def stub_maya(monkeypatch: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
             del sys.modules[name]
         sys.modules.update(saved)
         sys.path.remove(mayapy.STUB_DIR)
+
+
+def rest_of_output(proc: subprocess.Popen[Any], timeout: float = 120) -> tuple[Any, Any]:
+    """What ``proc`` still prints (stdout, stderr; ``None`` for a stream not piped) until it
+    exits. A process still printing ``timeout`` seconds later is killed and the test fails
+    saying so, instead of blocking in ``read()`` until pytest-timeout ends the whole test.
+    (Not ``communicate``: with a timeout it reads the pipes' raw descriptors and would lose
+    what the caller's line-by-line reading already buffered.)"""
+    streams = (proc.stdout, proc.stderr)
+    texts: list[Any] = [None, None]
+
+    def read(index: int) -> None:
+        stream = streams[index]
+        if stream is not None:
+            texts[index] = stream.read()
+
+    readers = [threading.Thread(target=read, args=(i,), daemon=True) for i in (0, 1)]
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + timeout
+    for reader in readers:
+        reader.join(max(0.0, deadline - time.monotonic()))
+    if any(reader.is_alive() for reader in readers):
+        proc.kill()
+        for reader in readers:
+            reader.join(10)
+        raise AssertionError(
+            f"the command was still running {timeout:g} s later; it printed:\n{texts[0]}"
+            f"\n{texts[1]}"
+        )
+    return texts[0], texts[1]

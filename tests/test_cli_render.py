@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim_helpers import SHOT, alive_pids
+from sim_helpers import SHOT, alive_pids, rest_of_output
 
 from lrc_toolbox.core.job_store import JobStore
 from lrc_toolbox.records.models import FrameState
@@ -177,7 +177,7 @@ def test_ctrl_c_stops_gracefully_exits_130_and_leaves_no_process(tmp_path: Path)
     workers = [e["pid"] for e in seen if e["event"] == "worker_started"]
     proc.send_signal(signal.SIGINT)
     assert proc.stdout is not None
-    rest = events(proc.stdout.read())
+    rest = events(rest_of_output(proc)[0])
     assert proc.wait(timeout=60) == 130
     assert rest[-1]["event"] == "batch_finished"
     assert rest[-1]["summary"]["state"] == "cancelled"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_helpers import SHOT
+from sim_helpers import SHOT, rest_of_output
 from test_cli_render import CLI, cli_env, events, render_args, wait_gone
 
 from lrc_toolbox.core.batch_lock import process_alive
@@ -189,7 +189,7 @@ def test_ctrl_c_stops_the_batch_in_the_service_and_exits_130(
     while seen[-1]["event"] != "frame_finished":
         seen.append(json.loads(proc.stdout.readline()))
     proc.send_signal(signal.SIGINT)
-    rest = events(proc.stdout.read())
+    rest = events(rest_of_output(proc)[0])
     assert proc.wait(timeout=60) == 130
     assert rest[-1]["event"] == "batch_finished" and rest[-1]["summary"]["state"] == "cancelled"
     with JobStore(tmp_path / "jobs.sqlite") as store:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sim_helpers import rest_of_output
 from test_cli_render import _start_and_wait_for_frames, cli_env, events, wait_gone
 from test_render_engine import config, make_api, run, worker_processes_alive
 
@@ -181,7 +182,7 @@ def test_sigterm_stops_gracefully_like_ctrl_c(tmp_path: Path) -> None:
     workers = [e["pid"] for e in seen if e["event"] == "worker_started"]
     proc.send_signal(signal.SIGTERM)
     assert proc.stdout is not None
-    rest = events(proc.stdout.read())
+    rest = events(rest_of_output(proc)[0])
     assert proc.wait(timeout=60) == int(ExitCode.INTERRUPTED)
     assert rest[-1]["event"] == "batch_finished"
     assert rest[-1]["summary"]["state"] == "cancelled"
@@ -193,7 +194,7 @@ def test_sigterm_leaves_ready_json_with_the_batch_state(tmp_path: Path) -> None:
     proc, _ = _start_and_wait_for_frames(tmp_path, env, count=2)
     proc.send_signal(signal.SIGTERM)
     assert proc.stdout is not None
-    proc.stdout.read()
+    rest_of_output(proc)
     proc.wait(timeout=60)
     ready = read_ready(tmp_path / "images")
     assert ready is not None and ready["state"] == "cancelled"

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import psutil
 import pytest
-from sim_helpers import MAYAPY, SHOT, alive_pids, command, sim_env
+from sim_helpers import MAYAPY, SHOT, alive_pids, command, rest_of_output, sim_env
 
 from lrc_toolbox.records import protocol
 
@@ -447,8 +447,7 @@ def test_ctrl_c_to_the_whole_cli_group_prints_no_worker_traceback(tmp_path: Path
             if sum(e["event"] == "frame_finished" for e in seen) >= 2:
                 break
         os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C: every process in it
-        rest = proc.stdout.read()
-        stderr = proc.stderr.read()
+        rest, stderr = rest_of_output(proc)
         proc.wait(timeout=120)
     finally:
         if proc.poll() is None:

@@ -31,7 +31,7 @@ from Qt import QtCore
 
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
-from lrc_toolbox.core.qt_compat import emit_signal, exec_loop
+from lrc_toolbox.core.qt_compat import emit_signal, exec_loop, in_event_loop
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary, ExitCode
 
 
@@ -119,10 +119,23 @@ def run_batch(
     connect_events(api, on_event, all_logs=verbose)
     api.batch_finished.connect(on_finished)
 
+    acted = {"count": 0}  # the interrupts already acted on
+    last_signal = {"number": int(signal.SIGINT)}
+
     def on_sigint(signum: int, frame: Any) -> None:
+        # counted at once (the next job must not start), acted on from the event loop
+        interrupted["count"] += 1
+        last_signal["number"] = signum
+        deferred(signum, frame)
+
+    def act_on_interrupts(_signum: int = 0) -> None:
+        while acted["count"] < interrupted["count"]:
+            acted["count"] += 1
+            act_on_interrupt(last_signal["number"], acted["count"])
+
+    def act_on_interrupt(signum: int, count: int) -> None:
         # SIGTERM (a farm, systemd, `kill`) is the first Ctrl-C: a graceful stop that ends
         # the batch with its state and ready.json true, not a bare exit 143 (issue 12)
-        interrupted["count"] += 1
         what = "terminated" if signum == signal.SIGTERM else "interrupted"
         again = "Ctrl-C" if signum != signal.SIGTERM else "the signal"
         if in_service and on_interrupt == "detach":
@@ -134,7 +147,7 @@ def run_batch(
             )
             app.quit()
             return
-        if interrupted["count"] == 1:
+        if count == 1:
             if in_service:
                 printer.text(
                     f"{what}: stopping batch {current.get('batch_id', '')} in the render "
@@ -155,6 +168,7 @@ def run_batch(
             else:
                 api.shutdown()
 
+    deferred = in_event_loop(act_on_interrupts)
     watch = _QueueWatch(api, current, result, printer, app) if in_service else None
 
     live = _LiveDisplay(api, out) if out.isatty() and not (as_json or verbose or quiet) else None
@@ -176,8 +190,8 @@ def run_batch(
             result.pop("summary", None)
             current["batch_id"] = start()
             if interrupted["count"] and in_service:
-                # interrupted while the service took the batch: stop it there now
-                _stop_in_service(api, current["batch_id"], app)
+                # interrupted while the service took the batch: stop it (or detach) now
+                act_on_interrupts()
             stopped_waiting = in_service and interrupted["count"] and not api.is_running
             if "summary" not in result and not stopped_waiting:
                 exec_loop(app)

@@ -3,11 +3,12 @@ that Qt.py leaves to us, and the one binding bug we route around (``emit_signal`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from Qt import QtCore
 
-__all__ = ["emit_signal", "exec_loop"]
+__all__ = ["emit_signal", "exec_loop", "in_event_loop"]
 
 
 def exec_loop(loop: Any) -> int:
@@ -15,6 +16,22 @@ def exec_loop(loop: Any) -> int:
     in PySide2 (which has no ``exec``)."""
     run = getattr(loop, "exec", None) or loop.exec_
     return int(run() or 0)
+
+
+def in_event_loop(handler: Callable[[int], None]) -> Callable[[int, Any], None]:
+    """A POSIX signal handler that runs ``handler(signum)`` from the Qt event loop.
+
+    Python runs a signal handler between any two bytecodes of the main thread, so one that
+    does real work can land inside a job-store transaction (a nested ``BEGIN`` fails and the
+    batch never ends: seen in CI on SIGTERM) or in the middle of any other half-made change.
+    The returned handler only posts ``handler`` to the event loop; it runs when the loop
+    next turns (a loop that is not running yet runs it once it starts).
+    """
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        QtCore.QTimer.singleShot(0, lambda: handler(signum))
+
+    return on_signal
 
 
 #: (sender class, signal name, argument count) -> "2name(types)", found once per class

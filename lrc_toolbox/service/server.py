@@ -50,6 +50,7 @@ from lrc_toolbox.core.batch_render_api import (
     EnvironmentProblem,
 )
 from lrc_toolbox.core.events import LEVELS
+from lrc_toolbox.core.qt_compat import in_event_loop
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary
 from lrc_toolbox.records.models import BatchState, FrameState, RenderStatus
 from lrc_toolbox.records.service import (
@@ -793,11 +794,11 @@ def install_stop_signals(service: RenderService) -> None:
     """SIGTERM and SIGINT (Ctrl-C where it was started in a terminal) stop the batch as the
     CLI's Ctrl-C does; the pump timer lets Python run the handler promptly."""
 
-    def stop(signum: int, _frame: Any) -> None:
+    def stop(signum: int) -> None:
         service.stop_batches(f"the render service got signal {signum}")
 
     for name in ("SIGTERM", "SIGINT", "SIGBREAK"):
         number = getattr(signal, name, None)
         if number is not None:
             with contextlib.suppress(ValueError, OSError):
-                signal.signal(number, stop)
+                signal.signal(number, in_event_loop(stop))
