@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from lrc_toolbox.sim.config import (
     FAULT_KINDS,
+    LAYER_SWITCH_SHARE,
     Fault,
     SimConfig,
     SimConfigError,
@@ -520,3 +521,23 @@ def test_fault_frame_and_times_must_be_whole_numbers(key: str) -> None:
 def test_time_scale_must_be_finite_and_not_negative(scale: str) -> None:
     with pytest.raises(SimConfigError, match="LRC_SIM_TIME_SCALE"):
         load_sim_config({"LRC_SIM_TIME_SCALE": scale})
+
+
+# -------------------------------------------------------------------------- layer switches
+
+
+def test_a_layer_switch_costs_a_share_of_startup_by_default() -> None:
+    config = load_sim_config({"LRC_SIM_TIME_SCALE": "0.5", **profile(startup=8.0)})
+
+    assert config.layer_switch_seconds() == pytest.approx(LAYER_SWITCH_SHARE * 8.0 * 0.5)
+
+
+def test_a_profile_sets_the_layer_switch_cost_in_seconds() -> None:
+    config = load_sim_config({"LRC_SIM_TIME_SCALE": "0.5", **profile(layer_switch=3.0)})
+
+    assert config.layer_switch_seconds() == pytest.approx(1.5)
+
+
+def test_a_negative_layer_switch_cost_is_refused() -> None:
+    with pytest.raises(SimConfigError, match="layer_switch"):
+        load_sim_config(profile(layer_switch=-1))

@@ -141,3 +141,31 @@ def test_render_settings_gives_the_first_image_name(maya: dict[str, Any]) -> Non
     cmds.editRenderLayerGlobals(currentRenderLayer="rs_CHAR")
     (first,) = cmds.renderSettings(firstImageName=True, fullPath=True)
     assert first.endswith("CHAR.0001.exr")
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The simulator's sleeps, recorded instead of slept."""
+    seen: list[float] = []
+    monkeypatch.setattr(runtime.time, "sleep", seen.append)
+    return seen
+
+
+def test_switching_to_another_layer_costs_the_layer_switch(
+    maya: dict[str, Any], sleeps: list[float]
+) -> None:
+    cmds = _open(maya)
+    runtime.session().config = SimConfig(time_scale=1.0, startup=0.0, layer_switch=2.5)
+    cmds.editRenderLayerGlobals(currentRenderLayer="rs_CHAR")
+    assert sleeps == [2.5]
+
+
+def test_switching_to_the_current_layer_costs_nothing(
+    maya: dict[str, Any], sleeps: list[float]
+) -> None:
+    cmds = _open(maya)
+    cmds.editRenderLayerGlobals(currentRenderLayer="rs_CHAR")
+    runtime.session().config = SimConfig(time_scale=1.0, startup=0.0, layer_switch=2.5)
+    sleeps.clear()
+    cmds.editRenderLayerGlobals(currentRenderLayer="rs_CHAR")
+    assert sleeps == []

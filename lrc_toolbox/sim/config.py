@@ -5,7 +5,10 @@
 or ``LRC_SIM_CONFIG`` holds the JSON itself::
 
     {
-      "startup": 2.0,                      # seconds mayapy + plug-ins take to start
+      "startup": 2.0,                      # seconds from exec to ready: mayapy, plug-ins,
+                                           # scene load (the process's own start counts)
+      "layer_switch": 0.5,                 # seconds a render layer switch takes (default:
+                                           # LAYER_SWITCH_SHARE x startup)
       "frame_cost": {"BG": 1, "CHAR": 3},  # seconds per frame, per layer name
       "default_frame_cost": 1.0,
       "jitter": 0.1,                       # +-10 % per frame, deterministic per (layer, frame)
@@ -79,6 +82,18 @@ _SHORTCUTS = {
 }
 
 
+#: What a render layer switch costs by default, as a share of ``startup``. No primary source
+#: gives a figure, so this is a reasoned, deliberately pessimistic guess: a switch makes
+#: Render Setup apply the layer's collections and overrides (legacy layers: its
+#: adjustments) and Maya re-evaluate what they touch, and the renderer then rebuilds its
+#: scene for the next frame; it does not start Maya or read the file again. Its cost grows
+#: with the same things as scene load (node count, references, overrides per layer: a
+#: dense scene with shared layers is slow to switch, toadstorm.com/blog/?p=110), so a
+#: share of it, a quarter. The engine switches layers more often than a process per layer
+#: or per chunk does, so a higher share only makes the engine look worse.
+LAYER_SWITCH_SHARE = 0.25
+
+
 class SimConfigError(ValueError):
     """A bad simulator profile: says which key is wrong."""
 
@@ -107,6 +122,7 @@ class Fault:
 class SimConfig:
     time_scale: float = 1.0
     startup: float = 2.0
+    layer_switch: float | None = None  # seconds; None: LAYER_SWITCH_SHARE x startup
     frame_cost: dict[str, float] = field(default_factory=dict)
     default_frame_cost: float = 1.0
     jitter: float = 0.1
@@ -124,6 +140,15 @@ class SimConfig:
 
     def startup_seconds(self) -> float:
         return self.startup * self.time_scale
+
+    def layer_switch_seconds(self) -> float:
+        """Scaled cost of one switch to another render layer."""
+        base = (
+            self.layer_switch
+            if self.layer_switch is not None
+            else (LAYER_SWITCH_SHARE * self.startup)
+        )
+        return base * self.time_scale
 
     def take_fault(
         self, kind: str, *, frame: int | None = None, layer: str | None = None, device: str = ""
@@ -239,6 +264,8 @@ def load_sim_config(env: Mapping[str, str] | None = None) -> SimConfig:
     config.time_scale = _number(scale, "LRC_SIM_TIME_SCALE")
     if "startup" in data:
         config.startup = _number(data["startup"], "startup")
+    if "layer_switch" in data:
+        config.layer_switch = _number(data["layer_switch"], "layer_switch")
     if "default_frame_cost" in data:
         config.default_frame_cost = _number(data["default_frame_cost"], "default_frame_cost")
     if "jitter" in data:
