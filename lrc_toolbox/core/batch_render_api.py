@@ -18,14 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from Qt import QtCore
-
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core import batch_lock
 from lrc_toolbox.core.batch_lock import BatchOwnershipError, ManagerIdentity
 from lrc_toolbox.core.events import WORKER_SIGNALS
 from lrc_toolbox.core.job_store import ClaimResult, JobStore, JobStoreError
 from lrc_toolbox.core.qt_compat import emit_signal
+from lrc_toolbox.core.qtcore import QtCore
 from lrc_toolbox.core.ready_manifest import (
     READY_FILE_NAME,
     ManifestWriteError,
