@@ -39,6 +39,8 @@ from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig, Sys
 from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS
 
 if TYPE_CHECKING:
+    from argparse import _SubParsersAction
+
     from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
     from lrc_toolbox.core.job_store import BatchRecord, JobStore
     from lrc_toolbox.scene.description import SceneDescription
@@ -144,10 +146,31 @@ def _build_parser() -> argparse.ArgumentParser:
     add_gpu_parser(sub)
     add_farm_parsers(sub)
 
-    from lrc_toolbox.cli.log_command import add_log_parser
-
-    add_log_parser(sub)
+    _add_log_parser(sub)
     return parser
+
+
+def _add_log_parser(sub: _SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``log FILE [--renderer R] [--json]`` (run by ``cli/log_command.py``, whose log
+    parsing the other commands do not import)."""
+    log = sub.add_parser(
+        "log",
+        help="say what a renderer log says: frames, images, errors and the fatal line",
+        description=(
+            "Read a Maya / renderer log and report the frames started and finished, the "
+            "images written, the last progress, and the fatal, frame-failed, error and "
+            "warning lines with their line numbers. Exit code 0: no fatal or frame-failed "
+            "line; 1: at least one; 2: bad input."
+        ),
+    )
+    log.add_argument("file", help="the log file (Windows \\r\\r\\n endings are fine)")
+    log.add_argument(
+        "--renderer",
+        metavar="R",
+        help=f"the renderer it rendered with ({', '.join(RENDERER_NAMES)}); "
+        "default: guessed from the log",
+    )
+    log.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import BinaryIO, TextIO
 
 from lrc_toolbox.records import protocol
 from lrc_toolbox.records.batch import ExitCode
@@ -56,9 +56,6 @@ from lrc_toolbox.utils.log_parser import (
     renderers_of_line,
 )
 
-if TYPE_CHECKING:
-    from argparse import _SubParsersAction
-
 __all__ = [
     "LIST_LIMIT",
     "FrameEnd",
@@ -69,7 +66,6 @@ __all__ = [
     "LoggedProgress",
     "RendererGuess",
     "Verdict",
-    "add_log_parser",
     "format_report",
     "read_log",
     "read_log_lines",
@@ -615,28 +611,6 @@ def _frames_summary(report: LogReport) -> str:
 
 
 # --------------------------------------------------------------------------- command line
-
-
-def add_log_parser(sub: _SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``log FILE [--renderer R] [--json]`` to the CLI's subcommands."""
-    log = sub.add_parser(
-        "log",
-        help="say what a renderer log says: frames, images, errors and the fatal line",
-        description=(
-            "Read a Maya / renderer log and report the frames started and finished, the "
-            "images written, the last progress, and the fatal, frame-failed, error and "
-            "warning lines with their line numbers. Exit code 0: no fatal or frame-failed "
-            "line; 1: at least one; 2: bad input."
-        ),
-    )
-    log.add_argument("file", help="the log file (Windows \\r\\r\\n endings are fine)")
-    log.add_argument(
-        "--renderer",
-        metavar="R",
-        help=f"the renderer it rendered with ({', '.join(RENDERER_NAMES)}); "
-        "default: guessed from the log",
-    )
-    log.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run_log_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -27,11 +27,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from Qt import QtCore
-
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 from lrc_toolbox.core.events import connect_events
 from lrc_toolbox.core.qt_compat import emit_signal, exec_loop, in_event_loop
+from lrc_toolbox.core.qtcore import QtCore
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary, ExitCode
 
 

@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from lrc_toolbox.records.batch import ExitCode
 
 if TYPE_CHECKING:
-    from Qt import QtCore
-
     from lrc_toolbox.config.batch_render_defaults import Settings
+    from lrc_toolbox.core.qtcore import QtCore
     from lrc_toolbox.core.service_api import ServiceBatchAPI
     from lrc_toolbox.records.service import ServiceBatch, ServiceState
     from lrc_toolbox.service.channel import ServiceInfo
@@ -49,7 +48,7 @@ def client_name() -> str:
 
 
 def qt_app() -> QtCore.QCoreApplication:
-    from Qt import QtCore
+    from lrc_toolbox.core.qtcore import QtCore
 
     return QtCore.QCoreApplication.instance() or QtCore.QCoreApplication(sys.argv[:1])
 

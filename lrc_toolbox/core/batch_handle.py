@@ -30,8 +30,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from Qt import QtCore
-
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core.batch_render_api import (
     BadRequest,
@@ -40,6 +38,7 @@ from lrc_toolbox.core.batch_render_api import (
     EnvironmentProblem,
 )
 from lrc_toolbox.core.events import connect_events
+from lrc_toolbox.core.qtcore import QtCore
 from lrc_toolbox.records.batch import BatchSummary, GpuHandback
 from lrc_toolbox.records.models import BatchState, RenderConfig
 

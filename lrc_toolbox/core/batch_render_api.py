@@ -16,9 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-from Qt import QtCore
+from typing import TYPE_CHECKING, Any
 
 from lrc_toolbox.config.batch_render_defaults import Settings, load_settings
 from lrc_toolbox.core import batch_lock
@@ -26,13 +24,13 @@ from lrc_toolbox.core.batch_lock import BatchOwnershipError, ManagerIdentity
 from lrc_toolbox.core.events import WORKER_SIGNALS
 from lrc_toolbox.core.job_store import ClaimResult, JobStore, JobStoreError
 from lrc_toolbox.core.qt_compat import emit_signal
+from lrc_toolbox.core.qtcore import QtCore
 from lrc_toolbox.core.ready_manifest import (
     READY_FILE_NAME,
     ManifestWriteError,
     ReadyManifest,
     read_ready,
 )
-from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
 from lrc_toolbox.core.scheduler import Scheduler
 from lrc_toolbox.core.system_detector import SystemDetector
 from lrc_toolbox.records.batch import (
@@ -67,6 +65,9 @@ from lrc_toolbox.utils.render_subprocess import (
     terminate_process_tree,
 )
 from lrc_toolbox.utils.temp_file_manager import TempFileManager, check_disk_space, file_sha256
+
+if TYPE_CHECKING:
+    from lrc_toolbox.core.render_process_manager import RenderProcessManager
 
 __all__ = [
     "SIMULATED_MAYAPY",
@@ -750,6 +751,10 @@ class BatchRenderAPI(QtCore.QObject):
             batch_id=batch_id,
             log_dir=str(batch_log_dir(self.temp.root, batch_id)),
         )
+        # the worker engine and its log parser load when a batch starts: a dry run, the
+        # command line's queries and the service's start-up do without them
+        from lrc_toolbox.core.render_process_manager import RenderProcessManager, WorkerLaunch
+
         config = plan.config
         launch = WorkerLaunch(
             mayapy=plan.mayapy,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from Qt import QtCore
+from lrc_toolbox.core.qtcore import QtCore
 
 __all__ = ["emit_signal", "exec_loop", "in_event_loop"]
 

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from Qt import QtCore
-
 from lrc_toolbox.core.gpu_isolation import GpuIsolationWatch, WorkerOnGpu
 from lrc_toolbox.core.job_store import FrameChange, JobStore, JobStoreError
 from lrc_toolbox.core.qt_compat import emit_signal
+from lrc_toolbox.core.qtcore import QtCore
 from lrc_toolbox.core.ready_manifest import ManifestWriteError, ReadyManifest
 from lrc_toolbox.core.scheduler import Assignment, Scheduler
 from lrc_toolbox.records import protocol

@@ -28,8 +28,6 @@ import time
 from collections import deque
 from typing import Any
 
-from Qt import QtCore
-
 from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import (
     BadRequest,
@@ -38,6 +36,7 @@ from lrc_toolbox.core.batch_render_api import (
     EnvironmentProblem,
 )
 from lrc_toolbox.core.qt_compat import emit_signal
+from lrc_toolbox.core.qtcore import QtCore
 from lrc_toolbox.records.batch import BatchSummary, GpuHandback
 from lrc_toolbox.records.models import BatchState, RenderConfig, RenderStatus
 from lrc_toolbox.records.service import ErrorKind, Event, EventBatch, EventName, Op, Reply

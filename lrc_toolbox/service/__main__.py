@@ -13,13 +13,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from Qt import QtCore
-
 from lrc_toolbox import __version__
 from lrc_toolbox.config.batch_render_defaults import load_settings
 from lrc_toolbox.core.batch_lock import process_start_time
 from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 from lrc_toolbox.core.qt_compat import exec_loop
+from lrc_toolbox.core.qtcore import QtCore
 from lrc_toolbox.records.service import PROTOCOL
 from lrc_toolbox.service.channel import (
     ServiceInfo,

@@ -40,8 +40,6 @@ from multiprocessing.connection import Connection, Listener
 from pathlib import Path
 from typing import Any
 
-from Qt import QtCore
-
 from lrc_toolbox import __version__
 from lrc_toolbox.core.batch_render_api import (
     BadRequest,
@@ -51,6 +49,7 @@ from lrc_toolbox.core.batch_render_api import (
 )
 from lrc_toolbox.core.events import LEVELS
 from lrc_toolbox.core.qt_compat import in_event_loop
+from lrc_toolbox.core.qtcore import QtCore
 from lrc_toolbox.records.batch import BatchPlan, BatchSummary
 from lrc_toolbox.records.models import BatchState, FrameState, RenderStatus
 from lrc_toolbox.records.service import (
