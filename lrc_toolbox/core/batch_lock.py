@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from lrc_toolbox.utils.processes import pid_alive
+from lrc_toolbox.utils.processes import pid_alive, proc_stat_fields
 
 __all__ = [
     "START_TIME_TOLERANCE_S",
@@ -53,16 +53,6 @@ def _host() -> str:
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """Linux ``/proc/<pid>/stat`` fields after the command name (state first), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            text = handle.read()
-    except OSError:
-        return None
-    return text[text.rfind(")") + 2 :].split()
 
 
 def _linux_boot_time() -> float | None:
@@ -112,7 +102,7 @@ def process_start_time(pid: int) -> float | None:
             return None
     if sys.platform == "win32":  # pragma: no cover - Windows only
         return _windows_start_time(pid)
-    fields = _proc_stat(pid)
+    fields = proc_stat_fields(pid)
     boot = _linux_boot_time()
     if fields is None or boot is None or len(fields) < 20:
         return None
@@ -143,7 +133,7 @@ def _is_zombie(pid: int) -> bool:
     try:
         import psutil
     except ImportError:
-        fields = _proc_stat(pid)
+        fields = proc_stat_fields(pid)
         return fields is not None and fields[:1] == ["Z"]
     try:
         return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)

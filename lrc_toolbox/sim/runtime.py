@@ -782,11 +782,14 @@ def _seconds_since_exec() -> float:
     """Seconds since this process was created, from the kernel's own clock on Linux (its
     start time and the uptime are both counted from boot; psutil's ``create_time`` adds a
     boot time rounded to the second). Elsewhere 0: the whole start-up is charged."""
-    try:
-        stat = Path("/proc/self/stat").read_text()
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        # field 22 (starttime, clock ticks since boot) counted after the ")" closing comm
-        start_ticks = int(stat.rsplit(")", 1)[1].split()[19])
-        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError, AttributeError):
+    from lrc_toolbox.utils.processes import proc_stat_fields
+
+    fields = proc_stat_fields(os.getpid())
+    if fields is None:
         return 0.0
+    try:
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, ticks
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return max(0.0, uptime - started)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["pid_alive"]
+__all__ = ["pid_alive", "proc_stat_fields"]
 
 
 def pid_alive(pid: int) -> bool:
@@ -38,3 +38,14 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True  # PermissionError: exists, owned by someone else; else unsure
     return True
+
+
+def proc_stat_fields(pid: int) -> list[str] | None:
+    """Linux ``/proc/<pid>/stat`` fields after the command name (state first, so field N of
+    ``proc(5)`` is index N - 3), or None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2 :].split()
