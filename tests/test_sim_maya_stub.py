@@ -151,6 +151,20 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return seen
 
 
+def test_start_up_is_waited_for_once_the_scene_has_loaded(
+    maya: dict[str, Any], sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime, "_seconds_since_exec", lambda: 1.0)
+    runtime.reset_session(SimConfig(time_scale=1.0, startup=5.0))
+    maya["standalone"].initialize()
+    assert sleeps == []  # reading the scene counts towards the start-up: nothing yet
+    _open(maya)
+    (waited,) = sleeps
+    assert 3.0 < waited <= 4.0  # 5 s from exec, 1 s of which had passed, less the reading
+    _open(maya)
+    assert len(sleeps) == 1  # once per session
+
+
 def test_switching_to_another_layer_costs_the_layer_switch(
     maya: dict[str, Any], sleeps: list[float]
 ) -> None:

@@ -168,6 +168,8 @@ class SimMaya:
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config or load_sim_config()
         self.initialized = False
+        #: when the start-up cost is paid (monotonic), until the scene has loaded
+        self._ready_at: float | None = None
         self.scene: Any = None  # SceneDescription once a file is open
         self.scene_path = ""
         self.attrs: dict[str, dict[str, Any]] = {}
@@ -195,13 +197,15 @@ class SimMaya:
     def initialize(self) -> None:
         if self.initialized:
             return
-        # the start-up cost is from exec to ready, as a real mayapy's: what this process
-        # already spent starting Python and importing counts towards it
+        # the start-up cost is from exec to ready, as a real mayapy's, scene load included:
+        # what this process already spent starting Python and importing counts towards
+        # it, and so does reading the scene, so the rest is waited for once the scene
+        # has loaded (:meth:`_started`), not here
         seconds = max(0.0, self.config.startup_seconds() - _seconds_since_exec())
         slow = self.config.take_fault("slow_start", device=self.device)
         if slow:
             seconds += slow.seconds * self.config.time_scale
-        time.sleep(seconds)
+        self._ready_at = time.monotonic() + seconds
         crash = self.config.take_fault("crash", device=self.device)
         if crash is not None and crash.frame is None:  # a crash fault without a frame
             sys.stdout.flush()  # fires at start-up, before hello
@@ -218,6 +222,15 @@ class SimMaya:
     def _require_init(self) -> None:
         if not self.initialized:
             raise MayaError("maya.standalone.initialize() has not been called")
+
+    def _started(self) -> None:
+        """Wait out what is left of the start-up (see :meth:`initialize`), once."""
+        ready_at = self._ready_at
+        if ready_at is not None:
+            self._ready_at = None
+            left = ready_at - time.monotonic()
+            if left > 0:
+                time.sleep(left)
 
     # ------------------------------------------------------------------ files
 
@@ -265,6 +278,7 @@ class SimMaya:
         master = next((layer for layer in scene.layers if layer.master), None)
         if master is not None:
             self.switch_layer(master.node, charge=False)  # part of opening the scene
+        self._started()
         return self.scene_path
 
     # ------------------------------------------------------------------ dirmap
@@ -522,6 +536,7 @@ class SimMaya:
         files written. ``temp``: an interactive render, written under ``<images>/tmp/``
         (MTOA getFileName's 'temp' path type; ADSK renderSettings ``-fullPathTemp``)."""
         self._require_init()
+        self._started()  # no scene was opened: the start-up still counts
         if not self.renderer_loaded(renderer):
             plugin = _PLUGIN_OF[renderer]
             raise MayaError(f"Cannot find procedure for {renderer}: plug-in {plugin} not loaded")
