@@ -18,6 +18,7 @@ from lrc_toolbox.config.batch_render_defaults import Settings
 from lrc_toolbox.core.batch_render_api import BadRequest, BatchRenderAPI, EnvironmentProblem
 from lrc_toolbox.core.job_store import JobStore
 from lrc_toolbox.core.ready_manifest import read_ready
+from lrc_toolbox.core.render_process_manager import RenderProcessManager
 from lrc_toolbox.records.batch import BatchSummary
 from lrc_toolbox.records.models import BatchState, FrameState, RenderConfig
 from lrc_toolbox.utils.gpu_utils import simulated_gpus
@@ -540,3 +541,51 @@ def test_hardware_2_says_its_gpu_is_not_chosen_by_the_pinning(
     plan = api.plan_batch(config(sim, renderer="mayaHardware2")).plan
     assert [w.id for w in plan.workers] == ["gpu1", "gpu2", "gpu3"]
     assert any("CUDA_VISIBLE_DEVICES does not choose" in w for w in plan.warnings)
+
+
+# ----------------------------------------------------------------------------- sent ahead
+
+
+def test_a_worker_gets_its_next_frame_while_it_renders_and_each_frame_renders_once(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, bool]] = []  # (command, the worker had a frame rendering)
+    original = RenderProcessManager._send
+
+    def spy(self: RenderProcessManager, worker: Any, line: str) -> None:
+        sent.append((json.loads(line)["op"], worker.current is not None))
+        original(self, worker, line)
+
+    monkeypatch.setattr(RenderProcessManager, "_send", spy)
+    summary = run(qtbot, api, config(sim, frames="1-24"))
+    assert summary["state"] == "done" and summary["done"] == 48
+    assert ("render", True) in sent  # sent ahead, before the worker asked
+    frames = api.store.frames(summary["batch_id"])
+    assert {(f.state, f.attempts) for f in frames} == {(FrameState.DONE, 1)}
+    renders = [op for op, _ in sent if op == "render"]
+    assert len(renders) == 48  # no frame handed out twice
+
+
+def test_a_stop_begins_no_frame_that_was_sent_ahead(
+    qtbot: Any, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRC_SIM_TIME_SCALE", "0.02")  # 1-unit frames of 20 ms, 1 s grace
+    api = make_api(sim)
+    try:
+        stopped = []
+
+        def stop_once(*_args: Any) -> None:
+            if not stopped and api.batch_id:
+                stopped.append(True)
+                api.stop_batch(api.batch_id)
+
+        api.frame_finished.connect(stop_once)  # mid-batch: every worker holds a command
+        summary = run(qtbot, api, config(sim, frames="1-40", layers=["BG"]))
+    finally:
+        api.shutdown()
+    assert summary["state"] == "cancelled"
+    frames = api.store.frames(summary["batch_id"])
+    done = {f.frame for f in frames if f.state is FrameState.DONE}
+    written = {int(p.name.split(".")[-2]) for p in (sim / "images").rglob("*.exr")}
+    assert written == done  # nothing rendered behind the stop's back
+    assert not [f for f in frames if f.state is FrameState.RUNNING]

@@ -184,6 +184,53 @@ def test_asking_again_while_a_frame_is_rendering_is_an_error() -> None:
         s.next_assignment("w", "A")
 
 
+def test_asking_ahead_while_a_frame_renders_adds_the_next_frames_to_what_it_holds() -> None:
+    s = Scheduler({"A": [1, 2, 3]})
+    start(s, "w", "A")
+    ahead = s.next_assignment("w", "A", ahead=True)
+    assert ahead == Assignment("A", (2,))
+    assert [(t.frame, t.state) for t in s.held_by("w")] == [(1, RUNNING), (2, PENDING)]
+    assert s.task("A", 2).worker == "w"
+    assert take(s, "w2", "A").frames == (3,)  # another worker gets the next queued frame
+
+
+def test_asking_ahead_keeps_layer_affinity_and_moves_on_when_the_layer_runs_dry() -> None:
+    s = Scheduler({"A": [1], "B": [1, 2]})
+    start(s, "w", "A")
+    assert s.next_assignment("w", "A", ahead=True) == Assignment("B", (1,))
+
+
+def test_asking_ahead_gets_none_when_nothing_is_queued_or_after_a_stop() -> None:
+    s = Scheduler({"A": [1, 2]})
+    start(s, "w", "A")
+    assert s.next_assignment("w", "A", ahead=True) == Assignment("A", (2,))
+    assert s.next_assignment("w", "A", ahead=True) is None
+    stopped = Scheduler({"A": [1, 2]})
+    start(stopped, "w", "A")
+    stopped.cancel()
+    assert stopped.next_assignment("w", "A", ahead=True) is None
+
+
+def test_frames_sent_ahead_go_back_uncharged_when_the_worker_is_lost() -> None:
+    s = Scheduler({"A": [1, 2, 3]})
+    start(s, "w", "A")
+    s.next_assignment("w", "A", ahead=True)
+    s.worker_lost("w", "crashed", 5.0)
+    assert (s.task("A", 1).state, s.task("A", 1).attempts) == (PENDING, 1)
+    assert (s.task("A", 2).state, s.task("A", 2).attempts) == (PENDING, 0)
+    assert take(s, "w2", "A").frames == (1,)  # the charged retry is served first
+    assert take(s, "w3", "A").frames == (2,)  # then the unstarted one, back at the front
+
+
+def test_frames_sent_ahead_are_cancelled_by_a_stop() -> None:
+    s = Scheduler({"A": [1, 2, 3]})
+    start(s, "w", "A")
+    s.next_assignment("w", "A", ahead=True)
+    cancelled = s.cancel()
+    assert [t.frame for t in cancelled] == [2, 3]
+    assert [t.frame for t in s.held_by("w")] == [1]
+
+
 def test_return_unstarted_puts_frames_back_at_the_front_uncharged() -> None:
     s = Scheduler({"A": [1, 2, 3, 4]}, chunk_size=3)
     a = start(s, "w")

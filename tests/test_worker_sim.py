@@ -14,6 +14,7 @@ from sim_helpers import (
     SHOT,
     command,
     parse_output,
+    rest_of_output,
     run_worker,
     sim_env,
 )
@@ -181,6 +182,70 @@ def test_image_prefix_override_changes_the_file_name(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- faults
+
+
+def _live_worker(tmp_path: Path) -> subprocess.Popen[str]:
+    """The worker as the manager runs it: commands written while it renders (frames of
+    BG are 1 simulated second: 0.2 s here)."""
+    cmd = [*MAYAPY, "-m", "lrc_toolbox.worker", "--scene", str(SHOT)]
+    cmd += ["--project", str(tmp_path / "project"), "--output-dir", str(tmp_path / "images")]
+    env = sim_env(tmp_path, LRC_SIM_TIME_SCALE="0.2", LRC_SIM_CONFIG='{"startup": 0}')
+    return subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, bufsize=1
+    )
+
+
+def _events_until(proc: subprocess.Popen[str], name: str) -> list[protocol.Event]:
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        event = protocol.event_or_none(line.rstrip("\n"))
+        if event is not None:
+            seen.append(event)
+            if event.name == name:
+                return seen
+    raise AssertionError(f"the worker ended before {name!r}: {seen}")
+
+
+def _write(proc: subprocess.Popen[str], *lines: str) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("".join(lines))
+    proc.stdin.flush()
+
+
+def test_a_command_sent_while_rendering_follows_without_waiting(tmp_path: Path) -> None:
+    proc = _live_worker(tmp_path)
+    _events_until(proc, "ready")
+    _write(proc, command("render", layer="BG", frames=[1]))
+    _events_until(proc, "frame_started")
+    _write(proc, command("render", layer="BG", frames=[2]), QUIT)  # sent ahead
+    out, _ = rest_of_output(proc)
+    run = parse_output(out.encode())[0]
+    names = [(e.name, e.get("frame")) for e in run]
+    assert names[names.index(("frame_done", 1)) + 1 :] == [
+        ("ready", None),
+        ("frame_started", 2),
+        ("frame_done", 2),
+        ("ready", None),
+        ("bye", None),
+    ]
+    assert proc.wait() == 0
+
+
+def test_stop_goes_before_a_command_sent_ahead_and_ends_after_the_frame(
+    tmp_path: Path,
+) -> None:
+    proc = _live_worker(tmp_path)
+    _events_until(proc, "ready")
+    _write(proc, command("render", layer="BG", frames=[1, 2]))
+    _events_until(proc, "frame_started")
+    _write(proc, command("render", layer="BG", frames=[3]), command("stop"))
+    out, _ = rest_of_output(proc)
+    run = parse_output(out.encode())[0]
+    assert [e.get("frame") for e in run if e.name == "frame_done"] == [1]  # finished
+    assert [e.name for e in run if e.name == "frame_started"] == []  # nothing begun
+    assert run[-1].name == "bye" and run[-1]["reason"] == "stop"
+    assert proc.wait() == 0
 
 
 def test_crash_fault_kills_the_process_mid_frame(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import socket
 import tempfile
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,9 @@ class _Worker:
     release_after_frame: bool = False
     #: it was asked to end because its GPU was given back (it ends RELEASED, not failed)
     given_back: bool = False
+    #: render commands sent and not yet answered by ``ready``, oldest first: the one it
+    #: renders and, from the start of its last frame, the next one (sent ahead)
+    commands: deque[Assignment] = field(default_factory=deque)
 
 
 @dataclass
@@ -572,7 +576,8 @@ class RenderProcessManager(QtCore.QObject):
         worker.stop_requested = True
         self._set_state(worker, WorkerState.STOPPING)
         worker.kill_reason = worker.kill_reason or reason
-        self._send(worker, protocol.encode_command("quit"))
+        # stop, not quit: it goes before a command sent ahead, so no frame is begun
+        self._send(worker, protocol.encode_command("stop"))
         grace = self.stop_grace if busy else max(self.stop_grace, 2.0)
         self._later(grace, functools.partial(self._terminate, worker))
 
@@ -732,6 +737,10 @@ class RenderProcessManager(QtCore.QObject):
             worker.maya_version = str(event.get("maya_version") or "") or None
             self._log(worker, "info", _hello_text(event))
         elif name == "ready":
+            if worker.commands:  # a render command ended: frames it never began go back
+                self._requeue_unstarted(worker, worker.commands.popleft())
+            if worker.commands:  # the next one was sent ahead: it renders it already
+                return
             if worker.release_after_frame:  # its last frame is settled: now it goes
                 worker.release_after_frame = False
                 worker.given_back = True
@@ -768,6 +777,10 @@ class RenderProcessManager(QtCore.QObject):
             return
         self._set_state(worker, WorkerState.RENDERING)
         worker.last_output = time.monotonic()
+        self._send_render(worker, assignment)
+
+    def _send_render(self, worker: _Worker, assignment: Assignment) -> None:
+        worker.commands.append(assignment)
         self._send(
             worker,
             protocol.encode_command(
@@ -778,6 +791,32 @@ class RenderProcessManager(QtCore.QObject):
             ),
         )
 
+    def _send_ahead(self, worker: _Worker, layer: str, frame: int) -> None:
+        """The worker began the last frame it has: send its next command now, so it goes
+        on without waiting for this process (its event loop may be busy: Maya's UI, a
+        slow disk). Only while more frames are queued than workers live, so a frame sent
+        ahead never leaves another worker idle at the end (Scheduler.next_assignment)."""
+        if len(worker.commands) != 1 or worker.commands[0].frames[-1] != frame:
+            return
+        if worker.commands[0].layer != layer or worker.state is not WorkerState.RENDERING:
+            return
+        if self.stopping or worker.stop_requested or worker.release_after_frame:
+            return
+        if not self.slots[worker.slot.id].usable:
+            return
+        live = sum(
+            1
+            for state in self.slots.values()
+            if state.worker is not None
+            and state.worker.state
+            in (WorkerState.STARTING, WorkerState.IDLE, WorkerState.RENDERING)
+        )
+        if self.scheduler.queued_count <= live:
+            return
+        assignment = self.scheduler.next_assignment(worker.slot.id, layer, time.time(), ahead=True)
+        if assignment is not None:
+            self._send_render(worker, assignment)
+
     def _frame_started(self, worker: _Worker, layer: str, frame: int) -> None:
         if worker.release_after_frame and worker.current is None:
             # its GPU was given back and its frame is settled, but the worker goes on with
@@ -785,6 +824,10 @@ class RenderProcessManager(QtCore.QObject):
             # back to the queue uncharged and the worker is ended before it renders more
             self._end_released_now(worker)
             return
+        if not self.scheduler.holds(worker.slot.id, layer, frame):
+            if self._crossed_stop(worker, layer, frame):
+                worker.current = (layer, frame)  # watched; its end may still count
+            return  # cancelled or taken back since it was sent: not recorded as begun
         now = time.time()
         worker.current = (layer, frame)
         worker.layer = layer
@@ -798,12 +841,14 @@ class RenderProcessManager(QtCore.QObject):
         )
         # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
         emit_signal(self, "frame_started", worker.slot.id, layer, frame)
+        self._send_ahead(worker, layer, frame)
 
     def _frame_done(self, worker: _Worker, event: protocol.Event) -> None:
         layer, frame = str(event["layer"]), int(event["frame"])
         outputs = [str(p) for p in event.get("outputs") or []]
         self._forget(worker, layer, frame)
-        if not self.scheduler.holds(worker.slot.id, layer, frame):
+        held = self.scheduler.holds(worker.slot.id, layer, frame)
+        if not held and not self._crossed_stop(worker, layer, frame):
             return  # settled already (a fatal line, a halt): the report is stale
         now = time.time()
         outside = [p for p in outputs if not path_inside(p, self.launch.output_dir)]
@@ -839,6 +884,15 @@ class RenderProcessManager(QtCore.QObject):
         worker.percent = 100.0
         # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
         emit_signal(self, "frame_finished", worker.slot.id, layer, frame, outputs)
+
+    def _crossed_stop(self, worker: _Worker, layer: str, frame: int) -> bool:
+        """A frame sent ahead that the stop cancelled after the worker had begun it (the
+        two crossed in the pipe): it is finished in the grace period, and a verified
+        image counts (DONE) instead of being thrown away; if it fails or is cut off, it
+        stays CANCELLED."""
+        if self.scheduler.task(layer, frame).state is not FrameState.CANCELLED:
+            return False
+        return any(c.layer == layer and frame in c.frames for c in worker.commands)
 
     def _product_problem(
         self, layer: str, frame: int, outputs: Sequence[str], *, skipped: bool
@@ -1028,10 +1082,16 @@ class RenderProcessManager(QtCore.QObject):
             self._flush_progress(worker, force=True)
             worker.current = None
 
-    def _requeue_unstarted(self, worker: _Worker) -> None:
-        """Frames of a finished command that never started (a fatal frame stopped it)."""
+    def _requeue_unstarted(self, worker: _Worker, command: Assignment | None = None) -> None:
+        """Frames the worker holds and never began (of ``command`` only, if given: a
+        command sent ahead is still to come), back to the queue uncharged."""
         held = self.scheduler.held_by(worker.slot.id)
-        leftover = [(t.layer, t.frame) for t in held if t.state is FrameState.PENDING]
+        leftover = [
+            (t.layer, t.frame)
+            for t in held
+            if t.state is FrameState.PENDING
+            and (command is None or (t.layer == command.layer and t.frame in command.frames))
+        ]
         if leftover:
             self.scheduler.return_unstarted(leftover)
 
@@ -1073,6 +1133,9 @@ class RenderProcessManager(QtCore.QObject):
         reason = worker.kill_reason or (
             f"worker exited with code {exit_code}" if crashed else "finished"
         )
+        if expected and not crashed:  # it ended as asked: what it never began goes back
+            self._requeue_unstarted(worker)
+        worker.commands.clear()
         lost = self.scheduler.worker_lost(worker.slot.id, reason, now)
         if lost:
             self.store.update_frames(

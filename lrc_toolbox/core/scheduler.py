@@ -17,6 +17,12 @@ Policy
 * **Chunks.** Up to ``chunk_size`` frames of one layer, consecutive in the layer's queue. A
   chunk never mixes layers. A frame that has failed before is always dispatched alone, so
   a bad frame cannot take healthy frames down with it and a failure names its frame.
+* **One command ahead.** ``next_assignment(..., ahead=True)`` hands a worker its next
+  command while it still renders (the manager sends it when the worker starts the last
+  frame it has), so a worker never waits for the manager between frames; the frames it
+  holds stay its own. The manager asks ahead only while more frames are queued than
+  workers are busy, so a frame handed out early can never leave another worker idle at
+  the end of the batch.
 * **Orders.** ``SEQUENTIAL`` keeps the given order (the frame parser's, which may descend).
   ``PREVIEW_FIRST`` renders first, last, middle, then halves, quarters, ... so the artist
   sees the whole shot early (:func:`preview_order`). With ``chunk_size`` > 1 the layer is
@@ -268,7 +274,12 @@ class Scheduler:
     # ------------------------------------------------------------------ dispatch
 
     def next_assignment(
-        self, worker_id: str, current_layer: str | None, now: float = 0.0
+        self,
+        worker_id: str,
+        current_layer: str | None,
+        now: float = 0.0,
+        *,
+        ahead: bool = False,
     ) -> Assignment | None:
         """The frames an idle worker should render next, or None if nothing is queued.
 
@@ -278,11 +289,17 @@ class Scheduler:
         not mean the batch is over: running frames may still fail and come back
         (see :attr:`is_finished`). ``now`` is accepted for a uniform event signature.
 
+        ``ahead=True`` asks for the command after the one the worker is on (sent before it
+        asks, so it never waits for the manager between frames): the frames it holds stay
+        its own and the new ones are added after them; ``current_layer`` is then the layer
+        of the command it is on.
+
         Raises:
-            ValueError: The worker still has a frame rendering (report it first).
+            ValueError: The worker still has a frame rendering (report it first), unless
+                ``ahead``.
         """
         held = self._held.get(worker_id)
-        if held:
+        if held and not ahead:
             running = [e.task for e in held if e.task.state is _RUNNING]
             if running:
                 t = running[0]
@@ -300,7 +317,7 @@ class Scheduler:
         for entry in entries:
             entry.holder = worker_id
             entry.task.worker = worker_id
-        self._held[worker_id] = entries
+        self._held.setdefault(worker_id, []).extend(entries)
         return Assignment(layer.name, tuple(e.task.frame for e in entries))
 
     def _choose_layer(self, worker: str, current: str | None) -> _Layer | None:

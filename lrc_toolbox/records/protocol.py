@@ -4,7 +4,10 @@ Defined once here and used by both ends (the manager and ``lrc_toolbox.worker`` 
 mayapy), so the two can never drift apart. Pure Python, no Qt, no Maya.
 
 - A command is one JSON object per line: ``{"op": "render", "layer": "BG", "frames": [1, 2]}``,
-  ``{"op": "quit"}``.
+  ``{"op": "quit"}``, ``{"op": "stop"}``. Commands queue: the manager sends a worker its
+  next ``render`` while it still renders the last one, and ``quit`` ends the worker once
+  the commands before it are done. ``stop`` jumps the queue: the worker finishes the frame
+  it is rendering and ends without beginning another (a stop never costs one more frame).
 - An event is one line ``@lrc {"ev": "frame_done", ...}``. Every other line a worker prints is
   renderer log (pyblish-qml does the same: any non-JSON line is log). Because a renderer
   writing through C stdio can leave half a line in the stream just before an event, the
@@ -38,7 +41,8 @@ __all__ = [
     "split_event",
 ]
 
-PROTOCOL_VERSION = 1
+#: 2: ``stop``, and commands sent ahead (a worker reads them while it renders)
+PROTOCOL_VERSION = 2
 EVENT_PREFIX = "@lrc "
 
 #: event name -> fields it must carry (others are optional and unknown ones are kept).
@@ -56,7 +60,8 @@ EVENTS: dict[str, tuple[str, ...]] = {
 #: command name -> fields it must carry.
 COMMANDS: dict[str, tuple[str, ...]] = {
     "render": ("layer", "frames"),  # + overrides: a RenderOverrides record as JSON
-    "quit": (),
+    "quit": (),  # after the commands before it
+    "stop": (),  # now: after the frame rendering, before any command queued
 }
 
 

@@ -22,10 +22,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import queue
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 from lrc_toolbox.records import protocol
@@ -56,6 +58,74 @@ DEVICE_VARIABLES = (
     "REDSHIFT_GPUDEVICES",
     "LRC_WORKER_ID",
 )
+
+
+class CommandInbox:
+    """The manager's commands, read by a thread as they arrive.
+
+    The manager sends a worker its next command while the worker still renders (one
+    command ahead, so the worker never waits for it between frames). A ``stop`` therefore
+    may arrive behind a render command not begun yet: it is seen at once and goes first
+    (:meth:`stop_waiting`), so a stop never costs one more frame. ``quit`` keeps its place
+    in the queue (a farm task writes ``render`` then ``quit`` at once). Blank lines are
+    dropped.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._stop = threading.Event()
+        reader = threading.Thread(
+            target=self._read, args=(stream,), name="lrc-worker-stdin", daemon=True
+        )
+        reader.start()
+
+    def _read(self, stream: TextIO) -> None:
+        try:
+            for line in _lines_of(stream):
+                if not line.strip():
+                    continue
+                if _is_stop(line):
+                    self._stop.set()
+                self._lines.put(line)
+        except (OSError, ValueError):  # the pipe broke or closed under us: end of input
+            pass
+        self._lines.put(None)
+
+    def next(self) -> str | None:
+        """The next command line (waits for it), or None at end of input."""
+        return self._lines.get()
+
+    def stop_waiting(self) -> bool:
+        """True once a ``stop`` has arrived."""
+        return self._stop.is_set()
+
+
+def _lines_of(stream: TextIO) -> Iterator[str]:
+    """The lines of ``stream``; a real file is read with ``os.read`` on its descriptor, so
+    the reading thread never holds the buffered reader's lock (a daemon thread blocked
+    inside ``sys.stdin`` can abort the interpreter's shutdown)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # StringIO and other in-memory streams
+        yield from stream
+        return
+    pending = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        *lines, pending = (pending + chunk).split(b"\n")
+        for raw in lines:
+            yield raw.decode("utf-8", errors="replace") + "\n"
+    if pending:
+        yield pending.decode("utf-8", errors="replace")
+
+
+def _is_stop(line: str) -> bool:
+    try:
+        return protocol.decode_command(line).op == "stop"
+    except protocol.ProtocolError:
+        return False
 
 
 class Emitter:
@@ -228,15 +298,25 @@ def ignore_interrupts() -> Callable[[], None]:
     return restore
 
 
+_C_RUNTIME: list[Any] = []  # the C runtime, loaded once (None: it cannot be flushed here)
+
+
 def _flush_all() -> None:
     """Flush Python's and, when possible, the C runtime's stdout buffers."""
     sys.stdout.flush()
-    try:
-        import ctypes
+    if not _C_RUNTIME:
+        try:
+            import ctypes
 
-        ctypes.CDLL(None).fflush(None)
-    except Exception:
-        pass
+            _C_RUNTIME.append(ctypes.CDLL(None))
+        except Exception:  # Windows has no process-wide handle to ask
+            _C_RUNTIME.append(None)
+    runtime = _C_RUNTIME[0]
+    if runtime is not None:
+        try:
+            runtime.fflush(None)
+        except Exception:
+            pass
 
 
 class WorkerSession:
@@ -263,6 +343,12 @@ class WorkerSession:
         self.output_dir: str | None = None
         #: renderLayer node -> display name, refreshed at each layer switch
         self.layer_names: dict[str, str] = {}
+        #: display name -> node, read once per scene: a batch's snapshot does not change
+        #: its layers, so a frame need not ask Maya again (see :meth:`resolve_layer`)
+        self._layer_nodes: dict[str, str] | None = None
+        #: (layer node, overrides) whose frame-independent globals are set: they stay
+        #: until the next layer switch (a layer's adjustments may set them again)
+        self._globals_set: tuple[str, RenderOverrides] | None = None
 
     # ------------------------------------------------------------------ scene
 
@@ -325,13 +411,17 @@ class WorkerSession:
         return result
 
     def resolve_layer(self, layer: str) -> tuple[str, str]:
-        """(renderLayer node, display name) for a layer given by either."""
-        nodes = self.layer_nodes()
-        if layer in nodes:
-            return nodes[layer], layer
-        for name, node in nodes.items():
-            if node == layer:
-                return node, name
+        """(renderLayer node, display name) for a layer given by either (asked of Maya
+        once per scene, and again only for a name not found)."""
+        for fresh in (False, True):
+            if fresh or self._layer_nodes is None:
+                self._layer_nodes = self.layer_nodes()
+            nodes = self._layer_nodes
+            if layer in nodes:
+                return nodes[layer], layer
+            for name, node in nodes.items():
+                if node == layer:
+                    return node, name
         raise FrameFailure(
             f"render layer {layer!r} not found in the scene; it has: {', '.join(nodes)}",
             fatal=True,
@@ -345,6 +435,7 @@ class WorkerSession:
         # instead of finding no handler
         self.current_layer = None
         self.handler = None
+        self._globals_set = None
         self.layer_names = {n: name for name, n in self.layer_nodes().items()}
         self.cmds.editRenderLayerGlobals(currentRenderLayer=node)
         renderer = self.renderer_override or str(
@@ -448,20 +539,24 @@ class WorkerSession:
         return found
 
     def apply_overrides(self, frame: int, overrides: RenderOverrides) -> list[str]:
-        """Set the globals for one frame; returns the cameras to render."""
+        """Set the globals for one frame; returns the cameras to render. The ones that do
+        not depend on the frame are set once per layer (after each switch, as a farm task
+        sets them once per task), the frame range for every frame."""
         cmds = self.cmds
-        for attr, value in (
-            ("animation", 1),
-            ("startFrame", frame),
-            ("endFrame", frame),
-            ("byFrameStep", 1),
-            ("putFrameBeforeExt", 1),
-            ("periodInExt", 1),
-        ):
+        assert self.handler is not None and self.current_layer is not None
+        if self._globals_set != (self.current_layer, overrides):
+            for attr, value in (
+                ("animation", 1),
+                ("byFrameStep", 1),
+                ("putFrameBeforeExt", 1),
+                ("periodInExt", 1),
+            ):
+                self.set_global(f"defaultRenderGlobals.{attr}", value)
+            if overrides.image_prefix:
+                self.set_global(self.handler.prefix_plug, overrides.image_prefix, type="string")
+            self._globals_set = (self.current_layer, overrides)
+        for attr, value in (("startFrame", frame), ("endFrame", frame)):
             self.set_global(f"defaultRenderGlobals.{attr}", value)
-        assert self.handler is not None
-        if overrides.image_prefix:
-            self.set_global(self.handler.prefix_plug, overrides.image_prefix, type="string")
         camera = overrides.camera
         if camera:
             shapes = cmds.listRelatives(camera, shapes=True, type="camera") or []
@@ -588,11 +683,18 @@ class WorkerSession:
     # ------------------------------------------------------------------ loop
 
     def serve(self, commands: TextIO) -> str:
-        """Answer commands until ``quit`` or end of input; returns why it stopped."""
+        """Answer commands until ``quit``, ``stop`` or end of input; returns why it stopped.
+
+        A ``stop`` goes before any frame not begun yet, even one of a command that came
+        before it (:class:`CommandInbox`): the frame rendering now is finished first."""
+        inbox = CommandInbox(commands)
         self.emit("ready")
-        for line in commands:
-            if not line.strip():
-                continue
+        while True:
+            line = inbox.next()
+            if line is None:
+                return "end of input"
+            if inbox.stop_waiting():
+                return "stop"
             try:
                 command = protocol.decode_command(line)
             except protocol.ProtocolError as exc:
@@ -608,9 +710,10 @@ class WorkerSession:
                     self.emit("ready")
                     continue
                 for frame in command.get("frames"):
+                    if inbox.stop_waiting():
+                        return "stop"
                     self.render_frame(str(command.get("layer")), int(frame), overrides)
             self.emit("ready")
-        return "end of input"
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
