@@ -1,5 +1,6 @@
-"""A lean start outside Maya: ``render --dry-run`` loads QtCore only (no QtWidgets, no QtGui),
-through ``lrc_toolbox.core.qtcore``, and a dashboard that imports Qt.py later in the same
+"""A lean start outside Maya: ``render --dry-run`` loads no Qt at all (planning is Qt-free:
+``core/batch_planner.py``), a render QtCore only (no QtWidgets, no QtGui), through
+``lrc_toolbox.core.qtcore``, and a dashboard that imports Qt.py later in the same
 process gets the same classes. Each check runs in a fresh interpreter, as ``sys.modules``
 of the test process already holds Qt. No timings here: benchmarks/bench_startup.py."""
 
@@ -36,19 +37,32 @@ def run_python(tmp_path: Path, code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_render_dry_run_imports_no_widgets(tmp_path: Path) -> None:
+def test_render_dry_run_imports_no_qt_at_all(tmp_path: Path) -> None:
     code = f"""
 import json, sys
 from lrc_toolbox.cli.batch_render_cli import main
 code = main(["render", "--scene", {str(SHOT)!r}, "--frames", "1-3", "--simulate", "--dry-run"])
+loaded = sorted(m for m in sys.modules if m == "Qt" or m.split(".")[0] in {BINDINGS!r})
+print(json.dumps({{"exit": code, "loaded": loaded}}))
+"""
+    result = run_python(tmp_path, code)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {"exit": 0, "loaded": []}
+
+
+def test_the_api_loads_qtcore_only(tmp_path: Path) -> None:
+    code = f"""
+import json, sys
+from lrc_toolbox.core.batch_render_api import BatchRenderAPI
 loaded = sorted(m for m in sys.modules if m == "Qt" or m.rsplit(".", 1)[-1] in {HEAVY!r})
-print(json.dumps({{"exit": code, "loaded": loaded,
+print(json.dumps({{"loaded": loaded,
                    "qtcore": any(m.endswith(".QtCore") for m in sys.modules)}}))
 """
     result = run_python(tmp_path, code)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report == {"exit": 0, "loaded": [], "qtcore": True}
+    assert report == {"loaded": [], "qtcore": True}
 
 
 def test_qt_py_imported_after_the_core_shares_its_classes(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS
 if TYPE_CHECKING:
     from argparse import _SubParsersAction
 
+    from lrc_toolbox.core.batch_planner import BatchPlanner
     from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
     from lrc_toolbox.core.job_store import BatchRecord, JobStore
     from lrc_toolbox.scene.description import SceneDescription
@@ -337,13 +338,26 @@ def format_scene(scene: SceneDescription) -> str:
 
 
 def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from lrc_toolbox.cli.run_batch import run_batch
     from lrc_toolbox.config.batch_render_defaults import load_settings
-    from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
 
     loaded = load_settings()
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=err)
+    if args.command != "resume" and args.dry_run:
+        # planning only: no job store, no event loop, so no Qt is imported at all
+        from lrc_toolbox.core.batch_planner import BatchPlanner
+
+        try:
+            configs = configs_from_args(args, loaded.settings)
+        except OptionError as exc:
+            return _fail(args, out, err, str(exc), EXIT_BAD_INPUT)
+        except ValueError as exc:
+            return _fail(args, out, err, f"bad job: {exc}", EXIT_BAD_INPUT)
+        planner = BatchPlanner.for_settings(loaded.settings, simulate=args.simulate)
+        return _dry_run(planner, configs, args, out, err)
+    from lrc_toolbox.cli.run_batch import run_batch
+    from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
+
     in_service = _uses_service(args, loaded.settings.render_service)
     api: BatchRenderAPI
     if in_service:
@@ -371,8 +385,6 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return _fail(args, out, err, str(exc), EXIT_BAD_INPUT)
         except ValueError as exc:
             return _fail(args, out, err, f"bad job: {exc}", EXIT_BAD_INPUT)
-        if args.dry_run:
-            return _dry_run(api, configs, args, out, err)
         if in_service:  # the service runs elsewhere: relative paths are this folder's
             from lrc_toolbox.core.batch_handle import absolute_config
 
@@ -434,7 +446,7 @@ def _say_queued(api: BatchRenderAPI, start: Callable[[], str], err: TextIO) -> s
 def _batch_error_text(exc: BatchError, args: argparse.Namespace, job: int) -> str:
     """The message of a BatchError; an image path outside the output folder names the
     option or job-file key its value came from, when the command line gave it."""
-    from lrc_toolbox.core.batch_render_api import OutputOutsideFolder
+    from lrc_toolbox.core.batch_planner import OutputOutsideFolder
 
     if isinstance(exc, OutputOutsideFolder) and exc.field is not None:
         source = value_source(args, exc.field, job)
@@ -451,20 +463,20 @@ def _fail(args: argparse.Namespace, out: TextIO, err: TextIO, message: str, code
 
 
 def _dry_run(
-    api: BatchRenderAPI,
+    planner: BatchPlanner,
     configs: Sequence[RenderConfig],
     args: argparse.Namespace,
     out: TextIO,
     err: TextIO,
 ) -> int:
     """Validate and print what would run; no worker is started, nothing is written."""
-    from lrc_toolbox.core.batch_render_api import BatchError
+    from lrc_toolbox.core.batch_planner import BatchError
     from lrc_toolbox.utils.temp_file_manager import snapshot_name
 
-    temp_root = api.settings.resolved_temp_root()  # named, not created: nothing is written
+    temp_root = planner.settings.resolved_temp_root()  # named, not created: nothing written
     for number, config in enumerate(configs, start=1):
         try:
-            plan = api.plan_dry_run(config).plan
+            plan = planner.plan_dry_run(config).plan
         except BatchError as exc:
             return _fail(args, out, err, _batch_error_text(exc, args, number - 1), exc.exit_code)
         name = snapshot_name(plan.scene_name, plan.snapshot_label, os.getpid(), time.time())

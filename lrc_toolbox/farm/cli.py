@@ -24,7 +24,7 @@ from lrc_toolbox.cli.render_options import add_render_options, configs_from_args
 from lrc_toolbox.records.batch import ExitCode
 
 if TYPE_CHECKING:
-    from lrc_toolbox.core.batch_render_api import PlannedBatch
+    from lrc_toolbox.core.batch_planner import PlannedBatch
 
 __all__ = ["FARM_COMMANDS", "add_farm_parsers", "run_farm_command"]
 
@@ -267,7 +267,7 @@ def _deadline10_options(args: argparse.Namespace, scene_name: str) -> Any:
 def _plan(args: argparse.Namespace, err: TextIO) -> PlannedBatch | int:
     """The planned batch, or an exit code after printing why."""
     from lrc_toolbox.config.batch_render_defaults import load_settings
-    from lrc_toolbox.core.batch_render_api import BatchError
+    from lrc_toolbox.core.batch_planner import BatchError
     from lrc_toolbox.farm.submit import plan_for_farm
     from lrc_toolbox.records.frame_parser import preview_frames
 

@@ -105,7 +105,7 @@ from lrc_toolbox.utils.output_paths import OutputSpec, expand_prefix
 from lrc_toolbox.utils.render_subprocess import platform_kind
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lrc_toolbox.core.batch_render_api import PlannedBatch
+    from lrc_toolbox.core.batch_planner import PlannedBatch
 
 __all__ = [
     "INITIAL_STATUSES",

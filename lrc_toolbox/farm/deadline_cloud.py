@@ -60,7 +60,7 @@ from lrc_toolbox.farm.openjd import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lrc_toolbox.core.batch_render_api import PlannedBatch
+    from lrc_toolbox.core.batch_planner import PlannedBatch
 
 __all__ = [
     "DEADLINE_CLIENT_HINT",

@@ -32,7 +32,7 @@ from lrc_toolbox.records.models import RenderConfig, ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     from lrc_toolbox.config.batch_render_defaults import Settings
-    from lrc_toolbox.core.batch_render_api import PlannedBatch
+    from lrc_toolbox.core.batch_planner import PlannedBatch
 
 __all__ = [
     "DEFAULT_FARM_MAYAPY",
@@ -178,10 +178,10 @@ def plan_for_farm(
         BatchError: ``BadRequest`` (exit code 2) or ``EnvironmentProblem`` (3).
     """
     from lrc_toolbox.config.batch_render_defaults import load_settings
-    from lrc_toolbox.core.batch_render_api import BatchRenderAPI
+    from lrc_toolbox.core.batch_planner import BatchPlanner
 
-    api = BatchRenderAPI(settings or load_settings().settings, simulate=simulate)
-    return api.plan_batch(config, local=False)
+    planner = BatchPlanner.for_settings(settings or load_settings().settings, simulate=simulate)
+    return planner.plan_batch(config, local=False)
 
 
 def default_batch_name(scene_name: str) -> str:
@@ -303,7 +303,7 @@ def send_to_farm(
 def farm_failure(exc: BaseException) -> tuple[ExitCode, str] | None:
     """The exit code and the message (without ``error:``) for an exception of a farm
     hand-off; None for one that is a bug, not a farm failure."""
-    from lrc_toolbox.core.batch_render_api import BatchError
+    from lrc_toolbox.core.batch_planner import BatchError
     from lrc_toolbox.farm.deadline10 import DeadlineCommandNotFound, DeadlineSubmitError
     from lrc_toolbox.farm.deadline_cloud import DeadlineCloudError, DeadlineCloudUnavailable
 
