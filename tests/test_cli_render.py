@@ -102,6 +102,22 @@ def test_crash_and_hang_are_retried_and_the_batch_still_finishes(tmp_path: Path)
     assert summary["done"] == 24 and summary["retries"] >= 2
 
 
+def test_a_worker_out_of_work_is_not_restarted_while_others_hold_frames(tmp_path: Path) -> None:
+    # a crash and a hang restart their own slots once each; a worker that quit for want of
+    # work stays gone even while other workers still hold frames sent to them ahead
+    env = cli_env(tmp_path, LRC_SIM_CRASH_AT="3", LRC_SIM_HANG_AT="6", LRC_SIM_FAULT_TIMES="1")
+    result = subprocess.run(
+        render_args(tmp_path, "1-12", "--frame-timeout", "2"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    started = [e for e in events(result.stdout) if e["event"] == "worker_started"]
+    assert len(started) <= 3 + 2, [e["worker"] for e in started]
+
+
 def test_failed_frames_exit_1(tmp_path: Path) -> None:
     env = cli_env(tmp_path, LRC_SIM_RENDER_ERROR_AT="2")
     result = subprocess.run(

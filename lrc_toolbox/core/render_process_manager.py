@@ -1188,7 +1188,10 @@ class RenderProcessManager(QtCore.QObject):
             not self.stopping
             and state.usable
             and state.worker is worker  # a listener may have started its next (return_gpu)
-            and self.scheduler.pending_count > 0
+            # queued, not just pending: frames another worker holds (sent ahead, a chunk)
+            # are its own; a worker that quit for want of work must not be restarted
+            # over and over until they are rendered
+            and self.scheduler.queued_count > 0
         ):
             self._start_worker(state)
         self._check_finished()
