@@ -88,15 +88,19 @@ def test_render_json_renders_every_frame_on_distinct_gpus(tmp_path: Path) -> Non
     assert stream[-1]["event"] == "batch_finished" and stream[-1]["summary"]["state"] == "done"
 
 
-def test_crash_and_hang_are_retried_and_the_batch_still_finishes(tmp_path: Path) -> None:
+def _render_with_a_crash_and_a_hang(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = cli_env(tmp_path, LRC_SIM_CRASH_AT="3", LRC_SIM_HANG_AT="6", LRC_SIM_FAULT_TIMES="1")
-    result = subprocess.run(
+    return subprocess.run(
         render_args(tmp_path, "1-12", "--frame-timeout", "2"),
         env=env,
         capture_output=True,
         text=True,
         timeout=180,
     )
+
+
+def test_crash_and_hang_are_retried_and_the_batch_still_finishes(tmp_path: Path) -> None:
+    result = _render_with_a_crash_and_a_hang(tmp_path)
     assert result.returncode == 0, result.stderr
     summary = events(result.stdout)[-1]["summary"]
     assert summary["done"] == 24 and summary["retries"] >= 2
@@ -105,14 +109,7 @@ def test_crash_and_hang_are_retried_and_the_batch_still_finishes(tmp_path: Path)
 def test_a_worker_out_of_work_is_not_restarted_while_others_hold_frames(tmp_path: Path) -> None:
     # a crash and a hang restart their own slots once each; a worker that quit for want of
     # work stays gone even while other workers still hold frames sent to them ahead
-    env = cli_env(tmp_path, LRC_SIM_CRASH_AT="3", LRC_SIM_HANG_AT="6", LRC_SIM_FAULT_TIMES="1")
-    result = subprocess.run(
-        render_args(tmp_path, "1-12", "--frame-timeout", "2"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = _render_with_a_crash_and_a_hang(tmp_path)
     assert result.returncode == 0, result.stderr
     started = [e for e in events(result.stdout) if e["event"] == "worker_started"]
     assert len(started) <= 3 + 2, [e["worker"] for e in started]

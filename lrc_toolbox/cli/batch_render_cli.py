@@ -41,6 +41,7 @@ from lrc_toolbox.records.renderers import RENDERER_NAMES, RENDERERS
 if TYPE_CHECKING:
     from argparse import _SubParsersAction
 
+    from lrc_toolbox.config.batch_render_defaults import Settings
     from lrc_toolbox.core.batch_planner import BatchPlanner
     from lrc_toolbox.core.batch_render_api import BatchError, BatchRenderAPI
     from lrc_toolbox.core.job_store import BatchRecord, JobStore
@@ -347,12 +348,9 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # planning only: no job store, no event loop, so no Qt is imported at all
         from lrc_toolbox.core.batch_planner import BatchPlanner
 
-        try:
-            configs = configs_from_args(args, loaded.settings)
-        except OptionError as exc:
-            return _fail(args, out, err, str(exc), EXIT_BAD_INPUT)
-        except ValueError as exc:
-            return _fail(args, out, err, f"bad job: {exc}", EXIT_BAD_INPUT)
+        configs = _configs(args, loaded.settings, out, err)
+        if isinstance(configs, int):
+            return configs
         planner = BatchPlanner.for_settings(loaded.settings, simulate=args.simulate)
         return _dry_run(planner, configs, args, out, err)
     from lrc_toolbox.cli.run_batch import run_batch
@@ -379,12 +377,9 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if failed is not None:
             return failed
     else:
-        try:
-            configs = configs_from_args(args, loaded.settings)
-        except OptionError as exc:
-            return _fail(args, out, err, str(exc), EXIT_BAD_INPUT)
-        except ValueError as exc:
-            return _fail(args, out, err, f"bad job: {exc}", EXIT_BAD_INPUT)
+        configs = _configs(args, loaded.settings, out, err)
+        if isinstance(configs, int):
+            return configs
         if in_service:  # the service runs elsewhere: relative paths are this folder's
             from lrc_toolbox.core.batch_handle import absolute_config
 
@@ -406,6 +401,19 @@ def _cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     except BatchError as exc:
         return _fail(args, out, err, _batch_error_text(exc, args, current[0]), exc.exit_code)
+
+
+def _configs(
+    args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO
+) -> list[RenderConfig] | int:
+    """The batches the command line or its job file asks for, or the exit code of a bad
+    request (said once)."""
+    try:
+        return configs_from_args(args, settings)
+    except OptionError as exc:
+        return _fail(args, out, err, str(exc), EXIT_BAD_INPUT)
+    except ValueError as exc:
+        return _fail(args, out, err, f"bad job: {exc}", EXIT_BAD_INPUT)
 
 
 def _uses_service(args: argparse.Namespace, render_service: bool) -> bool:
