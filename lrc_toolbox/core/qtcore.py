@@ -31,7 +31,7 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-__all__ = ["QtCore"]
+__all__ = ["NONE_RESERVED", "QtCore"]
 
 #: Qt.py 2's default binding order (``Qt._install``)
 QT_PY_DEFAULT_ORDER = ("PySide6", "PyQt6", "PySide2", "PyQt5")
@@ -71,8 +71,49 @@ def load_qtcore() -> ModuleType:
     return _qt_py_qtcore()
 
 
+#: void calls the probe makes; a binding with the bug takes one reference from None per call
+_PROBE_CALLS = 64
+#: references added to None once: at a million void calls a second, over eight years' worth
+NONE_RESERVE = 1 << 48
+
+
+def reserve_none_references(qtcore: ModuleType) -> bool:
+    """Add :data:`NONE_RESERVE` references to ``None`` when ``qtcore``'s void methods take one
+    from it; True when they did.
+
+    PySide6 6.12.0 on Python 3.10 and 3.11 returns ``None`` from every method that returns
+    nothing (``QTimer.stop``, ``QCoreApplication.processEvents``, ``setObjectName``,
+    ``QProcessEnvironment.insert``, ...) without the reference it owes the caller. Once
+    ``None``'s count reaches zero CPython aborts ("Fatal Python error: none_dealloc", exit
+    134): a few thousand calls, minutes of an open dashboard. Python 3.12 made ``None``
+    immortal (PEP 683), so there nothing is counted and nothing is done. Unlike ``True``'s
+    (``qt_compat.emit_signal``), these calls cannot be avoided, so the count is topped up
+    once: a probe of :data:`_PROBE_CALLS` calls decides, so a fixed release needs no change
+    here. ``docs/dependencies.md`` has the measurements; ``tests/test_refcounts.py`` checks
+    that the reserve is added exactly where the bug is and that a long run ends cleanly.
+    """
+    if sys.version_info >= (3, 12):
+        return False
+    probe = qtcore.QObject()
+    before = sys.getrefcount(None)
+    for _ in range(_PROBE_CALLS):
+        probe.setObjectName("")
+    if before - sys.getrefcount(None) < _PROBE_CALLS // 2:
+        return False
+    import ctypes
+
+    count = ctypes.c_ssize_t.from_address(id(None))
+    if count.value + 1 != sys.getrefcount(None):  # not where CPython keeps it (a debug build)
+        return False
+    count.value += NONE_RESERVE
+    return True
+
+
 if TYPE_CHECKING:
     # the type checker sees Qt.py's stubs, as for ``from Qt import QtCore``
     from Qt import QtCore
 else:
     QtCore = load_qtcore()
+
+#: whether this binding needed :func:`reserve_none_references` (PySide6 6.12.0 before 3.12)
+NONE_RESERVED = reserve_none_references(QtCore)

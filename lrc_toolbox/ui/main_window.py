@@ -13,6 +13,10 @@ from Qt import QtCore, QtGui, QtWidgets
 
 import lrc_toolbox
 
+# imported for its check of the binding, made before the window's first event (the loop runs
+# for hours): PySide6 6.12 takes a reference from None per call, see reserve_none_references
+from lrc_toolbox.core import qtcore  # noqa: F401
+
 if TYPE_CHECKING:  # both are imported when the dashboard is first opened
     from lrc_toolbox.core.batch_render_api import BatchRenderAPI
     from lrc_toolbox.ui.dialogs.batch_render_dialog import BatchRenderDialog
