@@ -589,3 +589,60 @@ def test_a_stop_begins_no_frame_that_was_sent_ahead(
     written = {int(p.name.split(".")[-2]) for p in (sim / "images").rglob("*.exr")}
     assert written == done  # nothing rendered behind the stop's back
     assert not [f for f in frames if f.state is FrameState.RUNNING]
+
+
+# ----------------------------------------------------------------------------- early start
+
+
+def test_workers_start_before_the_snapshot_is_copied_and_open_it_once_complete(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrc_toolbox.core import batch_render_api
+
+    seen: list[tuple[list[int], bool]] = []
+    real = batch_render_api.write_snapshot
+
+    def copy_after_looking(source: Path, target: Path) -> None:
+        assert api.manager is not None
+        started = [s.worker.pid for s in api.manager.slots.values() if s.worker and s.worker.pid]
+        seen.append((started, target.exists()))
+        real(source, target)
+
+    monkeypatch.setattr(batch_render_api, "write_snapshot", copy_after_looking)
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-6"))
+    ((pids, existed),) = seen
+    assert len(pids) == 3 and not existed  # three workers live, the snapshot not yet there
+    assert summary["state"] == "done" and summary["done"] == 6
+    logs = sorted((api.temp.root / "logs" / summary["batch_id"]).glob("gpu*.log"))
+    assert len(logs) == 3
+    assert all("--await-scene" in log.read_text().splitlines()[0] for log in logs)
+
+
+def test_a_snapshot_that_cannot_be_copied_ends_the_batch_with_the_reason(
+    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from lrc_toolbox.core import batch_render_api
+
+    def disk_full(source: Path, target: Path) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+
+    monkeypatch.setattr(batch_render_api, "write_snapshot", disk_full)
+    summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-6"))
+    assert summary["state"] == "failed" and summary["environment"] is True
+    assert "could not copy the scene" in summary["error"]
+    assert "No space left on device" in summary["error"]
+    assert "LRC_TEMP_ROOT" in summary["error"]
+    assert summary["done"] == 0 and not list(sim.glob("images/**/*.exr"))
+    assert worker_processes_alive(api, summary["batch_id"]) == []
+    record = api.store.get_batch(summary["batch_id"])
+    assert record.state is BatchState.FAILED and "could not copy the scene" in (record.error or "")
+
+
+def test_a_batch_queued_in_the_service_copies_its_snapshot_when_recorded(
+    api: BatchRenderAPI, sim: Path
+) -> None:
+    batch_id = api.record_batch(config(sim, layers=["BG"], frames="1-2"))
+    snapshot = api.store.get_batch(batch_id).snapshot
+    assert snapshot is not None and Path(snapshot).read_bytes() == SHOT.read_bytes()

@@ -387,6 +387,20 @@ def test_worker_command_with_every_flag() -> None:
     ]
 
 
+def test_a_worker_started_before_its_snapshot_exists_awaits_the_scene() -> None:
+    command = build_worker_command(
+        gpu_slot(),
+        mayapy=["mayapy"],
+        snapshot=None,
+        scene_name="sh010",
+        project=None,
+        output_dir=None,
+        renderer=None,
+    )
+    assert command[:4] == ["mayapy", "-m", "lrc_toolbox.worker", "--await-scene"]
+    assert "--scene" not in command and command[4:6] == ["--scene-name", "sh010"]
+
+
 def test_worker_command_without_optional_flags() -> None:
     command = build_worker_command(
         gpu_slot(),

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from lrc_toolbox.sim.config import (
     FAULT_KINDS,
     LAYER_SWITCH_SHARE,
+    SCENE_LOAD_SHARE,
     Fault,
     SimConfig,
     SimConfigError,
@@ -541,3 +542,23 @@ def test_a_profile_sets_the_layer_switch_cost_in_seconds() -> None:
 def test_a_negative_layer_switch_cost_is_refused() -> None:
     with pytest.raises(SimConfigError, match="layer_switch"):
         load_sim_config(profile(layer_switch=-1))
+
+
+# -------------------------------------------------------------------------- scene load
+
+
+def test_the_scene_load_is_a_share_of_startup_by_default() -> None:
+    config = load_sim_config({"LRC_SIM_TIME_SCALE": "0.5", **profile(startup=8.0)})
+
+    assert config.scene_load_seconds() == pytest.approx(SCENE_LOAD_SHARE * 8.0 * 0.5)
+
+
+def test_a_scene_load_longer_than_the_startup_is_the_whole_startup() -> None:
+    config = load_sim_config(profile(startup=2.0, scene_load=3.0))
+
+    assert config.scene_load_seconds() == pytest.approx(2.0)
+
+
+def test_a_negative_scene_load_is_refused() -> None:
+    with pytest.raises(SimConfigError, match="scene_load"):
+        load_sim_config(profile(scene_load=-1))

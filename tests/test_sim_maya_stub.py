@@ -165,6 +165,21 @@ def test_start_up_is_waited_for_once_the_scene_has_loaded(
     assert len(sleeps) == 1  # once per session
 
 
+def test_a_scene_opened_late_still_takes_its_load_time(
+    maya: dict[str, Any], sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a worker started before its snapshot existed (--await-scene) opens it once Maya's own
+    # part of the start-up is over: only the scene-load part (2 s here) is left to wait
+    monkeypatch.setattr(runtime, "_seconds_since_exec", lambda: 1.0)
+    clock = [100.0]
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: clock[0])
+    runtime.reset_session(SimConfig(time_scale=1.0, startup=5.0, scene_load=2.0))
+    maya["standalone"].initialize()
+    clock[0] += 10.0  # the manager's copy took longer than Maya's start
+    _open(maya)
+    assert sleeps == [2.0]
+
+
 def test_switching_to_another_layer_costs_the_layer_switch(
     maya: dict[str, Any], sleeps: list[float]
 ) -> None:

@@ -346,3 +346,51 @@ def test_scene_that_does_not_open_is_a_startup_error(tmp_path: Path) -> None:
     run = run_worker(tmp_path, [QUIT], scene=broken)
     assert run.returncode == 3
     assert run.named("error")[0]["fatal"] is True
+
+
+# ------------------------------------------------------------------ --await-scene
+
+
+def _run_awaiting(tmp_path: Path, commands: list[str]) -> tuple[int, list[protocol.Event], str]:
+    """The worker started before its scene exists (``--await-scene``), fed ``commands``."""
+    cmd = [*MAYAPY, "-m", "lrc_toolbox.worker", "--await-scene"]
+    cmd += ["--project", str(tmp_path / "project"), "--output-dir", str(tmp_path / "images")]
+    result = subprocess.run(
+        cmd,
+        input="".join(commands),
+        capture_output=True,
+        text=True,
+        env=sim_env(tmp_path),
+        timeout=60,
+    )
+    events = parse_output(result.stdout.encode())[0]
+    return result.returncode, events, result.stderr
+
+
+def test_a_worker_awaiting_its_scene_opens_the_one_open_names_and_renders(
+    tmp_path: Path,
+) -> None:
+    code, events, stderr = _run_awaiting(
+        tmp_path, [command("open", scene=str(SHOT)), RENDER_BG_123, QUIT]
+    )
+    assert code == 0, stderr
+    assert events[0].name == "hello" and events[0]["scene"] == str(SHOT)
+    assert [e["frame"] for e in events if e.name == "frame_done"] == [1, 2, 3]
+    assert events[-1].name == "bye"
+
+
+def test_a_worker_awaiting_its_scene_ends_cleanly_on_stop_and_opens_nothing(
+    tmp_path: Path,
+) -> None:
+    code, events, stderr = _run_awaiting(tmp_path, [command("stop")])
+    assert code == 0, stderr
+    assert [(e.name, e.get("reason")) for e in events] == [("bye", "stop")]
+
+
+def test_a_worker_awaiting_its_scene_refuses_another_first_command(tmp_path: Path) -> None:
+    code, events, _ = _run_awaiting(tmp_path, [RENDER_BG_123])
+    assert code == 3  # a start-up failure: the manager counts it against the slot
+    error = next(e for e in events if e.name == "error")
+    assert error["fatal"] is True
+    assert "needs 'open' with a scene first" in error["reason"]
+    assert not [e for e in events if e.name in ("hello", "frame_started")]

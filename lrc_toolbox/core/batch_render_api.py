@@ -61,7 +61,7 @@ from lrc_toolbox.utils.render_subprocess import (
     include_all_lights_preference,
     terminate_process_tree,
 )
-from lrc_toolbox.utils.temp_file_manager import TempFileManager, file_sha256
+from lrc_toolbox.utils.temp_file_manager import TempFileManager, file_sha256, write_snapshot
 
 if TYPE_CHECKING:
     from lrc_toolbox.core.render_process_manager import RenderProcessManager
@@ -175,7 +175,12 @@ class BatchRenderAPI(QtCore.QObject, BatchPlanner):
     def start_batch_render(
         self, config: RenderConfig, *, include_all_lights: bool | None = None
     ) -> str:
-        """Validate, snapshot the scene, record the batch, start the workers; returns its id.
+        """Validate, record the batch, start the workers, snapshot the scene; returns its id.
+
+        The workers start before the snapshot is copied: Maya's start-up (tens of seconds)
+        and the copy (seconds for a production scene) overlap, and the workers open the
+        snapshot once it is complete (``RenderProcessManager.open_scene``). A copy that
+        fails stops the batch with the reason (the batch ends FAILED, exit 3).
 
         ``include_all_lights``: the artist's Render Setup "include all lights" preference as
         the asking Maya has it now (the render service gets it from the session); None
@@ -190,7 +195,7 @@ class BatchRenderAPI(QtCore.QObject, BatchPlanner):
                 f"batch {self.batch_id} is still running: stop it or wait for it to finish"
             )
         planned = self.plan_batch(config)
-        batch_id, snapshot = self._record(config, planned)
+        batch_id, snapshot = self._record(config, planned, copy=False)
         scheduler = Scheduler(
             planned.plan.frames_by_layer,
             chunk_size=config.chunk_size,
@@ -200,7 +205,14 @@ class BatchRenderAPI(QtCore.QObject, BatchPlanner):
         batch_lock.hold(batch_id)
         try:
             with _store_errors():
-                self._run(batch_id, planned, scheduler, snapshot, include_all_lights)
+                self._run(
+                    batch_id,
+                    planned,
+                    scheduler,
+                    snapshot,
+                    include_all_lights,
+                    copy_from=Path(config.scene),
+                )
         except BaseException:
             batch_lock.release(batch_id)
             raise
@@ -216,19 +228,25 @@ class BatchRenderAPI(QtCore.QObject, BatchPlanner):
         """
         return self._record(config, self.plan_batch(config))[0]
 
-    def _record(self, config: RenderConfig, planned: PlannedBatch) -> tuple[str, str]:
-        """The snapshot and the job store's record of a planned batch: (id, snapshot)."""
+    def _record(
+        self, config: RenderConfig, planned: PlannedBatch, *, copy: bool = True
+    ) -> tuple[str, str]:
+        """The snapshot and the job store's record of a planned batch: (id, snapshot).
+        ``copy=False`` only chooses the snapshot's path: the caller copies it later."""
         plan = planned.plan
         with _store_errors():
             busy = self.store.output_folder_owner(plan.output_dir)
             if busy is not None:  # before the snapshot copy; create_batch checks again
                 raise BadRequest(str(batch_lock.OutputFolderBusyError.of(plan.output_dir, *busy)))
-            snapshot = self.temp.copy_snapshot(
-                Path(config.scene),
-                scene_name=plan.scene_name,
-                layer_name=plan.snapshot_label,
-                process_id=os.getpid(),
+            source = Path(config.scene)
+            snapshot = self.temp.new_snapshot_path(
+                source, plan.scene_name, plan.snapshot_label, os.getpid()
             )
+            if copy:
+                try:
+                    write_snapshot(source, snapshot)
+                except OSError as exc:
+                    raise EnvironmentProblem(_copy_failed(source, self.temp.root, exc)) from exc
             try:
                 batch_id = self.store.create_batch(
                     config,
@@ -340,7 +358,11 @@ class BatchRenderAPI(QtCore.QObject, BatchPlanner):
         scheduler: Scheduler,
         snapshot: str,
         include_all_lights: bool | None = None,
+        *,
+        copy_from: Path | None = None,
     ) -> None:
+        """Start the batch's manager. ``copy_from``: the snapshot is still to be copied from
+        there; the workers are started first and open it once it is complete."""
         plan = replace(
             planned.plan,
             batch_id=batch_id,
@@ -371,6 +393,7 @@ class BatchRenderAPI(QtCore.QObject, BatchPlanner):
                 for name in plan.frames_by_layer
                 if (layer := planned.scene.layer(name)) is not None
             },
+            scene_ready=copy_from is None,
         )
         manager = RenderProcessManager(
             batch_id=batch_id,
@@ -412,6 +435,17 @@ class BatchRenderAPI(QtCore.QObject, BatchPlanner):
             # emit_signal, not .emit(): PySide6 6.12's emit takes a reference from True
             emit_signal(self, "log_message", time.time(), "warning", "", warning)
         manager.start()
+        if copy_from is not None:
+            # copied while Maya starts in the workers; they open it when it is complete
+            try:
+                write_snapshot(copy_from, Path(snapshot))
+            except OSError as exc:
+                manager.abort(_copy_failed(copy_from, self.temp.root, exc))
+                return
+            except BaseException:
+                manager.abort("interrupted while copying the scene")
+                raise
+            manager.open_scene()
         # hashed once the workers are starting, off the critical path (a production scene
         # takes seconds to hash, Maya longer to start): the frames' provenance needs it
         # only when the first frame is done
@@ -629,6 +663,16 @@ class BatchRenderAPI(QtCore.QObject, BatchPlanner):
                     )
         if self._store is not None:
             self.temp.cleanup_on_exit(protected=self._protected_temp())
+
+
+def _copy_failed(scene: Path, temp_root: Path, exc: OSError) -> str:
+    """What to tell when the scene cannot be copied to its snapshot."""
+    reason = exc.strerror or str(exc)
+    return (
+        f"could not copy the scene {scene} to its snapshot under {temp_root}: {reason}; "
+        "check that the scene is readable and the temp folder has room (free space, or "
+        "set LRC_TEMP_ROOT to a folder on another disk), then start the batch again"
+    )
 
 
 @contextlib.contextmanager

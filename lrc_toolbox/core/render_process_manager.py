@@ -127,6 +127,9 @@ class WorkerLaunch:
 
     #: the artist's Render Setup "include all lights" preference (None: Maya's default)
     include_all_lights: bool | None = None
+    #: False while the snapshot is still being copied: workers start Maya at once
+    #: (``--await-scene``) and open it when :meth:`RenderProcessManager.open_scene` says so
+    scene_ready: bool = True
 
 
 @dataclass
@@ -166,6 +169,8 @@ class _Worker:
     #: render commands sent and not yet answered by ``ready``, oldest first: the one it
     #: renders and, from the start of its last frame, the next one (sent ahead)
     commands: deque[Assignment] = field(default_factory=deque)
+    #: started with --await-scene and not yet sent ``open``
+    awaiting_scene: bool = False
 
 
 @dataclass
@@ -262,6 +267,22 @@ class RenderProcessManager(QtCore.QObject):
         for state in list(self.slots.values())[:wanted]:
             self._start_worker(state)
         self._check_finished()
+
+    def open_scene(self) -> None:
+        """The snapshot (``launch.snapshot``) is complete: the workers started before it was
+        (``launch.scene_ready`` False) open it now, later ones get it on their command line.
+        Their start-up limit counts from here: until now they waited for the copy."""
+        self.launch.scene_ready = True
+        line = protocol.encode_command("open", scene=self.launch.snapshot)
+        for state in self.slots.values():
+            worker = state.worker
+            if worker is None or not worker.awaiting_scene:
+                continue
+            worker.awaiting_scene = False
+            if worker.state.final or worker.stop_requested:
+                continue  # a stop reached it first: it ends without opening anything
+            worker.last_output = time.monotonic()
+            self._send(worker, line)
 
     def stop(self) -> None:
         """Graceful stop: no new frames; idle workers quit now, busy ones are terminated
@@ -519,7 +540,7 @@ class RenderProcessManager(QtCore.QObject):
         command = build_worker_command(
             slot,
             mayapy=launch.mayapy,
-            snapshot=launch.snapshot,
+            snapshot=launch.snapshot if launch.scene_ready else None,
             scene_name=launch.scene_name,
             project=launch.project,
             output_dir=launch.output_dir,
@@ -532,7 +553,12 @@ class RenderProcessManager(QtCore.QObject):
         process.setProcessEnvironment(environment)
         process.setProgram(command[0])
         process.setArguments(command[1:])
-        worker = _Worker(slot=slot, process=process, parser=LogParser(launch.renderer_for(None)))
+        worker = _Worker(
+            slot=slot,
+            process=process,
+            parser=LogParser(launch.renderer_for(None)),
+            awaiting_scene=not launch.scene_ready,
+        )
         if launch.log_dir is not None:
             launch.log_dir.mkdir(parents=True, exist_ok=True)
             path = launch.log_dir / f"{slot.id}.log"

@@ -4,7 +4,9 @@ Defined once here and used by both ends (the manager and ``lrc_toolbox.worker`` 
 mayapy), so the two can never drift apart. Pure Python, no Qt, no Maya.
 
 - A command is one JSON object per line: ``{"op": "render", "layer": "BG", "frames": [1, 2]}``,
-  ``{"op": "quit"}``, ``{"op": "stop"}``. Commands queue: the manager sends a worker its
+  ``{"op": "quit"}``, ``{"op": "stop"}``. A worker started with ``--await-scene`` (started
+  while the manager still copies the scene) first waits for ``{"op": "open", "scene": PATH}``,
+  then opens it and says ``hello``. Commands queue: the manager sends a worker its
   next ``render`` while it still renders the last one, and ``quit`` ends the worker once
   the commands before it are done. ``stop`` jumps the queue: the worker finishes the frame
   it is rendering and ends without beginning another (a stop never costs one more frame).
@@ -41,8 +43,9 @@ __all__ = [
     "split_event",
 ]
 
-#: 2: ``stop``, and commands sent ahead (a worker reads them while it renders)
-PROTOCOL_VERSION = 2
+#: 2: ``stop``, and commands sent ahead (a worker reads them while it renders);
+#: 3: ``open``, for a worker started before its scene was ready (``--await-scene``)
+PROTOCOL_VERSION = 3
 EVENT_PREFIX = "@lrc "
 
 #: event name -> fields it must carry (others are optional and unknown ones are kept).
@@ -59,6 +62,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
 
 #: command name -> fields it must carry.
 COMMANDS: dict[str, tuple[str, ...]] = {
+    "open": ("scene",),  # the first command of a worker started with --await-scene
     "render": ("layer", "frames"),  # + overrides: a RenderOverrides record as JSON
     "quit": (),  # after the commands before it
     "stop": (),  # now: after the frame rendering, before any command queued

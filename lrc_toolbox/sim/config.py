@@ -9,6 +9,8 @@ or ``LRC_SIM_CONFIG`` holds the JSON itself::
                                            # scene load (the process's own start counts)
       "layer_switch": 0.5,                 # seconds a render layer switch takes (default:
                                            # LAYER_SWITCH_SHARE x startup)
+      "scene_load": 1.0,                   # the part of startup that reads the scene, paid
+                                           # after the open (default: SCENE_LOAD_SHARE x startup)
       "frame_cost": {"BG": 1, "CHAR": 3},  # seconds per frame, per layer name
       "default_frame_cost": 1.0,
       "jitter": 0.1,                       # +-10 % per frame, deterministic per (layer, frame)
@@ -93,6 +95,15 @@ _SHORTCUTS = {
 #: or per chunk does, so a higher share only makes the engine look worse.
 LAYER_SWITCH_SHARE = 0.25
 
+#: How much of ``startup`` is reading the scene (``file -open``), by default. No primary
+#: source gives a split either: Maya's own start (the binary, its Python, the renderer
+#: plug-ins' libraries) and a shot scene's load (its references, their nodes) are both
+#: tens of seconds in production, so half. It matters only when the scene is opened late:
+#: a worker started before its snapshot existed (``--await-scene``) overlaps the other
+#: part with the manager's copy, never this one, so a larger share only makes that early
+#: start gain less. A layer switch (a quarter) stays cheaper than a load.
+SCENE_LOAD_SHARE = 0.5
+
 
 class SimConfigError(ValueError):
     """A bad simulator profile: says which key is wrong."""
@@ -123,6 +134,7 @@ class SimConfig:
     time_scale: float = 1.0
     startup: float = 2.0
     layer_switch: float | None = None  # seconds; None: LAYER_SWITCH_SHARE x startup
+    scene_load: float | None = None  # seconds, part of startup; None: SCENE_LOAD_SHARE x it
     frame_cost: dict[str, float] = field(default_factory=dict)
     default_frame_cost: float = 1.0
     jitter: float = 0.1
@@ -140,6 +152,11 @@ class SimConfig:
 
     def startup_seconds(self) -> float:
         return self.startup * self.time_scale
+
+    def scene_load_seconds(self) -> float:
+        """Scaled part of the start-up that reading the scene takes (at most all of it)."""
+        base = self.scene_load if self.scene_load is not None else SCENE_LOAD_SHARE * self.startup
+        return min(base, self.startup) * self.time_scale
 
     def layer_switch_seconds(self) -> float:
         """Scaled cost of one switch to another render layer."""
@@ -266,6 +283,8 @@ def load_sim_config(env: Mapping[str, str] | None = None) -> SimConfig:
         config.startup = _number(data["startup"], "startup")
     if "layer_switch" in data:
         config.layer_switch = _number(data["layer_switch"], "layer_switch")
+    if "scene_load" in data:
+        config.scene_load = _number(data["scene_load"], "scene_load")
     if "default_frame_cost" in data:
         config.default_frame_cost = _number(data["default_frame_cost"], "default_frame_cost")
     if "jitter" in data:

@@ -170,6 +170,7 @@ class SimMaya:
         self.initialized = False
         #: when the start-up cost is paid (monotonic), until the scene has loaded
         self._ready_at: float | None = None
+        self._load_seconds = 0.0
         self.scene: Any = None  # SceneDescription once a file is open
         self.scene_path = ""
         self.attrs: dict[str, dict[str, Any]] = {}
@@ -200,12 +201,14 @@ class SimMaya:
         # the start-up cost is from exec to ready, as a real mayapy's, scene load included:
         # what this process already spent starting Python and importing counts towards
         # it, and so does reading the scene, so the rest is waited for once the scene
-        # has loaded (:meth:`_started`), not here
+        # has loaded (:meth:`_started`), not here. Its scene-load part is paid after the
+        # open began: a scene opened late (--await-scene) still takes that long to load
         seconds = max(0.0, self.config.startup_seconds() - _seconds_since_exec())
         slow = self.config.take_fault("slow_start", device=self.device)
         if slow:
             seconds += slow.seconds * self.config.time_scale
-        self._ready_at = time.monotonic() + seconds
+        self._load_seconds = self.config.scene_load_seconds()
+        self._ready_at = time.monotonic() + seconds - self._load_seconds
         crash = self.config.take_fault("crash", device=self.device)
         if crash is not None and crash.frame is None:  # a crash fault without a frame
             sys.stdout.flush()  # fires at start-up, before hello
@@ -223,12 +226,16 @@ class SimMaya:
         if not self.initialized:
             raise MayaError("maya.standalone.initialize() has not been called")
 
-    def _started(self) -> None:
-        """Wait out what is left of the start-up (see :meth:`initialize`), once."""
+    def _started(self, open_began: float | None = None) -> None:
+        """Wait out what is left of the start-up (see :meth:`initialize`), once: Maya's own
+        part until ``_ready_at``, and the scene load from when the open began (``open_began``,
+        or now), whichever ends later."""
         ready_at = self._ready_at
         if ready_at is not None:
             self._ready_at = None
-            left = ready_at - time.monotonic()
+            now = time.monotonic()
+            began = now if open_began is None else open_began
+            left = max(ready_at, began) + self._load_seconds - now
             if left > 0:
                 time.sleep(left)
 
@@ -236,6 +243,7 @@ class SimMaya:
 
     def open(self, path: str) -> str:
         self._require_init()
+        began = time.monotonic()
         from lrc_toolbox.scene.ma_reader import MayaAsciiError, read_ma
 
         try:
@@ -278,7 +286,7 @@ class SimMaya:
         master = next((layer for layer in scene.layers if layer.master), None)
         if master is not None:
             self.switch_layer(master.node, charge=False)  # part of opening the scene
-        self._started()
+        self._started(began)
         return self.scene_path
 
     # ------------------------------------------------------------------ dirmap

@@ -358,7 +358,7 @@ def build_worker_command(
     slot: Slot,
     *,
     mayapy: Sequence[str],
-    snapshot: str,
+    snapshot: str | None,
     scene_name: str,
     project: str | None,
     output_dir: str | None,
@@ -367,11 +367,14 @@ def build_worker_command(
     """``[*mayapy, "-m", "lrc_toolbox.worker", ...]`` as an argument list (never a shell).
 
     ``mayapy`` is a list so that the simulator (``[python, "-m", "lrc_toolbox.sim.mayapy"]``)
-    fits the same way as a real ``["/usr/autodesk/maya2025/bin/mayapy"]``.
+    fits the same way as a real ``["/usr/autodesk/maya2025/bin/mayapy"]``. ``snapshot``
+    None: the snapshot is still being copied; the worker starts Maya and waits for the
+    manager's ``open`` command (``--await-scene``).
     """
     if not mayapy:
         raise ValueError("mayapy command is empty")
-    command = [*mayapy, "-m", "lrc_toolbox.worker", "--scene", snapshot]
+    scene = ["--scene", snapshot] if snapshot is not None else ["--await-scene"]
+    command = [*mayapy, "-m", "lrc_toolbox.worker", *scene]
     command += ["--scene-name", scene_name]
     if project:
         command += ["--project", project]

@@ -55,6 +55,7 @@ __all__ = [
     "file_sha256",
     "sanitize_name_part",
     "snapshot_name",
+    "write_snapshot",
 ]
 
 #: longest sanitised name part; keeps full snapshot paths well under Windows' 260 chars.
@@ -324,18 +325,23 @@ class TempFileManager:
             OSError: the source cannot be read or the copy cannot be written; no partial
                 file is left behind.
         """
-        source = Path(source)
-        extension = ".mb" if source.suffix.lower() == ".mb" else ".ma"
-        target = self.snapshot_path(scene_name, layer_name, process_id, now, extension)
-        partial = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
-        try:
-            shutil.copyfile(source, partial)
-            os.replace(partial, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                partial.unlink()
-            raise
+        target = self.new_snapshot_path(source, scene_name, layer_name, process_id, now)
+        write_snapshot(source, target)
         return target
+
+    def new_snapshot_path(
+        self,
+        source: Path,
+        scene_name: str,
+        layer_name: str,
+        process_id: int | str | None = None,
+        now: datetime | float | None = None,
+    ) -> Path:
+        """The path :meth:`copy_snapshot` would copy ``source`` to (a new, unused one), for a
+        caller that copies it later with :func:`write_snapshot` (the engine starts its
+        workers first, so Maya's start-up and the copy overlap)."""
+        extension = ".mb" if Path(source).suffix.lower() == ".mb" else ".ma"
+        return self.snapshot_path(scene_name, layer_name, process_id, now, extension)
 
     # ------------------------------------------------------------------ retention
 
@@ -471,3 +477,23 @@ def file_sha256(path: str | os.PathLike[str], *, block: int = 1 << 20) -> str:
     except OSError:
         return ""
     return digest.hexdigest()
+
+
+def write_snapshot(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` atomically: the bytes go to a hidden temp name beside
+    it first and are renamed into place, so a worker never opens a half-written scene; the
+    copy gets a fresh modification time (``copyfile``, not ``copy2``): retention sorts by it.
+
+    Raises:
+        OSError: the source cannot be read or the copy cannot be written; no partial file
+            is left behind.
+    """
+    target = Path(target)
+    partial = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
+    try:
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise

@@ -3,6 +3,9 @@
 ``mayapy -m lrc_toolbox.worker --scene SNAPSHOT`` starts Maya standalone, opens the scene
 once, says ``hello`` and then renders whatever frames the manager sends on stdin, one JSON
 command per line, reporting ``@lrc`` events on stdout (see :mod:`lrc_toolbox.records.protocol`).
+With ``--await-scene`` instead of ``--scene`` it starts Maya and then waits for the manager's
+``open`` command naming the scene: the manager starts its workers while it still copies the
+snapshot, so Maya's own start-up and the copy overlap.
 
 How a frame is rendered follows what farm tools do (MAYA_REFERENCE §1): switch layer only
 when it changes, then override the render globals rather than trusting the scene
@@ -682,12 +685,12 @@ class WorkerSession:
 
     # ------------------------------------------------------------------ loop
 
-    def serve(self, commands: TextIO) -> str:
+    def serve(self, commands: TextIO | CommandInbox) -> str:
         """Answer commands until ``quit``, ``stop`` or end of input; returns why it stopped.
 
         A ``stop`` goes before any frame not begun yet, even one of a command that came
         before it (:class:`CommandInbox`): the frame rendering now is finished first."""
-        inbox = CommandInbox(commands)
+        inbox = commands if isinstance(commands, CommandInbox) else CommandInbox(commands)
         self.emit("ready")
         while True:
             line = inbox.next()
@@ -716,6 +719,32 @@ class WorkerSession:
             self.emit("ready")
 
 
+def _await_scene(inbox: CommandInbox, emit: Emitter) -> tuple[str, str]:
+    """Wait for the manager's ``open`` (``--await-scene``): (scene, "") once it names one,
+    ("", why) when the manager says ``quit`` or ``stop`` first, closes stdin, or sends
+    another command (an ``error`` event says which)."""
+    line = inbox.next()
+    if line is None:
+        return "", "end of input"
+    try:
+        command = protocol.decode_command(line)
+    except protocol.ProtocolError as exc:
+        emit("error", reason=str(exc), fatal=True)
+        return "", "bad first command"
+    if command.op in ("quit", "stop"):
+        return "", command.op
+    scene = command.get("scene") if command.op == "open" else None
+    if not isinstance(scene, str) or not scene:
+        emit(
+            "error",
+            reason=f"a worker started with --await-scene needs 'open' with a scene first, "
+            f"got {line.strip()[:200]!r}",
+            fatal=True,
+        )
+        return "", "bad first command"
+    return scene, ""
+
+
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="mayapy -m lrc_toolbox.worker",
@@ -724,6 +753,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--scene", help="scene (snapshot) to open and render")
     what.add_argument("--describe", metavar="SCENE", help="print the scene's layers as JSON")
+    what.add_argument(
+        "--await-scene",
+        action="store_true",
+        help="start Maya, then wait for an 'open' command on stdin naming the scene (the "
+        "manager starts workers while it still copies the snapshot)",
+    )
     parser.add_argument(
         "--scene-name", help="name for <Scene> (the artist's scene, not the snapshot)"
     )
@@ -781,7 +816,15 @@ def _main(argv: Sequence[str] | None, stdin: TextIO | None) -> int:
         import maya.cmds as cmds
         import maya.mel as mel
 
+        # commands are read from here on, so the manager may write them at any time
+        inbox = None if args.describe else CommandInbox(stdin or sys.stdin)
         scene = args.scene or args.describe
+        if args.await_scene:
+            assert inbox is not None
+            scene, reason = _await_scene(inbox, emit)
+            if not scene:
+                emit("bye", reason=reason)
+                return EXIT_OK if reason in ("quit", "stop", "end of input") else EXIT_STARTUP
         session = WorkerSession(
             cmds,
             mel,
@@ -823,7 +866,8 @@ def _main(argv: Sequence[str] | None, stdin: TextIO | None) -> int:
             pid=os.getpid(),
             scene=os.path.abspath(scene),
         )
-        reason = session.serve(stdin or sys.stdin)
+        assert inbox is not None
+        reason = session.serve(inbox)
         emit("bye", reason=reason)
         return EXIT_OK
     finally:
