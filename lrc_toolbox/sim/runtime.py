@@ -170,7 +170,8 @@ class SimMaya:
         self.initialized = False
         #: when the start-up cost is paid (monotonic), until the scene has loaded
         self._ready_at: float | None = None
-        self._load_seconds = 0.0
+        self._initialized_at = 0.0
+        self._slack = 0.0
         self.scene: Any = None  # SceneDescription once a file is open
         self.scene_path = ""
         self.attrs: dict[str, dict[str, Any]] = {}
@@ -201,14 +202,17 @@ class SimMaya:
         # the start-up cost is from exec to ready, as a real mayapy's, scene load included:
         # what this process already spent starting Python and importing counts towards
         # it, and so does reading the scene, so the rest is waited for once the scene
-        # has loaded (:meth:`_started`), not here. Its scene-load part is paid after the
-        # open began: a scene opened late (--await-scene) still takes that long to load
+        # has loaded (:meth:`_started`), not here. A scene opened late (--await-scene)
+        # still takes its load time: see _started
         seconds = max(0.0, self.config.startup_seconds() - _seconds_since_exec())
         slow = self.config.take_fault("slow_start", device=self.device)
         if slow:
             seconds += slow.seconds * self.config.time_scale
-        self._load_seconds = self.config.scene_load_seconds()
-        self._ready_at = time.monotonic() + seconds - self._load_seconds
+        now = time.monotonic()
+        self._initialized_at = now
+        self._ready_at = now + seconds
+        # how long the open may wait unseen: what is left of Maya's own part of the start
+        self._slack = max(0.0, seconds - self.config.scene_load_seconds())
         crash = self.config.take_fault("crash", device=self.device)
         if crash is not None and crash.frame is None:  # a crash fault without a frame
             sys.stdout.flush()  # fires at start-up, before hello
@@ -227,15 +231,18 @@ class SimMaya:
             raise MayaError("maya.standalone.initialize() has not been called")
 
     def _started(self, open_began: float | None = None) -> None:
-        """Wait out what is left of the start-up (see :meth:`initialize`), once: Maya's own
-        part until ``_ready_at``, and the scene load from when the open began (``open_began``,
-        or now), whichever ends later."""
+        """Wait out what is left of the start-up (see :meth:`initialize`), once.
+
+        Opened at once, the scene is ready at ``_ready_at`` (exec + ``startup``). An open
+        that began ``waited`` seconds after ``initialize()`` (a worker waiting for its
+        snapshot) hides the wait behind what was left of Maya's own part (``_slack``: the
+        start-up less the scene load); beyond that, each second waited delays the ready time
+        by a second, so the load still takes its ``scene_load`` after the open began."""
         ready_at = self._ready_at
         if ready_at is not None:
             self._ready_at = None
-            now = time.monotonic()
-            began = now if open_began is None else open_began
-            left = max(ready_at, began) + self._load_seconds - now
+            waited = 0.0 if open_began is None else max(0.0, open_began - self._initialized_at)
+            left = ready_at + max(0.0, waited - self._slack) - time.monotonic()
             if left > 0:
                 time.sleep(left)
 
