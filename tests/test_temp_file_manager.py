@@ -21,6 +21,7 @@ from lrc_toolbox.utils.temp_file_manager import (
     check_disk_space,
     sanitize_name_part,
     snapshot_name,
+    write_snapshot,
 )
 
 SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -203,29 +204,38 @@ def test_worker_dir_takes_over_a_folder_a_dead_manager_of_the_batch_left(
 # --------------------------------------------------------------------------- copies
 
 
-def test_copy_snapshot_copies_the_bytes(manager: TempFileManager, tmp_path: Path) -> None:
+def copy_snapshot(manager: TempFileManager, source: Path, layer: str) -> Path:
+    """The engine's two steps: a new snapshot path, then the atomic copy to it."""
+    target = manager.new_snapshot_path(source, "scene", layer, 1, WHEN)
+    write_snapshot(source, target)
+    return target
+
+
+def test_a_snapshot_copy_has_the_bytes(manager: TempFileManager, tmp_path: Path) -> None:
     source = tmp_path / "scene.ma"
     source.write_bytes(b'//Maya ASCII 2024 scene\nrequires maya "2024";\n')
-    target = manager.copy_snapshot(source, "scene", "beauty", 1, WHEN)
+    target = copy_snapshot(manager, source, "beauty")
     assert target.read_bytes() == source.read_bytes()
     assert target.parent == manager.snapshots_dir
 
 
-def test_copy_snapshot_gets_a_fresh_mtime(manager: TempFileManager, tmp_path: Path) -> None:
+def test_a_snapshot_copy_gets_a_fresh_mtime(manager: TempFileManager, tmp_path: Path) -> None:
     source = tmp_path / "scene.ma"
     source.write_text("x")
     os.utime(source, (1_000_000, 1_000_000))
-    target = manager.copy_snapshot(source, "scene", "beauty", 1, WHEN)
+    target = copy_snapshot(manager, source, "beauty")
     assert target.stat().st_mtime > 1_000_000 + 86400
 
 
-def test_copy_snapshot_keeps_binary_extension(manager: TempFileManager, tmp_path: Path) -> None:
+def test_a_snapshot_path_keeps_the_binary_extension(
+    manager: TempFileManager, tmp_path: Path
+) -> None:
     source = tmp_path / "scene.mb"
     source.write_bytes(b"FOR4")
-    assert manager.copy_snapshot(source, "scene", "l", 1, WHEN).suffix == ".mb"
+    assert copy_snapshot(manager, source, "l").suffix == ".mb"
 
 
-def test_copy_snapshot_renames_into_place(
+def test_a_snapshot_copy_is_renamed_into_place(
     manager: TempFileManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "scene.ma"
@@ -238,7 +248,7 @@ def test_copy_snapshot_renames_into_place(
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", checking_replace)
-    manager.copy_snapshot(source, "scene", "l", 1, WHEN)
+    copy_snapshot(manager, source, "l")
     assert seen == [("content", False)]  # complete before it gets its name
 
 
@@ -254,7 +264,7 @@ def test_failed_copy_leaves_nothing(
 
     monkeypatch.setattr(shutil, "copyfile", half_copy)
     with pytest.raises(OSError, match="No space"):
-        manager.copy_snapshot(source, "scene", "l", 1, WHEN)
+        copy_snapshot(manager, source, "l")
     assert list(manager.snapshots_dir.iterdir()) == []
 
 

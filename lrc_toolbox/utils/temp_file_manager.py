@@ -307,28 +307,6 @@ class TempFileManager:
         self._handed_out.add(_key(candidate))
         return candidate
 
-    def copy_snapshot(
-        self,
-        source: Path,
-        scene_name: str,
-        layer_name: str,
-        process_id: int | str | None = None,
-        now: datetime | float | None = None,
-    ) -> Path:
-        """Copy a saved scene file to a new snapshot path, atomically.
-
-        The bytes go to a hidden temp name in the same folder first and are renamed into
-        place, so a worker never opens a half-written scene. The copy gets a fresh
-        modification time (``copyfile``, not ``copy2``): retention sorts by it.
-
-        Raises:
-            OSError: the source cannot be read or the copy cannot be written; no partial
-                file is left behind.
-        """
-        target = self.new_snapshot_path(source, scene_name, layer_name, process_id, now)
-        write_snapshot(source, target)
-        return target
-
     def new_snapshot_path(
         self,
         source: Path,
@@ -337,9 +315,9 @@ class TempFileManager:
         process_id: int | str | None = None,
         now: datetime | float | None = None,
     ) -> Path:
-        """The path :meth:`copy_snapshot` would copy ``source`` to (a new, unused one), for a
-        caller that copies it later with :func:`write_snapshot` (the engine starts its
-        workers first, so Maya's start-up and the copy overlap)."""
+        """A new, unused snapshot path for ``source`` (its extension: ``.mb`` or ``.ma``),
+        to copy it to with :func:`write_snapshot`, now (a batch queued in the service) or
+        once the workers are starting (the engine: Maya's start-up and the copy overlap)."""
         extension = ".mb" if Path(source).suffix.lower() == ".mb" else ".ma"
         return self.snapshot_path(scene_name, layer_name, process_id, now, extension)
 
