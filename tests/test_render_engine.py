@@ -646,3 +646,19 @@ def test_a_batch_queued_in_the_service_copies_its_snapshot_when_recorded(
     batch_id = api.record_batch(config(sim, layers=["BG"], frames="1-2"))
     snapshot = api.store.get_batch(batch_id).snapshot
     assert snapshot is not None and Path(snapshot).read_bytes() == SHOT.read_bytes()
+
+
+def test_a_queued_batch_whose_snapshot_cannot_be_copied_is_refused_with_the_reason(
+    api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from lrc_toolbox.core import batch_render_api
+
+    def disk_full(source: Path, target: Path) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+
+    monkeypatch.setattr(batch_render_api, "write_snapshot", disk_full)
+    with pytest.raises(EnvironmentProblem, match=r"could not copy the scene .*No space left"):
+        api.record_batch(config(sim, layers=["BG"], frames="1-2"))
+    assert api.store.list_batches() == []  # nothing recorded
