@@ -81,7 +81,12 @@ def one_run(scene: Path, work: Path, early: bool, filer_mbps: float) -> dict[str
         ) -> str:
             planned = self.plan_batch(config)
             batch_id, snapshot = self._record(config, planned, copy=True)
-            scheduler = Scheduler(planned.plan.frames_by_layer, chunk_size=config.chunk_size)
+            scheduler = Scheduler(
+                planned.plan.frames_by_layer,
+                chunk_size=config.chunk_size,
+                order=config.frame_order,
+                max_attempts=config.max_attempts,
+            )
             self._run(batch_id, planned, scheduler, snapshot, include_all_lights)
             return batch_id
 
