@@ -618,9 +618,9 @@ def test_workers_start_before_the_snapshot_is_copied_and_open_it_once_complete(
     assert all("--await-scene" in log.read_text().splitlines()[0] for log in logs)
 
 
-def test_a_snapshot_that_cannot_be_copied_ends_the_batch_with_the_reason(
-    qtbot: Any, api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def snapshot_disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The snapshot's copy fails as on a full temp disk (ENOSPC)."""
     import errno
 
     from lrc_toolbox.core import batch_render_api
@@ -629,6 +629,12 @@ def test_a_snapshot_that_cannot_be_copied_ends_the_batch_with_the_reason(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
 
     monkeypatch.setattr(batch_render_api, "write_snapshot", disk_full)
+
+
+@pytest.mark.usefixtures("snapshot_disk_full")
+def test_a_snapshot_that_cannot_be_copied_ends_the_batch_with_the_reason(
+    qtbot: Any, api: BatchRenderAPI, sim: Path
+) -> None:
     summary = run(qtbot, api, config(sim, layers=["BG"], frames="1-6"))
     assert summary["state"] == "failed" and summary["environment"] is True
     assert "could not copy the scene" in summary["error"]
@@ -648,17 +654,10 @@ def test_a_batch_queued_in_the_service_copies_its_snapshot_when_recorded(
     assert snapshot is not None and Path(snapshot).read_bytes() == SHOT.read_bytes()
 
 
+@pytest.mark.usefixtures("snapshot_disk_full")
 def test_a_queued_batch_whose_snapshot_cannot_be_copied_is_refused_with_the_reason(
-    api: BatchRenderAPI, sim: Path, monkeypatch: pytest.MonkeyPatch
+    api: BatchRenderAPI, sim: Path
 ) -> None:
-    import errno
-
-    from lrc_toolbox.core import batch_render_api
-
-    def disk_full(source: Path, target: Path) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
-
-    monkeypatch.setattr(batch_render_api, "write_snapshot", disk_full)
     with pytest.raises(EnvironmentProblem, match=r"could not copy the scene .*No space left"):
         api.record_batch(config(sim, layers=["BG"], frames="1-2"))
     assert api.store.list_batches() == []  # nothing recorded
